@@ -1,0 +1,65 @@
+# The two commands a new user needs: `make up` and `make test`. `make help` lists the rest.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+RUN_DIR ?= run
+# Debian packages the test suite runs for real (installed only when missing, and only as root).
+SYSTEM_PACKAGES := prometheus redis-server
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help up down status test lint typecheck pytest system-deps bench lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,profilers]'
+	@touch $@
+
+system-deps: ## apt-get install prometheus and redis-server when missing (root only)
+	@missing=""; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "missing:$$missing; install them with: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
+	echo "+ apt-get install -y$$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES)
+
+up: $(STAMP) ## start the lab (service, metrics) and print its URLs
+	$(BIN)/labctl up --run-dir $(RUN_DIR)
+
+down: ## stop what `make up` started
+	@if [ -x $(BIN)/labctl ]; then $(BIN)/labctl down --run-dir $(RUN_DIR); else echo "nothing to stop"; fi
+
+status: $(STAMP) ## show the running lab processes
+	$(BIN)/labctl status --run-dir $(RUN_DIR)
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy --strict over code, tests and benchmarks
+	$(BIN)/mypy
+
+pytest: $(STAMP) system-deps ## the test suite (unit + integration against real processes)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest ## everything CI runs: lint, types, tests
+
+bench: $(STAMP) ## benchmarks; tables land in bench/results/
+	$(BIN)/python -m bench.instrumentation_overhead
+
+lock: ## re-pin requirements.lock from a fresh resolve (commit the result)
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev,profilers,notebooks]'
+	.venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	rm -rf .venv-lock
+
+clean: down ## remove the venv and run state
+	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache

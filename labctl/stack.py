@@ -1,0 +1,150 @@
+"""The local lab stack: which processes ``labctl up`` started, where, and how to stop them.
+
+Everything lives in one run directory (default ``./run``)::
+
+    run/stack.json         the processes we started: pid, start time, command, URLs
+    run/logs/<name>.log    each process's output
+    run/leaky_app.db       the service's SQLite database
+    run/flags.json         the service's hot-reloaded runtime config
+
+Usage::
+
+    stack = Stack(Path("run"))
+    status = stack.up()          # idempotent: a healthy running stack is kept
+    print(status.urls)
+    stack.down()                 # stops only what up started, by PID
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labctl.ports import LOOPBACK, preferred_or_free
+from labctl.processes import ProcessRecord, spawn, stop, wait_http_ok
+
+DEFAULT_SERVICE_PORT = 8000
+DEFAULT_METRICS_PORT = 9464
+SERVICE = "service"
+
+
+@dataclass(frozen=True)
+class ServicePorts:
+    http: int
+    metrics: int
+
+    @classmethod
+    def choose(cls) -> ServicePorts:
+        """The documented defaults when free, otherwise free ports (a second lab, CI)."""
+        http = preferred_or_free(DEFAULT_SERVICE_PORT)
+        metrics = preferred_or_free(DEFAULT_METRICS_PORT)
+        return cls(http=http, metrics=metrics)
+
+
+@dataclass
+class StackStatus:
+    run_dir: Path
+    running: dict[str, ProcessRecord] = field(default_factory=dict)
+    stale: list[str] = field(default_factory=list)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {
+            f"{name} {what}": url
+            for name, rec in self.running.items()
+            for what, url in rec.urls.items()
+        }
+
+
+def service_command(ports: ServicePorts, run_dir: Path, host: str = LOOPBACK) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "leaky_app",
+        "--host",
+        host,
+        "--port",
+        str(ports.http),
+        "--metrics-port",
+        str(ports.metrics),
+        "--db",
+        str(run_dir / "leaky_app.db"),
+        "--flags-file",
+        str(run_dir / "flags.json"),
+    ]
+
+
+def start_service(
+    run_dir: Path,
+    ports: ServicePorts,
+    *,
+    timeout: float = 30.0,
+    extra_args: list[str] | None = None,
+) -> ProcessRecord:
+    """Start the patient and wait until ``/readyz`` answers 200."""
+    cmd = service_command(ports, run_dir) + (extra_args or [])
+    record = spawn(SERVICE, cmd, run_dir / "logs" / f"{SERVICE}.log")
+    base = f"http://{LOOPBACK}:{ports.http}"
+    record.urls = {
+        "api": base,
+        "docs": f"{base}/docs",
+        "metrics": f"http://{LOOPBACK}:{ports.metrics}/metrics",
+    }
+    try:
+        wait_http_ok(f"{base}/readyz", record, timeout=timeout)
+    except Exception:
+        stop(record)
+        raise
+    return record
+
+
+class Stack:
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.state_file = run_dir / "stack.json"
+
+    def _load(self) -> dict[str, ProcessRecord]:
+        try:
+            data = json.loads(self.state_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+        return {name: ProcessRecord.from_json(rec) for name, rec in data.items()}
+
+    def _save(self, records: dict[str, ProcessRecord]) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        payload = {name: rec.to_json() for name, rec in records.items()}
+        self.state_file.write_text(json.dumps(payload, indent=2) + "\n")
+
+    def status(self) -> StackStatus:
+        status = StackStatus(run_dir=self.run_dir)
+        for name, rec in self._load().items():
+            if rec.alive():
+                status.running[name] = rec
+            else:
+                status.stale.append(name)
+        return status
+
+    def up(
+        self,
+        ports: ServicePorts | None = None,
+        progress: Callable[[str], None] = lambda _msg: None,
+    ) -> StackStatus:
+        records = self.status().running
+        if SERVICE not in records:
+            chosen = ports or ServicePorts.choose()
+            progress(" ".join(service_command(chosen, self.run_dir)))
+            records[SERVICE] = start_service(self.run_dir, chosen)
+            self._save(records)
+        return self.status()
+
+    def down(self, progress: Callable[[str], None] = lambda _msg: None) -> list[str]:
+        stopped = []
+        for name, rec in self._load().items():
+            if stop(rec):
+                progress(f"stopped {name} (pid {rec.pid})")
+                stopped.append(name)
+        self.state_file.unlink(missing_ok=True)
+        return stopped

@@ -1,0 +1,5 @@
+import sys
+
+from leaky_app.cli import main
+
+sys.exit(main())

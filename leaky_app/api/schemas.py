@@ -1,0 +1,31 @@
+"""Request bodies shared by every API version."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from leaky_app.links.codes import check_alias
+from leaky_app.links.urls import check_target_url
+
+MAX_URL_LENGTH = 2048
+MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
+
+
+class CreateLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="http(s) URL to redirect to", examples=["https://example.org"])
+    alias: str | None = Field(default=None, description="custom code instead of a random one")
+    ttl_seconds: int | None = Field(
+        default=None, ge=1, le=MAX_TTL_SECONDS, description="seconds until the link expires"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_target_url(value, MAX_URL_LENGTH)
+
+    @field_validator("alias")
+    @classmethod
+    def _alias(cls, value: str | None) -> str | None:
+        return None if value is None else check_alias(value)

@@ -1,0 +1,65 @@
+"""API v1: flat responses, timestamps in Unix seconds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel
+
+from leaky_app.api.schemas import CreateLink
+from leaky_app.links.store import Link
+from leaky_app.services import Services, get_services, rate_limit
+
+router = APIRouter(prefix="/api/v1", tags=["v1"], dependencies=[Depends(rate_limit)])
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+class CreatedV1(BaseModel):
+    code: str
+    short_url: str
+    url: str
+    expires_at: float | None
+
+
+class LinkV1(BaseModel):
+    code: str
+    short_url: str
+    url: str
+    created_at: float
+    expires_at: float | None
+    clicks: int
+
+
+@router.post("/links", status_code=201)
+async def create_link(body: CreateLink, services: ServicesDep) -> CreatedV1:
+    link = await services.links.create(body.url, body.alias, body.ttl_seconds)
+    services.metrics.links_created.labels(api_version="v1").inc()
+    return CreatedV1(
+        code=link.code,
+        short_url=f"{services.settings.base_url}/{link.code}",
+        url=link.url,
+        expires_at=link.expires_at,
+    )
+
+
+def _render(link: Link, base_url: str) -> LinkV1:
+    return LinkV1(
+        code=link.code,
+        short_url=f"{base_url}/{link.code}",
+        url=link.url,
+        created_at=link.created_at,
+        expires_at=link.expires_at,
+        clicks=link.clicks,
+    )
+
+
+@router.get("/links/{code}")
+async def get_link(code: str, services: ServicesDep) -> LinkV1:
+    return _render(await services.links.get(code), services.settings.base_url)
+
+
+@router.delete("/links/{code}", status_code=204)
+async def delete_link(code: str, services: ServicesDep) -> Response:
+    await services.links.delete(code)
+    return Response(status_code=204)

@@ -1,0 +1,71 @@
+"""API v2: a resource shape with nested target and click stats, RFC 3339 timestamps.
+
+The same use cases as v1 (:mod:`leaky_app.links.service`), rendered differently; v2 answers
+with the full resource on create, and adds ``last_click_at`` to the stats.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel
+
+from leaky_app.api.schemas import CreateLink
+from leaky_app.links.store import Link
+from leaky_app.services import Services, get_services, rate_limit
+
+router = APIRouter(prefix="/api/v2", tags=["v2"], dependencies=[Depends(rate_limit)])
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+class Target(BaseModel):
+    url: str
+
+
+class ClickStats(BaseModel):
+    clicks: int
+    last_click_at: datetime | None
+
+
+class LinkV2(BaseModel):
+    code: str
+    short_url: str
+    target: Target
+    created_at: datetime
+    expires_at: datetime | None
+    stats: ClickStats
+
+
+def _ts(seconds: float | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _render(link: Link, base_url: str) -> LinkV2:
+    return LinkV2(
+        code=link.code,
+        short_url=f"{base_url}/{link.code}",
+        target=Target(url=link.url),
+        created_at=datetime.fromtimestamp(link.created_at, tz=UTC),
+        expires_at=_ts(link.expires_at),
+        stats=ClickStats(clicks=link.clicks, last_click_at=_ts(link.last_click_at)),
+    )
+
+
+@router.post("/links", status_code=201)
+async def create_link(body: CreateLink, services: ServicesDep) -> LinkV2:
+    link = await services.links.create(body.url, body.alias, body.ttl_seconds)
+    services.metrics.links_created.labels(api_version="v2").inc()
+    return _render(link, services.settings.base_url)
+
+
+@router.get("/links/{code}")
+async def get_link(code: str, services: ServicesDep) -> LinkV2:
+    return _render(await services.links.get(code), services.settings.base_url)
+
+
+@router.delete("/links/{code}", status_code=204)
+async def delete_link(code: str, services: ServicesDep) -> Response:
+    await services.links.delete(code)
+    return Response(status_code=204)

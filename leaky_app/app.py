@@ -1,0 +1,135 @@
+"""Wiring: ``create_app(settings, registry)`` builds the patient.
+
+Nothing is global: the registry, the store path and the flags file come in through
+arguments, so tests build as many isolated apps as they like::
+
+    app = create_app(Settings(db=tmp / "t.db", metrics_port=0), CollectorRegistry())
+    async with app.router.lifespan_context(app):
+        ...
+
+The lifespan opens the store, starts the background loops (click flush, loop-lag probe,
+config watcher), installs the GC pause recorder and, when ``metrics_port`` is set, the
+``/metrics`` thread; it undoes all of that on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, make_asgi_app
+
+from leaky_app import __version__
+from leaky_app.api import redirect, v1, v2
+from leaky_app.errors import install_error_handlers
+from leaky_app.health import router as health_router
+from leaky_app.hot_reload import ConfigWatcher
+from leaky_app.links.cache import ReadCache
+from leaky_app.links.clicks import ClickBuffer
+from leaky_app.links.service import LinkService
+from leaky_app.links.store import LinkStore
+from leaky_app.logs import set_level
+from leaky_app.metrics import Metrics
+from leaky_app.metrics_server import MetricsServer, start_metrics_server
+from leaky_app.middleware.http_metrics import HttpMetricsMiddleware
+from leaky_app.middleware.request_id import RequestIdMiddleware
+from leaky_app.ratelimit import TokenBucketLimiter
+from leaky_app.runtime.gc_pauses import GCPauseRecorder
+from leaky_app.runtime.loop_lag import LoopLagMonitor
+from leaky_app.services import Services
+from leaky_app.settings import RuntimeConfig, Settings
+
+log = logging.getLogger(__name__)
+
+
+def _count_tasks(loop: asyncio.AbstractEventLoop) -> int:
+    # Called from the /metrics thread; all_tasks retries internally if the set changes.
+    try:
+        return len(asyncio.all_tasks(loop))
+    except RuntimeError:
+        return 0
+
+
+def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
+    registry = registry if registry is not None else CollectorRegistry()
+    metrics = Metrics.create(registry)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        store = await LinkStore.open(settings.db)
+        cache = ReadCache(settings.cache_max_entries, metrics.cache_entries, metrics.cache_lookups)
+        clicks = ClickBuffer(store, metrics.click_flushes, settings.click_flush_seconds)
+        limiter = TokenBucketLimiter(
+            RuntimeConfig().rate_limit, max_clients=settings.rate_limit_max_clients
+        )
+        watcher = ConfigWatcher(
+            settings.flags_file,
+            on_change=[
+                lambda c: set_level(c.log_level),
+                lambda c: limiter.configure(c.rate_limit),
+            ],
+            on_result=lambda result: metrics.config_reloads.labels(result=result).inc(),
+        )
+        watcher.load_initial()
+        app.state.services = Services(
+            settings=settings,
+            metrics=metrics,
+            store=store,
+            links=LinkService(store, cache, clicks, metrics),
+            limiter=limiter,
+            config=watcher,
+        )
+        metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
+        gc_recorder = GCPauseRecorder(metrics.gc_pause)
+        gc_recorder.install()
+        lag = LoopLagMonitor(metrics.event_loop_lag, settings.loop_lag_interval_seconds)
+        background: list[asyncio.Task[None]] = []
+
+        def spawn(name: str, coro: Coroutine[Any, Any, None]) -> None:
+            background.append(asyncio.create_task(coro, name=name))
+
+        spawn("click-flush", clicks.run())
+        spawn("loop-lag-probe", lag.run())
+        spawn("config-watch", watcher.run())
+        metrics_server: MetricsServer | None = None
+        if settings.metrics_port:
+            metrics_server = start_metrics_server(
+                settings.metrics_host, settings.metrics_port, registry
+            )
+            log.info("metrics on http://%s:%d/metrics", settings.metrics_host, metrics_server.port)
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            try:
+                await clicks.flush()
+            finally:
+                gc_recorder.uninstall()
+                if metrics_server is not None:
+                    metrics_server.stop()
+                await store.close()
+
+    app = FastAPI(
+        title="leaky-app",
+        version=__version__,
+        description="A link shortener with planted production bugs, for diagnosis training.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(v1.router)
+    app.include_router(v2.router)
+    app.mount("/metrics", make_asgi_app(registry))
+    app.include_router(redirect.router)  # last: /{code} must not shadow the fixed paths
+    if settings.instrumented:
+        # Added last = outermost: the request id exists before metrics and logs need it.
+        app.add_middleware(HttpMetricsMiddleware, metrics=metrics, log_requests=settings.access_log)
+        app.add_middleware(RequestIdMiddleware)
+    return app

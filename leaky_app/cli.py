@@ -1,0 +1,48 @@
+"""``leaky-app``: run the patient under uvicorn, one worker.
+
+Every setting is a flag and an environment variable (``--port 8000`` or
+``LEAKY_APP_PORT=8000``); ``leaky-app --help`` lists them all.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+from pydantic import ValidationError
+from pydantic_settings import CliApp, SettingsError
+
+from leaky_app.app import create_app
+from leaky_app.logs import configure_logging
+from leaky_app.settings import ConfigError, Settings, load_runtime_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = CliApp.run(Settings, cli_args=args)
+    except (ValidationError, SettingsError) as exc:
+        print(f"leaky-app: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    try:
+        runtime = load_runtime_config(settings.flags_file)
+    except ConfigError as exc:
+        print(f"leaky-app: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(runtime.log_level)
+    app = create_app(settings)
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            workers=1,
+            log_config=None,  # our JSON handler on the root logger formats uvicorn's lines too
+            access_log=False,  # HttpMetricsMiddleware writes a richer, JSON access line
+            lifespan="on",
+        )
+    except OSError as exc:
+        print(f"leaky-app: cannot serve on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,31 @@
+"""Request-scoped context carried by contextvars (seed Q374).
+
+asyncio copies the current context into every task it creates, so a value set by the
+request-id middleware is visible in the handler, in the store calls it awaits and in tasks
+it spawns, with no parameter threading. Read it with :func:`current_request_id`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    return request_id_var.get()
+
+
+def accept_or_generate(incoming: str | None) -> str:
+    """Keep a caller's id when it is safe to log verbatim; otherwise mint a new one.
+
+    A header is attacker-controlled: refusing odd characters keeps log lines parseable.
+    """
+    if incoming is not None and _VALID_REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex

@@ -1,0 +1,99 @@
+"""Use cases of the shortener, shared by every API version.
+
+Usage::
+
+    service = LinkService(store, cache, clicks, metrics)
+    link = await service.create("https://example.org", alias=None, ttl_seconds=3600)
+    target = await service.resolve(link.code)     # counts a click
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from leaky_app.links.cache import CachedTarget, ReadCache
+from leaky_app.links.clicks import ClickBuffer
+from leaky_app.links.codes import new_code
+from leaky_app.links.store import CodeTaken, Link, LinkStore
+from leaky_app.metrics import Metrics
+
+_CODE_ATTEMPTS = 5
+
+
+class LinkNotFound(Exception):
+    def __init__(self, code: str, reason: str = "no such link") -> None:
+        super().__init__(f"{reason}: {code}")
+        self.code = code
+        self.reason = reason
+
+
+class AliasTaken(Exception):
+    def __init__(self, alias: str) -> None:
+        super().__init__(f"alias {alias!r} is already taken")
+        self.alias = alias
+
+
+class LinkService:
+    def __init__(
+        self, store: LinkStore, cache: ReadCache, clicks: ClickBuffer, metrics: Metrics
+    ) -> None:
+        self.store = store
+        self.cache = cache
+        self.clicks = clicks
+        self._found = metrics.redirects.labels(result="found")
+        self._missing = metrics.redirects.labels(result="missing")
+        self._expired = metrics.redirects.labels(result="expired")
+
+    async def create(self, url: str, alias: str | None, ttl_seconds: int | None) -> Link:
+        if alias is not None:
+            link = Link.new(alias, url, ttl_seconds)
+            try:
+                await self.store.insert(link)
+            except CodeTaken:
+                raise AliasTaken(alias) from None
+            return link
+        for _ in range(_CODE_ATTEMPTS):
+            link = Link.new(new_code(), url, ttl_seconds)
+            try:
+                await self.store.insert(link)
+            except CodeTaken:
+                continue
+            return link
+        raise RuntimeError(f"no free code after {_CODE_ATTEMPTS} attempts")
+
+    async def resolve(self, code: str) -> str:
+        """The URL to redirect to; counts the click. Raises :class:`LinkNotFound`."""
+        now = time.time()
+        target = self.cache.get(code)
+        if target is None:
+            link = await self.store.get(code)
+            if link is None:
+                self._missing.inc()
+                raise LinkNotFound(code)
+            target = CachedTarget(url=link.url, expires_at=link.expires_at)
+            self.cache.put(code, target)
+        if target.expires_at is not None and target.expires_at <= now:
+            self._expired.inc()
+            raise LinkNotFound(code, "link expired")
+        self.clicks.record(code, now)
+        self._found.inc()
+        return target.url
+
+    async def get(self, code: str) -> Link:
+        """The link with its click count, including clicks not yet flushed."""
+        link = await self.store.get(code)
+        if link is None:
+            raise LinkNotFound(code)
+        if link.expired(time.time()):
+            raise LinkNotFound(code, "link expired")
+        pending = self.clicks.pending(code)
+        if pending is not None:
+            link = replace(link, clicks=link.clicks + pending.count, last_click_at=pending.last_at)
+        return link
+
+    async def delete(self, code: str) -> None:
+        if not await self.store.delete(code):
+            raise LinkNotFound(code)
+        self.cache.discard(code)
+        self.clicks.discard(code)

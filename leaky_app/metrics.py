@@ -1,0 +1,178 @@
+"""Every metric the patient exports, namespace ``leaky_app``.
+
+Build them on an explicit registry, never the global one, so tests and several app instances
+in one process do not collide::
+
+    registry = CollectorRegistry()
+    metrics = Metrics.create(registry)
+
+Labels are bounded by construction: ``route`` is the route *template* (``/{code}``), never the
+code, alias or URL; ``status`` is the numeric status; ``generation`` is 0, 1 or 2.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+)
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+from leaky_app import __version__
+
+NAMESPACE = "leaky_app"
+
+# `_created` series double the sample count of every counter and histogram and nobody
+# graphs them; the switch is process-global in prometheus-client.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+# Request latency: dense below 100 ms where a healthy shortener lives, sparse above.
+LATENCY_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+# GC pauses and loop lag live between tens of microseconds and seconds.
+PAUSE_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+)  # fmt: skip
+
+UNMATCHED_ROUTE = "unmatched"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    registry: CollectorRegistry
+    http_requests: Counter
+    http_request_duration: Histogram
+    http_requests_in_flight: Gauge
+    rate_limited: Counter
+    links_created: Counter
+    redirects: Counter
+    cache_entries: Gauge
+    cache_lookups: Counter
+    click_flushes: Counter
+    event_loop_lag: Histogram
+    asyncio_tasks: Gauge
+    gc_pause: Histogram
+    config_reloads: Counter
+    build_info: Info
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry, *, runtime_collectors: bool = True) -> Metrics:
+        """Create every metric on ``registry``.
+
+        ``runtime_collectors`` adds prometheus-client's process, platform and GC collectors
+        (``process_*``, ``python_info``, ``python_gc_*``) to the same registry.
+        """
+        if runtime_collectors:
+            # Fresh instances on our registry; the stock ones live on the global registry.
+            ProcessCollector(registry=registry)
+            PlatformCollector(registry=registry)
+            GCCollector(registry=registry)
+        ns = NAMESPACE
+        build_info = Info(
+            "build", "Version of the service and of Python.", namespace=ns, registry=registry
+        )
+        build_info.info({"version": __version__, "python": platform.python_version()})
+        return cls(
+            registry=registry,
+            http_requests=Counter(
+                "http_requests",
+                "HTTP requests answered, by method, route template and status.",
+                ["method", "route", "status"],
+                namespace=ns,
+                registry=registry,
+            ),
+            http_request_duration=Histogram(
+                "http_request_duration_seconds",
+                "Time from request start to the last response byte, by route template.",
+                ["method", "route"],
+                namespace=ns,
+                registry=registry,
+                buckets=LATENCY_BUCKETS,
+            ),
+            http_requests_in_flight=Gauge(
+                "http_requests_in_flight",
+                "Requests being handled now.",
+                namespace=ns,
+                registry=registry,
+            ),
+            rate_limited=Counter(
+                "rate_limited_requests",
+                "Requests refused with 429 by the per-client rate limiter.",
+                ["route"],
+                namespace=ns,
+                registry=registry,
+            ),
+            links_created=Counter(
+                "links_created",
+                "Short links created, by API version.",
+                ["api_version"],
+                namespace=ns,
+                registry=registry,
+            ),
+            redirects=Counter(
+                "redirects",
+                "Short-link resolutions, by result (found, missing, expired).",
+                ["result"],
+                namespace=ns,
+                registry=registry,
+            ),
+            cache_entries=Gauge(
+                "cache_entries",
+                "Entries held by each in-process cache.",
+                ["cache"],
+                namespace=ns,
+                registry=registry,
+            ),
+            cache_lookups=Counter(
+                "cache_lookups",
+                "Cache lookups by cache and result (hit, miss).",
+                ["cache", "result"],
+                namespace=ns,
+                registry=registry,
+            ),
+            click_flushes=Counter(
+                "click_flushes",
+                "Batches of buffered click counts written to the database.",
+                namespace=ns,
+                registry=registry,
+            ),
+            event_loop_lag=Histogram(
+                "event_loop_lag_seconds",
+                "How late the event loop ran a timer that should have fired on time.",
+                namespace=ns,
+                registry=registry,
+                buckets=PAUSE_BUCKETS,
+            ),
+            asyncio_tasks=Gauge(
+                "asyncio_tasks",
+                "asyncio tasks alive on the service's event loop.",
+                namespace=ns,
+                registry=registry,
+            ),
+            gc_pause=Histogram(
+                "gc_pause_seconds",
+                "Stop-the-world time of each garbage collection, by generation.",
+                ["generation"],
+                namespace=ns,
+                registry=registry,
+                buckets=PAUSE_BUCKETS,
+            ),
+            config_reloads=Counter(
+                "config_reloads",
+                "Hot reloads of the flags file, by result (applied, rejected).",
+                ["result"],
+                namespace=ns,
+                registry=registry,
+            ),
+            build_info=build_info,
+        )

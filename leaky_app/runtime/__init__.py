@@ -1,0 +1,1 @@
+"""Probes of the Python runtime itself: GC pauses and event-loop lag."""

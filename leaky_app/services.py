@@ -1,0 +1,46 @@
+"""The objects a request handler may use, built once per app in its lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from leaky_app.errors import ApiError
+from leaky_app.hot_reload import ConfigWatcher
+from leaky_app.links.service import LinkService
+from leaky_app.links.store import LinkStore
+from leaky_app.metrics import Metrics
+from leaky_app.middleware.http_metrics import route_template
+from leaky_app.ratelimit import TokenBucketLimiter
+from leaky_app.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: Metrics
+    store: LinkStore
+    links: LinkService
+    limiter: TokenBucketLimiter
+    config: ConfigWatcher
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def rate_limit(request: Request) -> None:
+    """FastAPI dependency: one token per request from the client's bucket, else 429."""
+    services = get_services(request)
+    client = request.client.host if request.client else "unknown"
+    decision = services.limiter.take(client)
+    if not decision.allowed:
+        services.metrics.rate_limited.labels(route=route_template(request.scope)).inc()
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many requests from {client}; retry after {decision.retry_after_header} s",
+            headers={"Retry-After": decision.retry_after_header},
+        )

@@ -1,0 +1,119 @@
+"""Configuration of the patient.
+
+Two layers, both validated by pydantic:
+
+* :class:`Settings` is fixed for the life of the process: ports, paths, sizes. It comes from,
+  in order of precedence, command-line flags, ``LEAKY_APP_*`` environment variables, a ``.env``
+  file in the working directory, and the defaults below. ``leaky-app --help`` lists them.
+* :class:`RuntimeConfig` is the hot-reloaded part (seed Q366): log level, rate limits and,
+  later, fault flags. It lives in a JSON file (``flags_file``) watched while the service runs;
+  see :mod:`leaky_app.hot_reload`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORT = 8000
+DEFAULT_METRICS_PORT = 9464  # the port OpenTelemetry's Prometheus exporter uses by convention
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    """Process settings. Every field is a ``--flag`` and a ``LEAKY_APP_FLAG`` variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEAKY_APP_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",  # .env is shared with docker compose and labctl
+        cli_kebab_case=True,
+        cli_prog_name="leaky-app",
+        cli_implicit_flags=True,
+    )
+
+    host: str = Field(default="127.0.0.1", description="interface the API binds to")
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="API port")
+    metrics_host: str = Field(default="127.0.0.1", description="interface of /metrics")
+    metrics_port: int = Field(
+        default=DEFAULT_METRICS_PORT,
+        ge=0,
+        le=65535,
+        description="port of the /metrics thread (answers while the loop is blocked); 0 = off",
+    )
+    db: Path = Field(default=Path("run/leaky_app.db"), description="SQLite database file")
+    flags_file: Path = Field(
+        default=Path("run/flags.json"), description="hot-reloaded runtime config (JSON)"
+    )
+    public_url: str | None = Field(
+        default=None, description="base of short_url in responses; default http://HOST:PORT"
+    )
+    cache_max_entries: int = Field(default=10_000, ge=1, description="read cache size")
+    rate_limit_max_clients: int = Field(
+        default=10_000, ge=1, description="token buckets kept (least recently used evicted)"
+    )
+    click_flush_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="how often buffered click counts are written"
+    )
+    loop_lag_interval_seconds: float = Field(
+        default=0.25, gt=0, le=10, description="event-loop lag probe period"
+    )
+    instrumented: bool = Field(
+        default=True, description="request-id, RED metrics and access-log middleware"
+    )
+    access_log: bool = Field(default=True, description="one JSON log line per request")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class RateLimitConfig(BaseModel):
+    """Per-client token bucket (seed Q361): ``rps`` tokens a second, ``burst`` at most."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    rps: float = Field(default=1000.0, gt=0, le=1_000_000)
+    burst: int = Field(default=2000, ge=1, le=10_000_000)
+
+
+class RuntimeConfig(BaseModel):
+    """The hot-reloaded flags file. Unknown keys are refused so a typo is not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    log_level: LogLevel = "INFO"
+    rate_limit: RateLimitConfig = RateLimitConfig()
+
+
+class ConfigError(ValueError):
+    """The flags file could not be read or did not validate; the message says where and why."""
+
+
+def load_runtime_config(path: Path) -> RuntimeConfig:
+    """Read and validate the flags file; a missing file means the defaults."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return RuntimeConfig()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+    try:
+        return RuntimeConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc

@@ -1,0 +1,58 @@
+"""Shared fixtures: an in-process app on a fresh registry, and a real service process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from leaky_app.app import create_app
+from leaky_app.settings import Settings
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for an in-process app: files under tmp_path, no metrics thread, no .env."""
+    values: dict[str, Any] = {
+        "db": tmp_path / "links.db",
+        "flags_file": tmp_path / "flags.json",
+        "metrics_port": 0,
+        "public_url": "http://short.test",
+        "access_log": False,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@dataclass
+class InProcessApp:
+    app: FastAPI
+    client: httpx.AsyncClient
+    registry: CollectorRegistry
+    settings: Settings
+
+    def sample(self, name: str, labels: dict[str, str] | None = None) -> float:
+        value = self.registry.get_sample_value(name, labels or {})
+        return 0.0 if value is None else value
+
+
+async def start_in_process(settings: Settings) -> tuple[FastAPI, CollectorRegistry]:
+    registry = CollectorRegistry()
+    return create_app(settings, registry), registry
+
+
+@pytest.fixture
+async def inproc(tmp_path: Path) -> AsyncIterator[InProcessApp]:
+    settings = make_settings(tmp_path)
+    app, registry = await start_in_process(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://short.test") as client,
+    ):
+        yield InProcessApp(app, client, registry, settings)

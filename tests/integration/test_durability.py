@@ -1,0 +1,54 @@
+"""Links acknowledged with 201 survive ``kill -9`` of the service mid-flight."""
+
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from labctl.processes import kill_hard, stop
+from tests.integration.conftest import launch
+from tests.polling import eventually_sync
+
+pytestmark = pytest.mark.integration
+
+
+def test_acknowledged_links_survive_kill_9(tmp_path: Path) -> None:
+    service = launch(tmp_path)
+    acknowledged: list[str] = []
+    stop_writing = threading.Event()
+
+    def writer() -> None:
+        with httpx.Client(base_url=service.url, timeout=5) as client:
+            i = 0
+            while not stop_writing.is_set() and i < 5000:
+                i += 1
+                try:
+                    response = client.post("/api/v1/links", json={"url": f"https://d.org/{i}"})
+                except httpx.TransportError:
+                    return  # the server died under us: expected
+                if response.status_code == 201:
+                    acknowledged.append(response.json()["code"])
+
+    thread = threading.Thread(target=writer)
+    try:
+        thread.start()
+        eventually_sync(lambda: len(acknowledged) >= 200, "200 links written under load")
+        kill_hard(service.record)  # mid-flight: the writer is still posting
+        stop_writing.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        restarted = launch(tmp_path)
+        try:
+            with restarted.client() as client:
+                missing = [
+                    code
+                    for code in acknowledged
+                    if client.get(f"/api/v1/links/{code}").status_code != 200
+                ]
+            assert missing == [], f"{len(missing)} of {len(acknowledged)} acknowledged links lost"
+        finally:
+            stop(restarted.record)
+    finally:
+        stop_writing.set()
+        stop(service.record)

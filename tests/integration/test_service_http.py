@@ -1,0 +1,65 @@
+"""The real service under uvicorn, used over real HTTP on loopback."""
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.integration.conftest import LiveService
+
+pytestmark = pytest.mark.integration
+
+
+def test_shortener_round_trip_over_http(live_service: LiveService) -> None:
+    with live_service.client() as client:
+        created = client.post("/api/v1/links", json={"url": "https://example.org/live"})
+        assert created.status_code == 201
+        code = created.json()["code"]
+        assert created.json()["short_url"].endswith(f"/{code}")
+        for _ in range(4):
+            hop = client.get(f"/{code}")
+            assert hop.status_code == 302
+            assert hop.headers["location"] == "https://example.org/live"
+        assert client.get(f"/api/v1/links/{code}").json()["clicks"] == 4
+        assert client.get(f"/api/v2/links/{code}").json()["stats"]["clicks"] == 4
+        bad = client.post("/api/v1/links", json={"url": "gopher://x"})
+        assert bad.status_code == 422
+        assert "http or https" in bad.json()["message"]
+        assert client.get("/readyz").status_code == 200
+
+
+def test_request_id_reaches_response_and_json_log(live_service: LiveService) -> None:
+    with live_service.client() as client:
+        response = client.get("/api/v1/links/zzz", headers={"X-Request-ID": "it-rid-7"})
+    assert response.headers["x-request-id"] == "it-rid-7"
+    lines = [ln for ln in live_service.log.read_text().splitlines() if "it-rid-7" in ln]
+    assert lines, "no log line carries the request id"
+    import json
+
+    record = json.loads(lines[-1])
+    assert record["request_id"] == "it-rid-7"
+    assert record["route"] == "/api/v1/links/{code}"
+    assert record["status"] == 404
+
+
+def test_metrics_port_serves_red_per_route_template(live_service: LiveService) -> None:
+    import httpx
+
+    with live_service.client() as client:
+        for i in range(5):
+            code = client.post("/api/v1/links", json={"url": f"https://e.org/{i}"}).json()["code"]
+            client.get(f"/{code}")
+    text = httpx.get(live_service.metrics_url, timeout=10).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    routes = {s.labels["route"] for s in families["leaky_app_http_requests"].samples}
+    assert "/{code}" in routes
+    assert all(r.startswith("/") or r == "unmatched" for r in routes)
+    assert not any(len(r) == 7 and r.isalnum() for r in routes), "a code leaked into a label"
+    for name in (
+        "leaky_app_gc_pause_seconds",
+        "leaky_app_event_loop_lag_seconds",
+        "leaky_app_asyncio_tasks",
+        "leaky_app_cache_entries",
+        "process_resident_memory_bytes",
+    ):
+        assert name in families, name
+    names = {s.name for f in families.values() for s in f.samples}
+    assert not [n for n in names if n.endswith("_created")]

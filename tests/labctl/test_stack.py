@@ -1,0 +1,40 @@
+"""``labctl up`` is idempotent and ``labctl down`` stops exactly what it started, by PID."""
+
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from labctl.ports import free_port
+from labctl.processes import stop
+from labctl.stack import SERVICE, ServicePorts, Stack
+
+pytestmark = pytest.mark.integration
+
+
+def test_up_is_idempotent_and_down_stops_by_pid(tmp_path: Path) -> None:
+    stack = Stack(tmp_path / "run")
+    ports = ServicePorts(http=free_port(), metrics=free_port())
+    first = stack.up(ports)
+    record = first.running[SERVICE]
+    try:
+        assert httpx.get(f"{record.urls['api']}/livez", timeout=5).status_code == 200
+        second = stack.up(ports)
+        assert second.running[SERVICE].pid == record.pid  # kept, not restarted
+        assert stack.down() == [SERVICE]
+        assert not psutil.pid_exists(record.pid) or not record.alive()
+        assert stack.status().running == {}
+        assert stack.down() == []
+    finally:
+        stop(record)
+
+
+def test_stale_record_is_reported_not_signalled(tmp_path: Path) -> None:
+    stack = Stack(tmp_path / "run")
+    ports = ServicePorts(http=free_port(), metrics=free_port())
+    record = stack.up(ports).running[SERVICE]
+    stop(record)
+    status = stack.status()
+    assert status.running == {}
+    assert status.stale == [SERVICE]
