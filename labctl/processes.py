@@ -25,7 +25,6 @@ from typing import Any
 import httpx
 import psutil
 
-
 # Popen objects of the children this process started. Keeping them alive is what lets us
 # reap them (no zombies) and stops Python warning that a running child was garbage-collected;
 # a record loaded from disk by a later `labctl` has no entry and is signalled by PID alone.

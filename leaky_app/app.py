@@ -35,8 +35,7 @@ from leaky_app.links.store import LinkStore
 from leaky_app.logs import set_level
 from leaky_app.metrics import Metrics
 from leaky_app.metrics_server import MetricsServer, start_metrics_server
-from leaky_app.middleware.http_metrics import HttpMetricsMiddleware
-from leaky_app.middleware.request_id import RequestIdMiddleware
+from leaky_app.middleware.telemetry import TelemetryMiddleware
 from leaky_app.ratelimit import TokenBucketLimiter
 from leaky_app.runtime.gc_pauses import GCPauseRecorder
 from leaky_app.runtime.loop_lag import LoopLagMonitor
@@ -57,6 +56,10 @@ def _count_tasks(loop: asyncio.AbstractEventLoop) -> int:
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
     registry = registry if registry is not None else CollectorRegistry()
     metrics = Metrics.create(registry)
+    watcher = ConfigWatcher(
+        settings.flags_file,
+        on_result=lambda result: metrics.config_reloads.labels(result=result).inc(),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,14 +70,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         limiter = TokenBucketLimiter(
             RuntimeConfig().rate_limit, max_clients=settings.rate_limit_max_clients
         )
-        watcher = ConfigWatcher(
-            settings.flags_file,
-            on_change=[
-                lambda c: set_level(c.log_level),
-                lambda c: limiter.configure(c.rate_limit),
-            ],
-            on_result=lambda result: metrics.config_reloads.labels(result=result).inc(),
-        )
+        watcher.add_listener(lambda c: set_level(c.log_level))
+        watcher.add_listener(lambda c: limiter.configure(c.rate_limit))
         watcher.load_initial()
         app.state.services = Services(
             settings=settings,
@@ -129,7 +126,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     app.mount("/metrics", make_asgi_app(registry))
     app.include_router(redirect.router)  # last: /{code} must not shadow the fixed paths
     if settings.instrumented:
-        # Added last = outermost: the request id exists before metrics and logs need it.
-        app.add_middleware(HttpMetricsMiddleware, metrics=metrics, log_requests=settings.access_log)
-        app.add_middleware(RequestIdMiddleware)
+        app.add_middleware(
+            TelemetryMiddleware, metrics=metrics, access=lambda: watcher.current.access_log
+        )
     return app

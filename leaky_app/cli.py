@@ -38,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=settings.host,
             port=settings.port,
             workers=1,
+            # The stock asyncio loop, not uvloop: asyncio's debug mode, slow-callback reports
+            # and task introspection are what the lab teaches. httptools parses HTTP in C.
+            loop="asyncio",
+            http="httptools",
             log_config=None,  # our JSON handler on the root logger formats uvicorn's lines too
             access_log=False,  # HttpMetricsMiddleware writes a richer, JSON access line
             lifespan="on",

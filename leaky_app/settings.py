@@ -67,7 +67,6 @@ class Settings(BaseSettings):
     instrumented: bool = Field(
         default=True, description="request-id, RED metrics and access-log middleware"
     )
-    access_log: bool = Field(default=True, description="one JSON log line per request")
 
     @property
     def base_url(self) -> str:
@@ -84,6 +83,16 @@ class RateLimitConfig(BaseModel):
     burst: int = Field(default=2000, ge=1, le=10_000_000)
 
 
+class AccessLogConfig(BaseModel):
+    """Which requests get an access-log line: errors and slow ones always, others sampled."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    sample_rate: float = Field(default=0.01, ge=0, le=1, description="share of fast successes")
+    slow_ms: float = Field(default=250.0, ge=0, description="always log requests this slow")
+
+
 class RuntimeConfig(BaseModel):
     """The hot-reloaded flags file. Unknown keys are refused so a typo is not silently ignored."""
 
@@ -91,6 +100,7 @@ class RuntimeConfig(BaseModel):
 
     log_level: LogLevel = "INFO"
     rate_limit: RateLimitConfig = RateLimitConfig()
+    access_log: AccessLogConfig = AccessLogConfig()
 
 
 class ConfigError(ValueError):

@@ -23,7 +23,6 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "flags_file": tmp_path / "flags.json",
         "metrics_port": 0,
         "public_url": "http://short.test",
-        "access_log": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
