@@ -20,7 +20,6 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from labctl.ports import free_port
 from labctl.processes import stop
 from labctl.stack import ServicePorts, start_service
 
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     latencies: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         run_dir = Path(tmp)
-        ports = ServicePorts(http=free_port(), metrics=free_port())
+        ports = ServicePorts.free()
         record = start_service(run_dir, ports)
         metrics_url = f"http://127.0.0.1:{ports.metrics}/metrics"
         try:

@@ -29,7 +29,6 @@ from pathlib import Path
 import httpx
 import psutil
 
-from labctl.ports import free_port
 from labctl.processes import ProcessRecord, stop
 from labctl.stack import ServicePorts, start_service
 
@@ -85,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for i, variant in enumerate(variants):
                 run_dir = Path(tmp) / str(i)
-                ports = ServicePorts(http=free_port(), metrics=free_port())
+                ports = ServicePorts.free()
                 print(f"+ leaky-app {' '.join(variant.args)} on :{ports.http}", flush=True)
                 variant.record = start_service(run_dir, ports, extra_args=variant.args)
                 with contextlib.suppress(AttributeError, psutil.Error):

@@ -43,9 +43,8 @@ def up(run_dir: RunDir = Path("run")) -> None:
         raise typer.Exit(1) from None
     for name, url in status.urls.items():
         console.print(f"  {name:<20} {url}")
-    console.print(
-        f"logs in {run_dir}/logs; next: [bold]labctl status[/bold] or [bold]make down[/bold]"
-    )
+    console.print(f"debug token in {run_dir}/debug.token (mode 0600), logs in {run_dir}/logs")
+    console.print("next: [bold]labctl status[/bold], or [bold]make down[/bold] to stop")
 
 
 @app.command()

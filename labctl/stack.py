@@ -6,6 +6,7 @@ Everything lives in one run directory (default ``./run``)::
     run/logs/<name>.log    each process's output
     run/leaky_app.db       the service's SQLite database
     run/flags.json         the service's hot-reloaded runtime config
+    run/debug.token        bearer token of the service's /debug/ surface (mode 0600)
 
 Usage::
 
@@ -23,11 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labctl.ports import LOOPBACK, preferred_or_free
+from labctl.ports import LOOPBACK, free_port, preferred_or_free
 from labctl.processes import ProcessRecord, spawn, stop, wait_http_ok
 
 DEFAULT_SERVICE_PORT = 8000
 DEFAULT_METRICS_PORT = 9464
+DEFAULT_DEBUG_PORT = 6060
 SERVICE = "service"
 
 
@@ -35,13 +37,21 @@ SERVICE = "service"
 class ServicePorts:
     http: int
     metrics: int
+    debug: int
 
     @classmethod
     def choose(cls) -> ServicePorts:
         """The documented defaults when free, otherwise free ports (a second lab, CI)."""
-        http = preferred_or_free(DEFAULT_SERVICE_PORT)
-        metrics = preferred_or_free(DEFAULT_METRICS_PORT)
-        return cls(http=http, metrics=metrics)
+        return cls(
+            http=preferred_or_free(DEFAULT_SERVICE_PORT),
+            metrics=preferred_or_free(DEFAULT_METRICS_PORT),
+            debug=preferred_or_free(DEFAULT_DEBUG_PORT),
+        )
+
+    @classmethod
+    def free(cls) -> ServicePorts:
+        """Three free loopback ports (tests, benchmarks)."""
+        return cls(http=free_port(), metrics=free_port(), debug=free_port())
 
 
 @dataclass
@@ -74,6 +84,10 @@ def service_command(ports: ServicePorts, run_dir: Path, host: str = LOOPBACK) ->
         str(run_dir / "leaky_app.db"),
         "--flags-file",
         str(run_dir / "flags.json"),
+        "--debug-port",
+        str(ports.debug),
+        "--debug-token-file",
+        str(run_dir / "debug.token"),
     ]
 
 
@@ -92,6 +106,7 @@ def start_service(
         "api": base,
         "docs": f"{base}/docs",
         "metrics": f"http://{LOOPBACK}:{ports.metrics}/metrics",
+        "debug": f"http://{LOOPBACK}:{ports.debug}/debug/",
     }
     try:
         wait_http_ok(f"{base}/readyz", record, timeout=timeout)

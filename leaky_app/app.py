@@ -17,14 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, make_asgi_app
 
 from leaky_app import __version__
 from leaky_app.api import redirect, v1, v2
+from leaky_app.debug import DebugConfig, DebugServer
 from leaky_app.errors import install_error_handlers
 from leaky_app.health import router as health_router
 from leaky_app.hot_reload import ConfigWatcher
@@ -34,7 +34,7 @@ from leaky_app.links.service import LinkService
 from leaky_app.links.store import LinkStore
 from leaky_app.logs import set_level
 from leaky_app.metrics import Metrics
-from leaky_app.metrics_server import MetricsServer, start_metrics_server
+from leaky_app.metrics_server import start_metrics_server
 from leaky_app.middleware.telemetry import TelemetryMiddleware
 from leaky_app.ratelimit import TokenBucketLimiter
 from leaky_app.runtime.gc_pauses import GCPauseRecorder
@@ -53,6 +53,12 @@ def _count_tasks(loop: asyncio.AbstractEventLoop) -> int:
         return 0
 
 
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
     registry = registry if registry is not None else CollectorRegistry()
     metrics = Metrics.create(registry)
@@ -64,54 +70,67 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
-        store = await LinkStore.open(settings.db)
-        cache = ReadCache(settings.cache_max_entries, metrics.cache_entries, metrics.cache_lookups)
-        clicks = ClickBuffer(store, metrics.click_flushes, settings.click_flush_seconds)
-        limiter = TokenBucketLimiter(
-            RuntimeConfig().rate_limit, max_clients=settings.rate_limit_max_clients
-        )
-        watcher.add_listener(lambda c: set_level(c.log_level))
-        watcher.add_listener(lambda c: limiter.configure(c.rate_limit))
-        watcher.load_initial()
-        app.state.services = Services(
-            settings=settings,
-            metrics=metrics,
-            store=store,
-            links=LinkService(store, cache, clicks, metrics),
-            limiter=limiter,
-            config=watcher,
-        )
-        metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
-        gc_recorder = GCPauseRecorder(metrics.gc_pause)
-        gc_recorder.install()
-        lag = LoopLagMonitor(metrics.event_loop_lag, settings.loop_lag_interval_seconds)
-        background: list[asyncio.Task[None]] = []
-
-        def spawn(name: str, coro: Coroutine[Any, Any, None]) -> None:
-            background.append(asyncio.create_task(coro, name=name))
-
-        spawn("click-flush", clicks.run())
-        spawn("loop-lag-probe", lag.run())
-        spawn("config-watch", watcher.run())
-        metrics_server: MetricsServer | None = None
-        if settings.metrics_port:
-            metrics_server = start_metrics_server(
-                settings.metrics_host, settings.metrics_port, registry
+        # Every start-up step registers its undo, so a failure half-way leaves nothing behind.
+        async with contextlib.AsyncExitStack() as undo:
+            # First, so the task factory sees every task the service creates from here on.
+            if settings.debug_enabled:
+                debug_server = DebugServer(
+                    DebugConfig(
+                        token_file=settings.debug_token_file,
+                        host=settings.debug_host,
+                        port=settings.debug_port,
+                        allow_non_loopback=settings.debug_allow_non_loopback,
+                        max_seconds=settings.debug_max_seconds,
+                        record_task_sites=settings.debug_record_task_sites,
+                    ),
+                    loop=loop,
+                    settings=lambda: settings.model_dump(mode="json"),
+                )
+                debug_server.start()
+                undo.callback(debug_server.stop)
+                app.state.debug_server = debug_server
+                log.info("debug surface on %s", debug_server.url)
+            store = await LinkStore.open(settings.db)
+            undo.push_async_callback(store.close)
+            cache = ReadCache(
+                settings.cache_max_entries, metrics.cache_entries, metrics.cache_lookups
             )
-            log.info("metrics on http://%s:%d/metrics", settings.metrics_host, metrics_server.port)
-        try:
+            clicks = ClickBuffer(store, metrics.click_flushes, settings.click_flush_seconds)
+            limiter = TokenBucketLimiter(
+                RuntimeConfig().rate_limit, max_clients=settings.rate_limit_max_clients
+            )
+            watcher.add_listener(lambda c: set_level(c.log_level))
+            watcher.add_listener(lambda c: limiter.configure(c.rate_limit))
+            watcher.load_initial()
+            app.state.services = Services(
+                settings=settings,
+                metrics=metrics,
+                store=store,
+                links=LinkService(store, cache, clicks, metrics),
+                limiter=limiter,
+                config=watcher,
+            )
+            metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
+            gc_recorder = GCPauseRecorder(metrics.gc_pause)
+            gc_recorder.install()
+            undo.callback(gc_recorder.uninstall)
+            if settings.metrics_port:
+                metrics_server = start_metrics_server(
+                    settings.metrics_host, settings.metrics_port, registry
+                )
+                undo.callback(metrics_server.stop)
+                log.info(
+                    "metrics on http://%s:%d/metrics", settings.metrics_host, metrics_server.port
+                )
+            undo.push_async_callback(clicks.flush)  # runs after the loops below are cancelled
+            lag = LoopLagMonitor(metrics.event_loop_lag, settings.loop_lag_interval_seconds)
+            for name, coro in (
+                ("click-flush", clicks.run()),
+                ("loop-lag-probe", lag.run()),
+                ("config-watch", watcher.run()),
+            ):
+                undo.push_async_callback(_cancel, asyncio.create_task(coro, name=name))
             yield
-        finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            try:
-                await clicks.flush()
-            finally:
-                gc_recorder.uninstall()
-                if metrics_server is not None:
-                    metrics_server.stop()
-                await store.close()
 
     app = FastAPI(
         title="leaky-app",

@@ -64,6 +64,21 @@ class Settings(BaseSettings):
     loop_lag_interval_seconds: float = Field(
         default=0.25, gt=0, le=10, description="event-loop lag probe period"
     )
+    debug_enabled: bool = Field(default=True, description="serve the /debug/ surface")
+    debug_host: str = Field(default="127.0.0.1", description="debug surface interface")
+    debug_port: int = Field(default=6060, ge=0, le=65535, description="debug surface port")
+    debug_allow_non_loopback: bool = Field(
+        default=False, description="allow debug_host other than loopback (logged as a warning)"
+    )
+    debug_token_file: Path = Field(
+        default=Path("run/debug.token"), description="bearer token of /debug/, written 0600"
+    )
+    debug_max_seconds: float = Field(
+        default=60.0, gt=0, le=600, description="cap of every seconds= parameter"
+    )
+    debug_record_task_sites: bool = Field(
+        default=True, description="task factory recording each task's creation site"
+    )
     instrumented: bool = Field(
         default=True, description="request-id, RED metrics and access-log middleware"
     )

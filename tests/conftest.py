@@ -22,6 +22,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "db": tmp_path / "links.db",
         "flags_file": tmp_path / "flags.json",
         "metrics_port": 0,
+        "debug_enabled": False,
+        "debug_token_file": tmp_path / "debug.token",
         "public_url": "http://short.test",
     }
     values.update(overrides)

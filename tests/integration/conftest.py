@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labctl.ports import free_port
 from labctl.processes import ProcessRecord, stop
 from labctl.stack import ServicePorts, start_service
 
@@ -37,6 +36,16 @@ class LiveService:
         return self.run_dir / "flags.json"
 
     @property
+    def debug_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.debug}"
+
+    def debug_client(self) -> httpx.Client:
+        token = (self.run_dir / "debug.token").read_text().strip()
+        return httpx.Client(
+            base_url=self.debug_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+
+    @property
     def log(self) -> Path:
         return Path(self.record.log)
 
@@ -45,7 +54,7 @@ class LiveService:
 
 
 def launch(run_dir: Path) -> LiveService:
-    ports = ServicePorts(http=free_port(), metrics=free_port())
+    ports = ServicePorts.free()
     record = start_service(run_dir, ports)
     return LiveService(record, ports, run_dir)
 

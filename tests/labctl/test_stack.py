@@ -6,7 +6,6 @@ import httpx
 import psutil
 import pytest
 
-from labctl.ports import free_port
 from labctl.processes import stop
 from labctl.stack import SERVICE, ServicePorts, Stack
 
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 def test_up_is_idempotent_and_down_stops_by_pid(tmp_path: Path) -> None:
     stack = Stack(tmp_path / "run")
-    ports = ServicePorts(http=free_port(), metrics=free_port())
+    ports = ServicePorts.free()
     first = stack.up(ports)
     record = first.running[SERVICE]
     try:
@@ -32,7 +31,7 @@ def test_up_is_idempotent_and_down_stops_by_pid(tmp_path: Path) -> None:
 
 def test_stale_record_is_reported_not_signalled(tmp_path: Path) -> None:
     stack = Stack(tmp_path / "run")
-    ports = ServicePorts(http=free_port(), metrics=free_port())
+    ports = ServicePorts.free()
     record = stack.up(ports).running[SERVICE]
     stop(record)
     status = stack.status()

@@ -1,0 +1,135 @@
+"""The GOGC counterpart: collection counts, pause histogram per generation, live tuning.
+
+:class:`GCPauses` measures every collection through ``gc.callbacks``; the rest are thin,
+validated wrappers over :mod:`gc` so an HTTP caller cannot pass anything odd.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gc
+import time
+from typing import Any
+
+# Upper bounds in seconds; the last bucket is everything above 2.5 s.
+BOUNDS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
+MAX_THRESHOLD = 10_000_000
+
+
+class GCPauses:
+    def __init__(self) -> None:
+        self.buckets = [[0] * (len(BOUNDS) + 1) for _ in range(3)]
+        self.total = [0.0, 0.0, 0.0]
+        self.max = [0.0, 0.0, 0.0]
+        self.collected = [0, 0, 0]
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        if not self._started:
+            return
+        pause = time.perf_counter() - self._started
+        self._started = 0.0
+        gen = info["generation"]
+        self.buckets[gen][bisect.bisect_left(BOUNDS, pause)] += 1
+        self.total[gen] += pause
+        self.max[gen] = max(self.max[gen], pause)
+        self.collected[gen] += info.get("collected", 0)
+
+    def install(self) -> None:
+        if self._callback not in gc.callbacks:
+            gc.callbacks.append(self._callback)
+
+    def uninstall(self) -> None:
+        if self._callback in gc.callbacks:
+            gc.callbacks.remove(self._callback)
+
+    def quantile(self, gen: int, q: float) -> float | None:
+        """Upper bound of the bucket holding quantile ``q`` (as Prometheus would estimate)."""
+        counts = self.buckets[gen]
+        total = sum(counts)
+        if total == 0:
+            return None
+        rank = q * total
+        seen = 0
+        for i, n in enumerate(counts):
+            seen += n
+            if seen >= rank:
+                return BOUNDS[i] if i < len(BOUNDS) else self.max[gen]
+        return self.max[gen]
+
+    def to_json(self) -> dict[str, Any]:
+        out = {}
+        for gen in range(3):
+            count = sum(self.buckets[gen])
+            out[str(gen)] = {
+                "count": count,
+                "total_seconds": round(self.total[gen], 6),
+                "max_seconds": round(self.max[gen], 6),
+                "p50_seconds": self.quantile(gen, 0.5),
+                "p99_seconds": self.quantile(gen, 0.99),
+                "objects_collected": self.collected[gen],
+                "buckets": {
+                    **{str(b): n for b, n in zip(BOUNDS, self.buckets[gen], strict=False)},
+                    "+Inf": self.buckets[gen][-1],
+                },
+            }
+        return out
+
+
+def gc_state(pauses: GCPauses) -> dict[str, Any]:
+    return {
+        "enabled": gc.isenabled(),
+        "threshold": list(gc.get_threshold()),
+        "count": list(gc.get_count()),
+        "frozen_objects": gc.get_freeze_count(),
+        "garbage": len(gc.garbage),
+        "stats": gc.get_stats(),
+        "pauses": pauses.to_json(),
+    }
+
+
+def set_threshold(gen0: int, gen1: int, gen2: int) -> tuple[int, int, int]:
+    for value in (gen0, gen1, gen2):
+        if not 0 <= value <= MAX_THRESHOLD:
+            raise ValueError(f"thresholds must be between 0 and {MAX_THRESHOLD}")
+    previous = gc.get_threshold()
+    gc.set_threshold(gen0, gen1, gen2)
+    return previous
+
+
+def collect(generation: int) -> dict[str, Any]:
+    if generation not in (0, 1, 2):
+        raise ValueError("generation must be 0, 1 or 2")
+    started = time.perf_counter()
+    unreachable = gc.collect(generation)
+    return {"generation": generation, "unreachable": unreachable,
+            "seconds": round(time.perf_counter() - started, 6)}  # fmt: skip
+
+
+def freeze() -> int:
+    """Move every tracked object to the permanent generation (after warm-up, seed Q379)."""
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+def unfreeze() -> int:
+    gc.unfreeze()
+    return gc.get_freeze_count()

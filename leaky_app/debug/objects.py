@@ -1,0 +1,94 @@
+"""objgraph views: most common types, growth since the last call, a type's back-reference chain.
+
+Each call walks every object the GC tracks, so these are "expensive" endpoints (one at a time).
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import objgraph
+
+
+class ObjectsView:
+    def __init__(self) -> None:
+        self._peak: dict[str, int] = {}
+
+    def most_common(self, limit: int) -> list[dict[str, Any]]:
+        return [
+            {"type": name, "count": count}
+            for name, count in objgraph.most_common_types(limit=limit, shortnames=False)
+        ]
+
+    def growth(self, limit: int) -> list[dict[str, Any]]:
+        """Types whose count rose above their previous peak since the last call."""
+        rows = objgraph.growth(limit=limit, peak_stats=self._peak, shortnames=False)
+        return [{"type": name, "count": count, "delta": delta} for name, count, delta in rows]
+
+    def backref_chain(self, type_name: str, max_depth: int) -> list[Any] | None:
+        objects = objgraph.by_type(type_name)
+        if not objects:
+            return None
+        target = objects[-1]
+        del objects
+        chain: list[Any] = objgraph.find_backref_chain(
+            target, objgraph.is_proper_module, max_depth=max_depth
+        )
+        return chain
+
+    @staticmethod
+    def describe_chain(chain: list[Any]) -> list[str]:
+        """One line per hop, from the module that keeps the object alive down to the object."""
+        lines = []
+        for i, obj in enumerate(chain):
+            label = _type_name(obj)
+            if i + 1 < len(chain):
+                label += f" --{_edge(obj, chain[i + 1])}-->"
+            lines.append(label)
+        return lines
+
+    @staticmethod
+    def chain_png(chain: list[Any]) -> bytes | None:
+        if shutil.which("dot") is None:
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "chain.png"
+            objgraph.show_chain(chain, filename=str(path))  # type: ignore[call-arg]
+            return path.read_bytes()
+
+
+def _type_name(obj: Any) -> str:
+    kind = type(obj)
+    name = f"{kind.__module__}.{kind.__qualname__}"
+    if hasattr(obj, "__name__") and isinstance(obj.__name__, str):
+        name += f" {obj.__name__!r}"
+    elif isinstance(obj, dict | list | set | tuple):
+        name += f" (len {len(obj)})"
+    return name
+
+
+def _edge(parent: Any, child: Any) -> str:
+    """How ``parent`` refers to ``child``: a dict key, an attribute, an index, or a reference."""
+    if isinstance(parent, dict):
+        for key, value in parent.items():
+            if value is child:
+                return f"[{key!r:.60}]"
+            if key is child:
+                return "(key)"
+    if isinstance(parent, list | tuple):
+        for i, value in enumerate(parent):
+            if value is child:
+                return f"[{i}]"
+    for name in dir(type(parent)):
+        if name.startswith("__"):
+            continue
+        try:
+            if getattr(parent, name, None) is child:
+                return f".{name}"
+        except Exception:  # noqa: S112 - properties may raise; any edge label will do
+            continue
+    return "ref" if child in gc.get_referents(parent) else "?"

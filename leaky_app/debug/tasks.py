@@ -1,0 +1,231 @@
+"""asyncio task introspection: the ``goroutine?debug=2`` of an event loop.
+
+:class:`TaskTracker` is an opt-in task factory that records, for each task, where it was
+created (one frame walk, no traceback formatting) and when, and keeps a bounded history of
+finished tasks. :func:`list_tasks` reads the tasks of a loop from any thread: it never runs on
+the target loop, so it answers while that loop is blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+import itertools
+import os
+import sys
+import time
+import types
+import weakref
+from collections.abc import Coroutine, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from leaky_app.debug.frames import FrameInfo, from_frame
+
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+_THIS_FILE = __file__
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMeta:
+    id: int
+    site: FrameInfo | None
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedTask:
+    id: int
+    name: str
+    site: str
+    age_seconds: float
+    outcome: str  # "result", "cancelled" or "exception: Type"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "site": self.site,
+            "age_seconds": round(self.age_seconds, 6),
+            "outcome": self.outcome,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    id: int
+    name: str
+    state: str
+    coroutine: str
+    site: str
+    age_seconds: float | None
+    await_chain: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "state": self.state,
+            "coroutine": self.coroutine,
+            "site": self.site,
+            "age_seconds": None if self.age_seconds is None else round(self.age_seconds, 3),
+            "await_chain": self.await_chain,
+        }
+
+
+def _creation_site() -> FrameInfo | None:
+    frame: types.FrameType | None = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_ASYNCIO_DIR) and filename != _THIS_FILE:
+            return from_frame(frame)
+        frame = frame.f_back
+    return None
+
+
+class TaskTracker:
+    """Task factory recording creation site and age. ``install(loop)`` / ``uninstall(loop)``."""
+
+    def __init__(self, history: int = 200) -> None:
+        self._meta: weakref.WeakKeyDictionary[asyncio.Task[Any], TaskMeta] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._ids = itertools.count(1)
+        self.history: collections.deque[FinishedTask] = collections.deque(maxlen=history)
+
+    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.set_task_factory(self._factory)
+
+    def uninstall(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop.get_task_factory() == self._factory:
+            loop.set_task_factory(None)
+
+    def _factory(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        coro: Coroutine[Any, Any, Any] | Generator[Any, None, Any],
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, context=context)
+        self._meta[task] = TaskMeta(next(self._ids), _creation_site(), time.monotonic())
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        meta = self._meta.get(task)
+        if meta is None:
+            return
+        if task.cancelled():
+            outcome = "cancelled"
+        elif task.exception() is not None:
+            outcome = f"exception: {type(task.exception()).__name__}"
+        else:
+            outcome = "result"
+        self.history.append(
+            FinishedTask(
+                meta.id,
+                task.get_name(),
+                str(meta.site) if meta.site else "unknown",
+                time.monotonic() - meta.created,
+                outcome,
+            )
+        )
+
+    def meta(self, task: asyncio.Task[Any]) -> TaskMeta | None:
+        return self._meta.get(task)
+
+
+def await_chain(coro: object, limit: int = 32) -> list[str]:
+    """Frames of a coroutine and what it awaits, outermost first, ending at the Future."""
+    chain: list[str] = []
+    current: object | None = coro
+    while current is not None and len(chain) < limit:
+        frame = getattr(current, "cr_frame", None) or getattr(current, "gi_frame", None)
+        if isinstance(frame, types.FrameType):
+            chain.append(str(from_frame(frame)))
+        nxt = getattr(current, "cr_await", None)
+        if nxt is None:
+            nxt = getattr(current, "gi_yieldfrom", None)
+        if isinstance(nxt, asyncio.Future):
+            chain.append(f"awaiting {type(nxt).__name__} {_future_label(nxt)}")
+            break
+        if nxt is not None and not hasattr(nxt, "cr_frame") and not hasattr(nxt, "gi_frame"):
+            # `await future` leaves the future's C iterator here; the future is not reachable.
+            kind = type(nxt).__name__
+            chain.append(f"awaiting {'Future' if 'Future' in kind else kind}")
+            break
+        current = nxt
+    return chain
+
+
+def _future_label(future: asyncio.Future[Any]) -> str:
+    if isinstance(future, asyncio.Task):
+        return repr(future.get_name())
+    return "(pending)" if not future.done() else "(done)"
+
+
+def _snapshot_tasks(loop: asyncio.AbstractEventLoop) -> list[asyncio.Task[Any]]:
+    # all_tasks retries when the set changes under it (we run on another thread).
+    for _ in range(10):
+        try:
+            return list(asyncio.all_tasks(loop))
+        except RuntimeError:
+            continue
+    return []
+
+
+def _site_of(coro: object) -> str:
+    """Without the tracker: the outermost application frame of the await chain."""
+    frame = getattr(coro, "cr_frame", None)
+    if isinstance(frame, types.FrameType):
+        code = frame.f_code
+        return f"{code.co_qualname} ({code.co_filename}:{code.co_firstlineno})"
+    return "unknown"
+
+
+def list_tasks(
+    loop: asyncio.AbstractEventLoop, tracker: TaskTracker | None, with_chain: bool = True
+) -> list[TaskRecord]:
+    now = time.monotonic()
+    records = []
+    for task in _snapshot_tasks(loop):
+        meta = tracker.meta(task) if tracker else None
+        coro = task.get_coro()
+        site = str(meta.site) if meta is not None and meta.site is not None else _site_of(coro)
+        state = "cancelling" if task.cancelling() else ("done" if task.done() else "pending")
+        records.append(
+            TaskRecord(
+                id=meta.id if meta else id(task),
+                name=task.get_name(),
+                state=state,
+                coroutine=getattr(coro, "__qualname__", type(coro).__name__),
+                site=site,
+                age_seconds=(now - meta.created) if meta else None,
+                await_chain=await_chain(coro) if with_chain else [],
+            )
+        )
+    records.sort(key=lambda r: -(r.age_seconds or 0.0))
+    return records
+
+
+def group_by_site(records: list[TaskRecord]) -> list[dict[str, Any]]:
+    """Counts per creation site, most first: the leaking site is at the top."""
+    counts = collections.Counter(r.site for r in records)
+    oldest: dict[str, float] = {}
+    for r in records:
+        oldest[r.site] = max(oldest.get(r.site, 0.0), r.age_seconds or 0.0)
+    return [
+        {"site": site, "count": n, "oldest_age_seconds": round(oldest[site], 3)}
+        for site, n in counts.most_common()
+    ]
+
+
+def find_task(
+    loop: asyncio.AbstractEventLoop, tracker: TaskTracker | None, task_id: int
+) -> asyncio.Task[Any] | None:
+    for task in _snapshot_tasks(loop):
+        meta = tracker.meta(task) if tracker else None
+        if (meta.id if meta else id(task)) == task_id:
+            return task
+    return None
