@@ -55,6 +55,7 @@ test: lint typecheck pytest ## everything CI runs: lint, types, tests
 bench: $(STAMP) ## benchmarks; tables land in bench/results/
 	$(BIN)/python -m bench.instrumentation_overhead
 	$(BIN)/python -m bench.hot_reload_latency
+	$(BIN)/python -m bench.debug_surface_overhead
 
 lock: ## re-pin requirements.lock from a fresh resolve (commit the result)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

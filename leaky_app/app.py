@@ -22,15 +22,17 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, make_asgi_app
 
-from leaky_app import __version__
+from leaky_app import __version__, fault_hooks
+from leaky_app.admin import admin_endpoints
 from leaky_app.api import redirect, v1, v2
 from leaky_app.debug import DebugConfig, DebugServer
 from leaky_app.errors import install_error_handlers
+from leaky_app.faults import FaultStateCollector, Switchboard
 from leaky_app.health import router as health_router
 from leaky_app.hot_reload import ConfigWatcher
 from leaky_app.links.cache import ReadCache
 from leaky_app.links.clicks import ClickBuffer
-from leaky_app.links.service import LinkService
+from leaky_app.links.service import ClickFeatures, LinkService
 from leaky_app.links.store import LinkStore
 from leaky_app.logs import set_level
 from leaky_app.metrics import Metrics
@@ -62,6 +64,11 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
     registry = registry if registry is not None else CollectorRegistry()
     metrics = Metrics.create(registry)
+    switchboard = Switchboard()
+    FaultStateCollector(switchboard, registry)
+    features = ClickFeatures()
+    metrics.cache_entries.labels(cache="landing_page").set_function(features.landing.entries)
+    fault_hooks.connect(switchboard, features, settings)
     watcher = ConfigWatcher(
         settings.flags_file,
         on_result=lambda result: metrics.config_reloads.labels(result=result).inc(),
@@ -85,6 +92,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                     ),
                     loop=loop,
                     settings=lambda: settings.model_dump(mode="json"),
+                    extra=admin_endpoints(watcher, switchboard, loop),
                 )
                 debug_server.start()
                 undo.callback(debug_server.stop)
@@ -101,14 +109,17 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             )
             watcher.add_listener(lambda c: set_level(c.log_level))
             watcher.add_listener(lambda c: limiter.configure(c.rate_limit))
+            watcher.add_listener(lambda c: switchboard.apply(c.faults, drill=c.drill))
+            undo.callback(switchboard.apply, {})  # release what faults hold, on shutdown too
             watcher.load_initial()
             app.state.services = Services(
                 settings=settings,
                 metrics=metrics,
                 store=store,
-                links=LinkService(store, cache, clicks, metrics),
+                links=LinkService(store, cache, clicks, metrics, features),
                 limiter=limiter,
                 config=watcher,
+                switchboard=switchboard,
             )
             metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
             gc_recorder = GCPauseRecorder(metrics.gc_pause)

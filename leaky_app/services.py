@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from leaky_app.errors import ApiError
+from leaky_app.faults import Switchboard
 from leaky_app.hot_reload import ConfigWatcher
 from leaky_app.links.service import LinkService
 from leaky_app.links.store import LinkStore
@@ -24,6 +25,7 @@ class Services:
     links: LinkService
     limiter: TokenBucketLimiter
     config: ConfigWatcher
+    switchboard: Switchboard
 
 
 def services_of(request: Request) -> Services:

@@ -16,8 +16,10 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from leaky_app.faults import check_faults
 
 DEFAULT_PORT = 8000
 DEFAULT_METRICS_PORT = 9464  # the port OpenTelemetry's Prometheus exporter uses by convention
@@ -79,6 +81,21 @@ class Settings(BaseSettings):
     debug_record_task_sites: bool = Field(
         default=True, description="task factory recording each task's creation site"
     )
+    fault_cpu_max_items: int = Field(
+        default=3000, ge=10, description="cap: items one request may scan (cpu_hotloop)"
+    )
+    fault_max_tasks: int = Field(
+        default=50_000, ge=10, description="cap: tasks a fault may hold (task_leak)"
+    )
+    fault_max_memory_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1024, description="cap: bytes a fault may hold"
+    )
+    fault_max_heap_rows: int = Field(
+        default=600_000, ge=1000, description="cap: long-lived rows built by gc_churn"
+    )
+    fault_max_block_ms: float = Field(
+        default=1000.0, gt=0, description="cap: one blocking call's length (loop_blocking)"
+    )
     instrumented: bool = Field(
         default=True, description="request-id, RED metrics and access-log middleware"
     )
@@ -116,6 +133,16 @@ class RuntimeConfig(BaseModel):
     log_level: LogLevel = "INFO"
     rate_limit: RateLimitConfig = RateLimitConfig()
     access_log: AccessLogConfig = AccessLogConfig()
+    faults: dict[str, str] = Field(
+        default_factory=dict, description='planted faults switched on: {"id": "10x"}'
+    )
+    drill: bool = Field(default=False, description="hide fault state from metrics")
+
+    @field_validator("faults")
+    @classmethod
+    def _known_faults(cls, value: dict[str, str]) -> dict[str, str]:
+        check_faults(value)
+        return value
 
 
 class ConfigError(ValueError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from leaky_app.links.service import LinkNotFound
@@ -15,8 +15,10 @@ MAX_CODE_LENGTH = 32
 
 
 @router.get("/{code}", response_class=RedirectResponse, status_code=302)
-async def follow(code: str, services: Annotated[Services, Depends(get_services)]) -> str:
+async def follow(
+    code: str, request: Request, services: Annotated[Services, Depends(get_services)]
+) -> str:
     # 302, not 301: browsers cache a 301 forever and the click would never be counted again.
     if len(code) > MAX_CODE_LENGTH:
         raise LinkNotFound(code[:MAX_CODE_LENGTH] + "...")
-    return await services.links.resolve(code)
+    return await services.links.resolve(code, request.headers.get("referer"), request.url.query)

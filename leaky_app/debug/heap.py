@@ -6,6 +6,7 @@ allocation-heavy code), so it is off until started; a window starts it for its d
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import tracemalloc
@@ -15,8 +16,11 @@ from typing import Any, Literal
 from leaky_app.debug.frames import FrameInfo, first_app_frame
 
 Group = Literal["traceback", "lineno", "filename"]
+_DEBUG_PACKAGE = os.path.dirname(os.path.realpath(__file__))
+# The profiler must not report itself: tracemalloc's and this package's own allocations.
 _EXCLUDE = (
     tracemalloc.Filter(False, tracemalloc.__file__),
+    tracemalloc.Filter(False, os.path.join(_DEBUG_PACKAGE, "*")),
     tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
     tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
     tracemalloc.Filter(False, "<unknown>"),

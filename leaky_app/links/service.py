@@ -10,11 +10,16 @@ Usage::
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
+from leaky_app.links.audit import RedirectAudit
 from leaky_app.links.cache import CachedTarget, ReadCache
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.codes import new_code
+from leaky_app.links.events import ClickEventPublisher
+from leaky_app.links.landing import LandingPageRenderer
+from leaky_app.links.referrers import ReferrerLog
+from leaky_app.links.reputation import ReputationClient
 from leaky_app.links.store import CodeTaken, Link, LinkStore
 from leaky_app.metrics import Metrics
 
@@ -34,13 +39,30 @@ class AliasTaken(Exception):
         self.alias = alias
 
 
+@dataclass
+class ClickFeatures:
+    """What else happens on a click. Each feature is off until configured."""
+
+    referrers: ReferrerLog = field(default_factory=ReferrerLog)
+    events: ClickEventPublisher = field(default_factory=ClickEventPublisher)
+    landing: LandingPageRenderer = field(default_factory=LandingPageRenderer)
+    audit: RedirectAudit = field(default_factory=RedirectAudit)
+    reputation: ReputationClient = field(default_factory=ReputationClient)
+
+
 class LinkService:
     def __init__(
-        self, store: LinkStore, cache: ReadCache, clicks: ClickBuffer, metrics: Metrics
+        self,
+        store: LinkStore,
+        cache: ReadCache,
+        clicks: ClickBuffer,
+        metrics: Metrics,
+        features: ClickFeatures | None = None,
     ) -> None:
         self.store = store
         self.cache = cache
         self.clicks = clicks
+        self.features = features or ClickFeatures()
         self._found = metrics.redirects.labels(result="found")
         self._missing = metrics.redirects.labels(result="missing")
         self._expired = metrics.redirects.labels(result="expired")
@@ -62,7 +84,7 @@ class LinkService:
             return link
         raise RuntimeError(f"no free code after {_CODE_ATTEMPTS} attempts")
 
-    async def resolve(self, code: str) -> str:
+    async def resolve(self, code: str, referrer: str | None = None, query: str = "") -> str:
         """The URL to redirect to; counts the click. Raises :class:`LinkNotFound`."""
         now = time.time()
         target = self.cache.get(code)
@@ -77,8 +99,17 @@ class LinkService:
             self._expired.inc()
             raise LinkNotFound(code, "link expired")
         self.clicks.record(code, now)
+        self._on_click(code, target.url, referrer, query)
         self._found.inc()
         return target.url
+
+    def _on_click(self, code: str, url: str, referrer: str | None, query: str) -> None:
+        features = self.features
+        features.referrers.record(code, referrer)
+        features.events.publish(code)
+        features.reputation.lookup(url)
+        features.audit.record(code)
+        features.landing.preview(url, query)
 
     async def get(self, code: str) -> Link:
         """The link with its click count, including clicks not yet flushed."""

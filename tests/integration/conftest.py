@@ -15,6 +15,10 @@ import pytest
 
 from labctl.processes import ProcessRecord, stop
 from labctl.stack import ServicePorts, start_service
+from tests.integration.load import scrape
+from tests.polling import eventually_sync
+
+APPLIED = 'leaky_app_config_reloads_total{result="applied"}'
 
 
 @dataclass
@@ -66,3 +70,46 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
         yield service
     finally:
         stop(service.record)
+
+
+@dataclass
+class FaultLab:
+    """The shared live service, seeded with links, with fault switches and a metrics reader."""
+
+    service: LiveService
+    codes: list[str]
+
+    def switch(self, fault_id: str, intensity: str | None) -> dict[str, object]:
+        with self.service.debug_client() as debug:
+            if intensity is None:
+                response = debug.delete(f"/admin/faults/{fault_id}")
+            else:
+                response = debug.put(f"/admin/faults/{fault_id}", params={"intensity": intensity})
+        assert response.status_code == 200, response.text
+        body: dict[str, object] = response.json()
+        return body
+
+    def all_off(self) -> None:
+        with self.service.debug_client() as debug:
+            assert debug.delete("/admin/faults").status_code == 200
+
+
+@pytest.fixture(scope="session")
+def fault_lab(live_service: LiveService) -> Iterator[FaultLab]:
+    with live_service.client() as client:
+        codes = [
+            client.post("/api/v1/links", json={"url": f"https://shop.example/p/{i}"}).json()["code"]
+            for i in range(20)
+        ]
+    # The load driver must measure the service, not the per-client rate limiter.
+    before = scrape(live_service.metrics_url).get(APPLIED, 0.0)
+    live_service.flags_file.write_text('{"rate_limit": {"enabled": false}}')
+    eventually_sync(
+        lambda: scrape(live_service.metrics_url).get(APPLIED, 0.0) > before,
+        "rate limit switched off",
+    )
+    lab = FaultLab(live_service, codes)
+    try:
+        yield lab
+    finally:
+        lab.all_off()

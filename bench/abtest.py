@@ -1,0 +1,129 @@
+"""Side-by-side throughput of service variants, in one run.
+
+Each variant is a real service process with its own flags; ``wrk`` (C, so the client is not
+the bottleneck) drives the cache-hit redirect in rotating rounds, and the table reports each
+variant's median and its ratio to the last variant (the baseline). Services are pinned to CPU
+0 and wrk to CPU 1, which took the run-to-run spread from ~3% to ~1% on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psutil
+
+from labctl.processes import ProcessRecord, stop
+from labctl.stack import ServicePorts, start_service
+
+RESULTS = Path(__file__).parent / "results"
+# The rate limiter is switched off: we measure the variants, not the limiter.
+NO_LIMIT: dict[str, object] = {"rate_limit": {"enabled": False}}
+_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
+
+
+@dataclass
+class Variant:
+    name: str
+    args: list[str]
+    flags: dict[str, object] = field(default_factory=dict)
+    rps: list[float] = field(default_factory=list)
+    record: ProcessRecord | None = None
+    url: str = ""
+
+
+def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=32)
+    return parser.parse_args(argv)
+
+
+def wrk(url: str, seconds: int, connections: int) -> float:
+    pin = ["taskset", "-c", "1"] if (os.cpu_count() or 1) > 1 and shutil.which("taskset") else []
+    out = subprocess.run(
+        [*pin, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+    ).stdout
+    match = _RPS.search(out)
+    if match is None:
+        raise RuntimeError(f"wrk printed no Requests/sec:\n{out}")
+    return float(match.group(1))
+
+
+def run(variants: list[Variant], args: argparse.Namespace) -> None:
+    """Start every variant, then measure them in rotating order; fills ``variant.rps``."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench: wrk is missing; install it with: apt-get install wrk")
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        try:
+            for i, variant in enumerate(variants):
+                run_dir = Path(tmp) / str(i)
+                ports = ServicePorts.free()
+                print(f"+ leaky-app {' '.join(variant.args)} on :{ports.http}", flush=True)
+                variant.record = start_service(run_dir, ports, extra_args=variant.args)
+                with contextlib.suppress(AttributeError, psutil.Error):
+                    psutil.Process(variant.record.pid).cpu_affinity([0])
+                base = f"http://127.0.0.1:{ports.http}"
+                created = httpx.post(f"{base}/api/v1/links", json={"url": "https://e.org/b"})
+                (run_dir / "flags.json").write_text(json.dumps({**NO_LIMIT, **variant.flags}))
+                variant.url = f"{base}/{created.json()['code']}"
+            for variant in variants:
+                wrk(variant.url, 2, args.connections)  # warm-up; lets the flags apply
+            for round_no in range(args.rounds):
+                shift = round_no % len(variants)
+                for variant in variants[shift:] + variants[:shift]:
+                    rps = wrk(variant.url, args.seconds, args.connections)
+                    variant.rps.append(rps)
+                    print(f"  round {round_no + 1}: {variant.name[:48]:<48} {rps:8.0f} req/s")
+        finally:
+            for variant in variants:
+                if variant.record is not None:
+                    stop(variant.record)
+
+
+def render(title: str, goal: str, variants: list[Variant], args: argparse.Namespace) -> str:
+    baseline = statistics.median(variants[-1].rps)
+    lines = [
+        f"# {title}",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {sys.version.split()[0]}, "
+        f"one uvicorn worker per variant, `wrk -t1 -c{args.connections} -d{args.seconds}s` on "
+        f"the cache-hit redirect, {args.rounds} rounds in rotating order; medians. Services "
+        "pinned to CPU 0, wrk to CPU 1.",
+        f"Goal: {goal}",
+        "",
+        "| variant | median req/s | vs baseline | cost | rounds (req/s) |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for v in variants:
+        median = statistics.median(v.rps)
+        ratio = median / baseline
+        rounds = ", ".join(f"{r:.0f}" for r in v.rps)
+        lines.append(
+            f"| {v.name} | {median:.0f} | {ratio:.3f} | {(1 - ratio) * 100:.1f}% | {rounds} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write(name: str, table: str) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / name).write_text(table)
+    print(table)

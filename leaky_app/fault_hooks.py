@@ -1,0 +1,74 @@
+"""How each fault's level reaches the component that carries the bug.
+
+The components (``leaky_app.links``) have ordinary feature settings; a fault turns a feature
+on at a buggy intensity, and off again releasing what it held. Caps come from settings.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+
+from leaky_app.faults import Switchboard
+from leaky_app.links.service import ClickFeatures
+from leaky_app.settings import Settings
+
+
+def _release_memory() -> None:
+    """Collect, then ask glibc to hand freed heap pages back so RSS visibly recovers."""
+    gc.collect()
+    libc_name = ctypes.util.find_library("c")
+    if libc_name:
+        libc = ctypes.CDLL(libc_name)
+        trim = getattr(libc, "malloc_trim", None)
+        if trim is not None:
+            trim(0)
+
+
+def connect(switchboard: Switchboard, features: ClickFeatures, settings: Settings) -> set[str]:
+    """Register every fault's hook; returns the fault ids connected (a test keeps them equal
+    to the catalogue)."""
+    features.events.max_inflight = settings.fault_max_tasks
+    features.landing.max_bytes = settings.fault_max_memory_bytes
+    features.audit.max_rows = settings.fault_max_heap_rows
+    features.reputation.max_block_ms = settings.fault_max_block_ms
+
+    def cpu_hotloop(level: float) -> None:
+        features.referrers.panel_window = min(int(300 * level), settings.fault_cpu_max_items)
+
+    def task_leak(level: float) -> None:
+        if level:
+            features.events.subscribers = int(level)
+        else:
+            features.events.close()
+
+    def unbounded_cache(level: float) -> None:
+        if level:
+            features.landing.clear()
+            features.landing.page_kib = int(2 * level)
+        else:
+            features.landing.clear()
+            _release_memory()
+
+    def gc_churn(level: float) -> None:
+        if level:
+            features.audit.checks = min(int(30 * level), 3000)
+            features.audit.load_geo_table(int(150_000 * level))
+        else:
+            features.audit.unload()
+            _release_memory()
+
+    def loop_blocking(level: float) -> None:
+        features.reputation.latency_ms = 5.0 * level
+
+    hooks = {
+        "cpu_hotloop": cpu_hotloop,
+        "task_leak": task_leak,
+        "unbounded_cache": unbounded_cache,
+        "gc_churn": gc_churn,
+        "loop_blocking": loop_blocking,
+    }
+    for fault_id, hook in hooks.items():
+        switchboard.on_change(fault_id, hook)
+    return set(hooks)

@@ -1,0 +1,165 @@
+"""The fault catalogue (data) and the runtime switchboard.
+
+Each :class:`FaultSpec` says what the planted bug is, where it lives (the culprit, ground
+truth for graders; ``labctl diagnose`` never reads it), how loud it can be, what it shows and
+what caps it. Faults are switched through the hot-reloaded flags file (``"faults": {"id":
+"10x"}``) or the authenticated admin endpoint on the debug port, which writes the same file.
+
+The hot path asks ``switchboard.level("cpu_hotloop")``: a dict lookup, 0.0 when off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+INTENSITIES: Mapping[str, float] = {"1x": 1.0, "10x": 10.0, "100x": 100.0}
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    id: str
+    summary: str
+    culprit: str  # "module:qualname" of the function where the bug lives
+    symptoms: tuple[str, ...]  # metric names that move
+    tools: tuple[str, ...]  # what pinpoints it
+    cap: str  # the safety cap, in words, and the setting that holds it
+    intensities: Mapping[str, float] = field(default_factory=lambda: INTENSITIES)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "summary": self.summary,
+            "culprit": self.culprit,
+            "symptoms": list(self.symptoms),
+            "tools": list(self.tools),
+            "cap": self.cap,
+            "intensities": list(self.intensities),
+        }
+
+
+CATALOGUE: tuple[FaultSpec, ...] = (
+    FaultSpec(
+        id="cpu_hotloop",
+        summary="quadratic referrer de-duplication on every redirect",
+        culprit="leaky_app.links.referrers:ReferrerLog.distinct_recent",
+        symptoms=("process_cpu_seconds_total", "leaky_app_http_request_duration_seconds"),
+        tools=("py-spy top/record", "scalene", "/debug/profile"),
+        cap="work per request bounded by fault_cpu_max_items (CPU ms per request, not total)",
+    ),
+    FaultSpec(
+        id="task_leak",
+        summary="click events published as fire-and-forget tasks awaiting acks that never come",
+        culprit="leaky_app.links.events:ClickEventPublisher.publish",
+        symptoms=("leaky_app_asyncio_tasks", "process_resident_memory_bytes"),
+        tools=("/debug/tasks?group=site", "objgraph growth", "memray"),
+        cap="at most fault_max_tasks tasks held; switching off cancels them",
+    ),
+    FaultSpec(
+        id="unbounded_cache",
+        summary="landing-page cache keyed by the raw query string, never evicted",
+        culprit="leaky_app.links.landing:LandingPageRenderer.render",
+        symptoms=("process_resident_memory_bytes", "leaky_app_cache_entries"),
+        tools=("memray heap growth", "/debug/heap/diff", "tracemalloc"),
+        cap="cache bytes bounded by fault_max_memory_bytes; switching off clears it",
+    ),
+    FaultSpec(
+        id="gc_churn",
+        summary="per-request audit records with parent/child cycles over a large geo table",
+        culprit="leaky_app.links.audit:RedirectAudit.record",
+        symptoms=("leaky_app_gc_pause_seconds", "leaky_app_http_request_duration_seconds"),
+        tools=("/debug/gc", "gc.get_stats", "gc thresholds and gc.freeze"),
+        cap="long-lived heap bounded by fault_max_heap_objects; switching off frees it",
+    ),
+    FaultSpec(
+        id="loop_blocking",
+        summary="a synchronous reputation lookup inside the async redirect handler",
+        culprit="leaky_app.links.reputation:ReputationClient._vendor_verdict",
+        symptoms=("leaky_app_event_loop_lag_seconds", "leaky_app_http_request_duration_seconds"),
+        tools=("/debug/loop", "py-spy dump", "asyncio debug mode"),
+        cap="each blocking call lasts at most fault_max_block_ms",
+    ),
+)
+
+BY_ID: Mapping[str, FaultSpec] = {spec.id: spec for spec in CATALOGUE}
+
+
+class UnknownFault(ValueError):
+    pass
+
+
+def check_faults(faults: Mapping[str, str]) -> Mapping[str, str]:
+    """Validate ``{"fault_id": "intensity"}``; raise ValueError naming the bad entry."""
+    for fault_id, intensity in faults.items():
+        spec = BY_ID.get(fault_id)
+        if spec is None:
+            raise UnknownFault(f"unknown fault {fault_id!r}; known: {', '.join(BY_ID)}")
+        if intensity not in spec.intensities:
+            raise ValueError(
+                f"fault {fault_id}: unknown intensity {intensity!r}; "
+                f"choose one of {', '.join(spec.intensities)}"
+            )
+    return faults
+
+
+Hook = Callable[[float], None]
+
+
+class Switchboard:
+    """Which faults are on, at what level; calls each fault's hook on every change."""
+
+    def __init__(self) -> None:
+        self._levels: dict[str, float] = {}
+        self._active: dict[str, str] = {}
+        self._hooks: dict[str, list[Hook]] = {}
+        self.drill = False
+
+    def level(self, fault_id: str) -> float:
+        return self._levels.get(fault_id, 0.0)
+
+    @property
+    def active(self) -> Mapping[str, str]:
+        return dict(self._active)
+
+    def on_change(self, fault_id: str, hook: Hook) -> None:
+        """``hook(level)`` runs whenever the fault's level changes (0.0 = switched off)."""
+        self._hooks.setdefault(fault_id, []).append(hook)
+
+    def apply(self, desired: Mapping[str, str], drill: bool = False) -> None:
+        check_faults(desired)
+        self.drill = drill
+        for spec in CATALOGUE:
+            intensity = desired.get(spec.id)
+            level = spec.intensities[intensity] if intensity else 0.0
+            if level == self._levels.get(spec.id, 0.0):
+                continue
+            if level:
+                self._levels[spec.id] = level
+                self._active[spec.id] = intensity or ""
+            else:
+                self._levels.pop(spec.id, None)
+                self._active.pop(spec.id, None)
+            for hook in self._hooks.get(spec.id, ()):
+                hook(level)
+
+
+class FaultStateCollector(Collector):
+    """``leaky_app_fault_active{fault}``: 1 when on. Silent in drill mode, so the answer is
+    not one scrape away."""
+
+    def __init__(self, switchboard: Switchboard, registry: CollectorRegistry) -> None:
+        self._switchboard = switchboard
+        registry.register(self)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "leaky_app_fault_active", "Planted fault switched on (1) or off (0).", labels=["fault"]
+        )
+        if not self._switchboard.drill:
+            for spec in CATALOGUE:
+                family.add_metric([spec.id], 1.0 if self._switchboard.level(spec.id) else 0.0)
+        yield family

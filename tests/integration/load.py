@@ -1,0 +1,92 @@
+"""A small, bounded load driver and a metrics reader for symptom tests.
+
+Threads of httpx clients follow redirects' first hop with a unique query string and a
+Referer, like real clicks from campaigns. Every loop is bounded in time and count.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+MAX_REQUESTS_PER_THREAD = 200_000
+# One sequence for every driver in the session: each click has a query string never seen before.
+_click_ids = itertools.count()
+
+
+@dataclass
+class LoadStats:
+    requests: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+
+class Load:
+    def __init__(self, base_url: str, codes: list[str], threads: int = 3) -> None:
+        self.base_url = base_url
+        self.codes = codes
+        self.threads = threads
+        self.stats = LoadStats()
+        self._stop = threading.Event()
+        self._workers: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.base_url, timeout=30) as client:
+            for _ in range(MAX_REQUESTS_PER_THREAD):
+                if self._stop.is_set():
+                    return
+                n = next(_click_ids)
+                code = self.codes[n % len(self.codes)]
+                started = time.perf_counter()
+                try:
+                    response = client.get(
+                        f"/{code}?utm_campaign=c{n % 7}&click_id={n}",
+                        headers={"Referer": f"https://news.example/item/{n % 13}"},
+                    )
+                    ok = response.status_code == 302
+                except httpx.TransportError:
+                    ok = False
+                with self._lock:
+                    self.stats.requests += 1
+                    self.stats.errors += not ok
+                    self.stats.latencies.append(time.perf_counter() - started)
+
+    def start(self) -> None:
+        self._workers = [threading.Thread(target=self._run) for _ in range(self.threads)]
+        for worker in self._workers:
+            worker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=60)
+
+
+@contextmanager
+def load(base_url: str, codes: list[str], threads: int = 3) -> Iterator[Load]:
+    driver = Load(base_url, codes, threads)
+    driver.start()
+    try:
+        yield driver
+    finally:
+        driver.stop()
+
+
+def scrape(metrics_url: str) -> dict[str, float]:
+    """Every sample as ``name{k="v",...}`` -> value (labels sorted), plus bare names summed."""
+    text = httpx.get(metrics_url, timeout=30).text
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+            out[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
+            out[f"sum:{s.name}"] = out.get(f"sum:{s.name}", 0.0) + s.value
+    return out

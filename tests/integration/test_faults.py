@@ -1,0 +1,220 @@
+"""Each planted fault, switched on under load, moves its symptom; switched off, it recovers.
+
+Thresholds are ratios against a baseline measured in the same run, on the same process.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import FaultLab
+from tests.integration.load import load, scrape
+from tests.polling import eventually_sync
+
+pytestmark = pytest.mark.integration
+Sample = dict[str, float]
+
+WINDOW_S = 3.0
+# py-spy installs its binary beside the interpreter; the venv's bin may not be on PATH.
+PY_SPY = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+FORBIDDEN_WORDS = {"fault", "bug", "leak", "leaky", "burn", "chaos", "inject", "injection"}
+
+
+def giveaways(names: set[str]) -> set[str]:
+    """Function names with a word that names the bug (``DebugServer`` is fine: "debug")."""
+    found = set()
+    for name in names:
+        words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)
+        lowered = {w.lower() for w in words}
+        if (lowered | {w.removesuffix("s") for w in lowered}) & FORBIDDEN_WORDS:
+            found.add(name)
+    return found
+
+
+def under_load(lab: FaultLab, seconds: float = WINDOW_S) -> tuple[Sample, Sample]:
+    """Metrics scraped at the start and end of a window of steady load (no failed request)."""
+    url = lab.service.metrics_url
+    with load(lab.service.url, lab.codes) as driver:
+        time.sleep(0.5)  # let the window start under steady load
+        before = scrape(url)
+        time.sleep(seconds)
+        after = scrape(url)
+    assert driver.stats.errors == 0
+    return before, after
+
+
+def cpu_per_request(lab: FaultLab) -> float:
+    before, after = under_load(lab)
+    requests = (
+        after["sum:leaky_app_http_requests_total"] - before["sum:leaky_app_http_requests_total"]
+    )
+    assert requests > 20, "too little load to measure"
+    return (after["process_cpu_seconds_total"] - before["process_cpu_seconds_total"]) / requests
+
+
+def py_spy_function_names(pid: int) -> set[str]:
+    out = subprocess.run(
+        [PY_SPY, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    # Frame lines look like "    distinct_recent (leaky_app/links/referrers.py:25)".
+    return set(re.findall(r"^\s+(\S+) \(", out.stdout, re.MULTILINE))
+
+
+def test_cpu_hotloop_raises_cpu_per_request_and_recovers(fault_lab: FaultLab) -> None:
+    baseline = cpu_per_request(fault_lab)
+    fault_lab.switch("cpu_hotloop", "10x")
+    try:
+        hot = cpu_per_request(fault_lab)
+        with load(fault_lab.service.url, fault_lab.codes):
+            names = py_spy_function_names(fault_lab.service.record.pid)
+    finally:
+        fault_lab.switch("cpu_hotloop", None)
+    recovered = cpu_per_request(fault_lab)
+    assert hot > 3 * baseline, (baseline, hot)
+    assert recovered < 2 * baseline, (baseline, recovered)
+    assert not giveaways(names), giveaways(names)
+
+
+def test_task_leak_grows_tasks_and_switching_off_releases_them(fault_lab: FaultLab) -> None:
+    url = fault_lab.service.metrics_url
+    baseline = scrape(url)["leaky_app_asyncio_tasks"]
+    fault_lab.switch("task_leak", "10x")
+    try:
+        with load(fault_lab.service.url, fault_lab.codes) as driver:
+            eventually_sync(
+                lambda: scrape(url)["leaky_app_asyncio_tasks"] > baseline + 2000,
+                "tasks pile up under load",
+                deadline_s=60,
+            )
+            names = py_spy_function_names(fault_lab.service.record.pid)
+        assert driver.stats.errors == 0
+        with fault_lab.service.debug_client() as debug:
+            top = debug.get("/debug/tasks?group=site").json()["groups"][0]
+        assert "ClickEventPublisher.publish" in top["site"]
+        assert top["count"] > 1000
+    finally:
+        fault_lab.switch("task_leak", None)
+    eventually_sync(
+        lambda: scrape(url)["leaky_app_asyncio_tasks"] <= baseline + 20, "tasks released"
+    )
+    assert not giveaways(names), giveaways(names)
+
+
+def test_unbounded_cache_grows_rss_and_switching_off_releases_it(fault_lab: FaultLab) -> None:
+    url = fault_lab.service.metrics_url
+    rss = "process_resident_memory_bytes"
+    entries = 'leaky_app_cache_entries{cache="landing_page"}'
+    before, after = under_load(fault_lab)
+    baseline_growth = after[rss] - before[rss]
+    fault_lab.switch("unbounded_cache", "10x")
+    try:
+        before, leaked = under_load(fault_lab)
+        growth = leaked[rss] - before[rss]
+        assert leaked[entries] > 500
+        assert growth > 20 * 1024 * 1024, growth
+        assert growth > 5 * max(baseline_growth, 1024 * 1024), (baseline_growth, growth)
+        peak = scrape(url)[rss]
+        # Then the debug surface's tracemalloc diff must rank the cache's site first.
+        with fault_lab.service.debug_client() as debug:
+            debug.post("/debug/heap/start?frames=8")
+            try:
+                debug.get("/debug/heap/diff")  # first snapshot
+                with load(fault_lab.service.url, fault_lab.codes):
+                    time.sleep(1.5)
+                top = debug.get("/debug/heap/diff").json()["growth"][0]
+            finally:
+                debug.post("/debug/heap/stop")
+        assert top["site"]["file"].endswith("leaky_app/links/landing.py"), top
+    finally:
+        fault_lab.switch("unbounded_cache", None)
+    after = scrape(url)
+    assert after[entries] == 0
+    assert peak - after[rss] > 0.5 * growth, (peak, after[rss], growth)
+
+
+def gen2_pause(lab: FaultLab) -> float:
+    with lab.service.debug_client() as debug:
+        seconds: float = debug.post("/debug/gc/collect?generation=2").json()["seconds"]
+    return seconds
+
+
+def test_gc_churn_makes_gen2_pauses_long_and_recovers(fault_lab: FaultLab) -> None:
+    baseline = min(gen2_pause(fault_lab) for _ in range(3))
+    fault_lab.switch("gc_churn", "10x")
+    try:
+        with load(fault_lab.service.url, fault_lab.codes) as driver:
+            time.sleep(WINDOW_S)
+            names = py_spy_function_names(fault_lab.service.record.pid)
+        assert driver.stats.errors == 0
+        churned = min(gen2_pause(fault_lab) for _ in range(3))
+        histogram = scrape(fault_lab.service.metrics_url)
+        slow_gen2 = (
+            histogram['leaky_app_gc_pause_seconds_count{generation="2"}']
+            - histogram['leaky_app_gc_pause_seconds_bucket{generation="2",le="0.01"}']
+        )
+    finally:
+        fault_lab.switch("gc_churn", None)
+    recovered = min(gen2_pause(fault_lab) for _ in range(3))
+    assert churned > 3 * baseline, (baseline, churned)
+    assert slow_gen2 >= 1  # the service's own histogram saw gen-2 pauses over 10 ms
+    assert recovered < 2 * baseline + 0.002, (baseline, recovered)
+    assert not giveaways(names), giveaways(names)
+
+
+def lag_share_over_25ms(lab: FaultLab) -> float:
+    count = "leaky_app_event_loop_lag_seconds_count"
+    fast = 'leaky_app_event_loop_lag_seconds_bucket{le="0.025"}'
+    before, after = under_load(lab)
+    ticks = after[count] - before[count]
+    assert ticks >= 3
+    return 1 - (after[fast] - before[fast]) / ticks
+
+
+def test_loop_blocking_lags_the_loop_and_debug_names_the_call(fault_lab: FaultLab) -> None:
+    baseline = lag_share_over_25ms(fault_lab)
+    fault_lab.switch("loop_blocking", "10x")
+    try:
+        blocked = lag_share_over_25ms(fault_lab)
+        fault_lab.switch("loop_blocking", "100x")
+        with fault_lab.service.client() as client:
+            for code in fault_lab.codes[:3]:
+                assert client.get(f"/{code}").status_code == 302
+        with fault_lab.service.debug_client() as debug:
+            stalls = debug.get("/debug/loop").json()["stalls"]
+        names = set()
+        with load(fault_lab.service.url, fault_lab.codes, threads=2):
+            for _ in range(5):  # the loop is blocked most of the time; catch it in the act
+                time.sleep(0.3)
+                names |= py_spy_function_names(fault_lab.service.record.pid)
+                if "ReputationClient._vendor_verdict" in names:
+                    break
+    finally:
+        fault_lab.switch("loop_blocking", None)
+    recovered = lag_share_over_25ms(fault_lab)
+    assert blocked > 0.3, blocked
+    assert blocked > 3 * baseline + 0.05, (baseline, blocked)
+    assert recovered < 0.1 + baseline, (baseline, recovered)
+    assert stalls
+    assert stalls[0]["location"]["function"] == "ReputationClient._vendor_verdict"
+    assert "ReputationClient._vendor_verdict" in names
+    assert not giveaways(names), giveaways(names)
+
+
+def test_livez_answers_under_every_fault_at_full_intensity(fault_lab: FaultLab) -> None:
+    for fault_id in ("cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn", "loop_blocking"):
+        fault_lab.switch(fault_id, "100x")
+        try:
+            with load(fault_lab.service.url, fault_lab.codes, threads=2):
+                time.sleep(1.5)
+                with fault_lab.service.client() as client:
+                    assert client.get("/livez").status_code == 200, fault_id
+        finally:
+            fault_lab.switch(fault_id, None)
