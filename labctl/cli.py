@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from labctl.patient import FaultBoard, Patient, PatientError
 from labctl.processes import ProcessError
 from labctl.stack import Stack
 
@@ -73,10 +75,88 @@ def status(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> None:
         console.print("next: [bold]labctl up[/bold]")
 
 
+fault_app = typer.Typer(help="List planted faults and switch them on or off.", no_args_is_help=True)
+app.add_typer(fault_app, name="fault")
+
+
+def _patient(run_dir: Path) -> Patient:
+    try:
+        return Patient.from_run_dir(run_dir)
+    except PatientError as exc:
+        console.print(f"[red]labctl:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _show_board(board: FaultBoard, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([asdict(f) for f in board.catalogue], indent=2))
+        return
+    table = Table("fault", "state", "intensities", "summary", "symptoms", "cap")
+    for f in board.catalogue:
+        state = f"[red]on {f.active}[/red]" if f.active else "off"
+        table.add_row(f.id, state, " ".join(f.intensities), f.summary, "\n".join(f.symptoms), f.cap)
+    Console().print(table)
+
+
+def _switch(run_dir: Path, action: Callable[[Patient], FaultBoard], done: str) -> None:
+    patient = _patient(run_dir)
+    try:
+        board = action(patient)
+    except PatientError as exc:
+        console.print(f"[red]labctl:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    finally:
+        patient.close()
+    active = ", ".join(f"{k} {v}" for k, v in board.active.items()) or "none"
+    console.print(f"{done}; active now: {active}")
+    console.print("next: [bold]labctl fault list[/bold]; [bold]labctl fault off --all[/bold] heals")
+
+
+@fault_app.command("list")
+def fault_list(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> None:
+    """The fault catalogue, as the running service reports it, with what is on."""
+    patient = _patient(run_dir)
+    try:
+        board = patient.faults()
+    except PatientError as exc:
+        console.print(f"[red]labctl:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    finally:
+        patient.close()
+    _show_board(board, as_json)
+
+
+@fault_app.command("on")
+def fault_on(
+    fault_id: Annotated[str, typer.Argument(help="a fault id from `labctl fault list`")],
+    intensity: Annotated[str, typer.Option(help="1x, 10x or 100x")] = "1x",
+    run_dir: RunDir = Path("run"),
+) -> None:
+    """Switch a fault on (applies within a second, no restart)."""
+    console.print(f"[dim]$ PUT /admin/faults/{fault_id}?intensity={intensity}[/dim]")
+    _switch(run_dir, lambda p: p.fault_on(fault_id, intensity), f"{fault_id} on at {intensity}")
+
+
+@fault_app.command("off")
+def fault_off(
+    fault_id: Annotated[str | None, typer.Argument(help="a fault id; omit with --all")] = None,
+    all_faults: Annotated[bool, typer.Option("--all", help="switch every fault off")] = False,
+    run_dir: RunDir = Path("run"),
+) -> None:
+    """Switch a fault off, or every fault with --all; what it held is released."""
+    if (fault_id is None) == (not all_faults):
+        console.print("[red]labctl:[/red] name one fault, or pass --all (not both)")
+        raise typer.Exit(2)
+    console.print(f"[dim]$ DELETE /admin/faults{'' if all_faults else '/' + str(fault_id)}[/dim]")
+    _switch(run_dir, lambda p: p.fault_off(fault_id), f"{fault_id or 'every fault'} off")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args, standalone_mode=False)
+        # Non-standalone click returns the code of a typer.Exit instead of raising it.
+        code = app(args, standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
@@ -88,4 +168,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             show()
             return int(code)
         raise
-    return 0
