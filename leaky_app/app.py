@@ -31,7 +31,9 @@ from leaky_app.faults import FaultStateCollector, Switchboard
 from leaky_app.health import router as health_router
 from leaky_app.hot_reload import ConfigWatcher
 from leaky_app.links.cache import ReadCache
+from leaky_app.links.campaigns import CampaignTracker
 from leaky_app.links.clicks import ClickBuffer
+from leaky_app.links.exports import ClickExporter
 from leaky_app.links.service import ClickFeatures, LinkService
 from leaky_app.links.store import LinkStore
 from leaky_app.logs import set_level
@@ -66,7 +68,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     metrics = Metrics.create(registry)
     switchboard = Switchboard()
     FaultStateCollector(switchboard, registry)
-    features = ClickFeatures()
+    features = ClickFeatures(
+        campaigns=CampaignTracker(registry, settings.fault_max_series),
+        exports=ClickExporter(settings.db.parent / "exports"),
+    )
     metrics.cache_entries.labels(cache="landing_page").set_function(features.landing.entries)
     fault_hooks.connect(switchboard, features, settings)
     watcher = ConfigWatcher(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import resource
 
 from leaky_app.faults import Switchboard
 from leaky_app.links.service import ClickFeatures
@@ -33,6 +34,8 @@ def connect(switchboard: Switchboard, features: ClickFeatures, settings: Setting
     features.landing.max_bytes = settings.fault_max_memory_bytes
     features.audit.max_rows = settings.fault_max_heap_rows
     features.reputation.max_block_ms = settings.fault_max_block_ms
+    soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    features.exports.max_open = min(settings.fault_max_fds, max(10, soft_limit // 2))
 
     def cpu_hotloop(level: float) -> None:
         features.referrers.panel_window = min(int(300 * level), settings.fault_cpu_max_items)
@@ -62,12 +65,26 @@ def connect(switchboard: Switchboard, features: ClickFeatures, settings: Setting
     def loop_blocking(level: float) -> None:
         features.reputation.latency_ms = 5.0 * level
 
+    def cardinality_explosion(level: float) -> None:
+        if level:
+            features.campaigns.configure({1.0: 1, 10.0: 2}.get(level, 3))
+        else:
+            features.campaigns.close()
+
+    def fd_leak(level: float) -> None:
+        if level:
+            features.exports.clicks_per_segment = max(1, int(100 / level))
+        else:
+            features.exports.close()
+
     hooks = {
         "cpu_hotloop": cpu_hotloop,
         "task_leak": task_leak,
         "unbounded_cache": unbounded_cache,
         "gc_churn": gc_churn,
         "loop_blocking": loop_blocking,
+        "cardinality_explosion": cardinality_explosion,
+        "fd_leak": fd_leak,
     }
     for fault_id, hook in hooks.items():
         switchboard.on_change(fault_id, hook)

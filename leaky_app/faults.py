@@ -83,6 +83,22 @@ CATALOGUE: tuple[FaultSpec, ...] = (
         tools=("/debug/loop", "py-spy dump", "asyncio debug mode"),
         cap="each blocking call lasts at most fault_max_block_ms",
     ),
+    FaultSpec(
+        id="cardinality_explosion",
+        summary="campaign click counter labelled by code, raw query string and referrer",
+        culprit="leaky_app.links.campaigns:CampaignTracker.count_click",
+        symptoms=("scrape_samples_scraped", "scrape_duration_seconds"),
+        tools=("Prometheus scrape stats", "/metrics size", "topk by metric name"),
+        cap="at most fault_max_series new series; switching off unregisters the metric",
+    ),
+    FaultSpec(
+        id="fd_leak",
+        summary="click export segment files opened per segment and never closed",
+        culprit="leaky_app.links.exports:ClickExporter.append",
+        symptoms=("process_open_fds",),
+        tools=("/proc/PID/fd", "process_open_fds", "lsof"),
+        cap="at most fault_max_fds descriptors (half the soft limit at most); off closes them",
+    ),
 )
 
 BY_ID: Mapping[str, FaultSpec] = {spec.id: spec for spec in CATALOGUE}

@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     fault_max_heap_rows: int = Field(
         default=600_000, ge=1000, description="cap: long-lived rows built by gc_churn"
     )
+    fault_max_series: int = Field(
+        default=50_000, ge=100, description="cap: metric series a fault may add"
+    )
+    fault_max_fds: int = Field(
+        default=1000,
+        ge=10,
+        description="cap: descriptors a fault may hold (half the limit at most)",
+    )
     fault_max_block_ms: float = Field(
         default=1000.0, gt=0, description="cap: one blocking call's length (loop_blocking)"
     )

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
 
 from leaky_app.links.audit import RedirectAudit
 from leaky_app.links.cache import CachedTarget, ReadCache
+from leaky_app.links.campaigns import CampaignTracker
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.codes import new_code
 from leaky_app.links.events import ClickEventPublisher
+from leaky_app.links.exports import ClickExporter
 from leaky_app.links.landing import LandingPageRenderer
 from leaky_app.links.referrers import ReferrerLog
 from leaky_app.links.reputation import ReputationClient
@@ -48,6 +53,8 @@ class ClickFeatures:
     landing: LandingPageRenderer = field(default_factory=LandingPageRenderer)
     audit: RedirectAudit = field(default_factory=RedirectAudit)
     reputation: ReputationClient = field(default_factory=ReputationClient)
+    campaigns: CampaignTracker = field(default_factory=lambda: CampaignTracker(CollectorRegistry()))
+    exports: ClickExporter = field(default_factory=lambda: ClickExporter(Path("run/exports")))
 
 
 class LinkService:
@@ -110,6 +117,8 @@ class LinkService:
         features.reputation.lookup(url)
         features.audit.record(code)
         features.landing.preview(url, query)
+        features.campaigns.count_click(code, query, referrer)
+        features.exports.append(code)
 
     async def get(self, code: str) -> Link:
         """The link with its click count, including clicks not yet flushed."""

@@ -12,8 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
+from leaky_app.faults import BY_ID
 from tests.integration.conftest import FaultLab
 from tests.integration.load import load, scrape
 from tests.polling import eventually_sync
@@ -208,8 +210,49 @@ def test_loop_blocking_lags_the_loop_and_debug_names_the_call(fault_lab: FaultLa
     assert not giveaways(names), giveaways(names)
 
 
+def metrics_bytes(lab: FaultLab) -> int:
+    return len(httpx.get(lab.service.metrics_url, timeout=60).content)
+
+
+def test_cardinality_explosion_bloats_metrics_and_recovers(fault_lab: FaultLab) -> None:
+    under_load(fault_lab, 1.0)
+    baseline = metrics_bytes(fault_lab)
+    fault_lab.switch("cardinality_explosion", "10x")
+    try:
+        under_load(fault_lab)
+        exploded = metrics_bytes(fault_lab)
+        text = httpx.get(fault_lab.service.metrics_url, timeout=60).text
+    finally:
+        fault_lab.switch("cardinality_explosion", None)
+    recovered = metrics_bytes(fault_lab)
+    series = sum(line.startswith("leaky_app_campaign_clicks_total{") for line in text.splitlines())
+    assert series > 500
+    assert exploded > 3 * baseline, (baseline, exploded)
+    assert recovered < 1.2 * baseline, (baseline, recovered)
+
+
+def test_fd_leak_climbs_open_fds_and_switching_off_closes_them(fault_lab: FaultLab) -> None:
+    before, after = under_load(fault_lab)
+    baseline_growth = after["process_open_fds"] - before["process_open_fds"]
+    fault_lab.switch("fd_leak", "10x")
+    try:
+        before, leaked = under_load(fault_lab)
+        with load(fault_lab.service.url, fault_lab.codes):
+            names = py_spy_function_names(fault_lab.service.record.pid)
+        growth = leaked["process_open_fds"] - before["process_open_fds"]
+        proc_fds = len(list(Path(f"/proc/{fault_lab.service.record.pid}/fd").iterdir()))
+    finally:
+        fault_lab.switch("fd_leak", None)
+    recovered = scrape(fault_lab.service.metrics_url)["process_open_fds"]
+    assert growth > 50, growth
+    assert growth > 10 * max(baseline_growth, 1), (baseline_growth, growth)
+    assert proc_fds >= leaked["process_open_fds"] - 5  # /proc agrees with the metric
+    assert recovered <= before["process_open_fds"] + 5, (before["process_open_fds"], recovered)
+    assert not giveaways(names), giveaways(names)
+
+
 def test_livez_answers_under_every_fault_at_full_intensity(fault_lab: FaultLab) -> None:
-    for fault_id in ("cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn", "loop_blocking"):
+    for fault_id in BY_ID:
         fault_lab.switch(fault_id, "100x")
         try:
             with load(fault_lab.service.url, fault_lab.codes, threads=2):
