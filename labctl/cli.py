@@ -9,6 +9,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from labctl.patient import FaultBoard, Patient, PatientError
+from labctl.probes.pyspy import record_cpu
+from labctl.probes.target import ProbeError, Target
 from labctl.processes import ProcessError
 from labctl.stack import Stack
 
@@ -149,6 +152,59 @@ def fault_off(
         raise typer.Exit(2)
     console.print(f"[dim]$ DELETE /admin/faults{'' if all_faults else '/' + str(fault_id)}[/dim]")
     _switch(run_dir, lambda p: p.fault_off(fault_id), f"{fault_id or 'every fault'} off")
+
+
+profile_app = typer.Typer(help="Attach profilers to a live process.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
+PidOption = Annotated[int | None, typer.Option("--pid", help="a running Python process")]
+SecondsOption = Annotated[
+    float, typer.Option("--seconds", min=0.5, max=3600, help="capture length")
+]
+CommandArg = Annotated[
+    list[str] | None, typer.Argument(help="or a command to run under the profiler, after --")
+]
+
+
+def _run_folder(run_dir: Path, kind: str) -> Path:
+    return run_dir / "profiles" / f"{datetime.now():%Y%m%d-%H%M%S}-{kind}"
+
+
+@profile_app.command("cpu")
+def profile_cpu(
+    pid: PidOption = None,
+    seconds: SecondsOption = 10.0,
+    rate: Annotated[int, typer.Option(min=1, max=1000, help="samples a second")] = 100,
+    idle: Annotated[bool, typer.Option(help="include threads that wait")] = False,
+    command: CommandArg = None,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> None:
+    """py-spy record: flamegraph SVG, speedscope JSON, and functions by self and total share."""
+    try:
+        target = Target(pid=pid, command=tuple(command or ()))
+        out = _run_folder(run_dir, "cpu")
+        with console.status(f"sampling {target.describe()} for {seconds:g} s"):
+            profile = record_cpu(
+                target, seconds, out, rate, idle=idle,
+                echo=lambda line: console.print(f"[dim]$ {line}[/dim]"),
+            )  # fmt: skip
+    except ProbeError as exc:
+        console.print(f"[red]labctl:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    if as_json:
+        print(json.dumps(profile.to_json(), indent=2))
+        return
+    table = Table("self %", "total %", "function", "file:line", title=f"{profile.samples} samples")
+    for row in profile.top:
+        table.add_row(f"{row.self_pct:.1f}", f"{row.total_pct:.1f}", row.function,
+                      f"{row.file}:{row.line}")  # fmt: skip
+    Console().print(table)
+    for name, path in profile.artefacts.items():
+        console.print(f"  {name:<11} {path}")
+    console.print(
+        f"next: open {profile.artefacts['flamegraph']} in a browser, or drop the speedscope "
+        "file on https://www.speedscope.app"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,9 @@ from prometheus_client import CollectorRegistry
 from leaky_app.app import create_app
 from leaky_app.settings import Settings
 
+# The live service and fault-lab fixtures, shared by every test folder (one service a session).
+pytest_plugins = ["tests.live"]
+
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     """Settings for an in-process app: files under tmp_path, no metrics thread, no .env."""

@@ -19,19 +19,27 @@ import types
 import weakref
 from collections.abc import Coroutine, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from leaky_app.debug.frames import FrameInfo, from_frame
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
-_THIS_FILE = __file__
 
 
-@dataclass(frozen=True, slots=True)
-class TaskMeta:
+class TaskMeta(NamedTuple):
+    """Recorded at creation: kept raw (a code object and a line) and formatted on demand,
+    because the factory runs for every task the service creates."""
+
     id: int
-    site: FrameInfo | None
+    code: types.CodeType | None
+    line: int
     created: float
+
+    @property
+    def site(self) -> FrameInfo | None:
+        if self.code is None:
+            return None
+        return FrameInfo(self.code.co_qualname, self.code.co_filename, self.line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +82,14 @@ class TaskRecord:
         }
 
 
-def _creation_site() -> FrameInfo | None:
+def _creation_site() -> tuple[types.CodeType | None, int]:
     frame: types.FrameType | None = sys._getframe(2)
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_ASYNCIO_DIR) and filename != _THIS_FILE:
-            return from_frame(frame)
+        code = frame.f_code
+        if not code.co_filename.startswith(_ASYNCIO_DIR):
+            return code, frame.f_lineno
         frame = frame.f_back
-    return None
+    return None, 0
 
 
 class TaskTracker:
@@ -92,7 +100,10 @@ class TaskTracker:
             weakref.WeakKeyDictionary()
         )
         self._ids = itertools.count(1)
-        self.history: collections.deque[FinishedTask] = collections.deque(maxlen=history)
+        # Finished tasks are kept as they are (bounded) and described only when asked.
+        self._finished_tasks: collections.deque[tuple[asyncio.Task[Any], TaskMeta, float]] = (
+            collections.deque(maxlen=history)
+        )
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
         loop.set_task_factory(self._factory)
@@ -108,29 +119,38 @@ class TaskTracker:
         context: contextvars.Context | None = None,
     ) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, context=context)
-        self._meta[task] = TaskMeta(next(self._ids), _creation_site(), time.monotonic())
+        code, line = _creation_site()
+        self._meta[task] = TaskMeta(next(self._ids), code, line, time.monotonic())
         task.add_done_callback(self._finished)
         return task
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         meta = self._meta.get(task)
-        if meta is None:
-            return
-        if task.cancelled():
-            outcome = "cancelled"
-        elif task.exception() is not None:
-            outcome = f"exception: {type(task.exception()).__name__}"
-        else:
-            outcome = "result"
-        self.history.append(
-            FinishedTask(
-                meta.id,
-                task.get_name(),
-                str(meta.site) if meta.site else "unknown",
-                time.monotonic() - meta.created,
-                outcome,
+        if meta is not None:
+            self._finished_tasks.append((task, meta, time.monotonic()))
+
+    @property
+    def history(self) -> list[FinishedTask]:
+        """Recently finished tasks, oldest first."""
+        out = []
+        for task, meta, ended in list(self._finished_tasks):
+            if task.cancelled():
+                outcome = "cancelled"
+            elif task.exception() is not None:
+                outcome = f"exception: {type(task.exception()).__name__}"
+            else:
+                outcome = "result"
+            site = meta.site
+            out.append(
+                FinishedTask(
+                    meta.id,
+                    task.get_name(),
+                    str(site) if site else "unknown",
+                    ended - meta.created,
+                    outcome,
+                )
             )
-        )
+        return out
 
     def meta(self, task: asyncio.Task[Any]) -> TaskMeta | None:
         return self._meta.get(task)
@@ -192,7 +212,8 @@ def list_tasks(
     for task in _snapshot_tasks(loop):
         meta = tracker.meta(task) if tracker else None
         coro = task.get_coro()
-        site = str(meta.site) if meta is not None and meta.site is not None else _site_of(coro)
+        recorded = meta.site if meta is not None else None
+        site = str(recorded) if recorded is not None else _site_of(coro)
         state = "cancelling" if task.cancelling() else ("done" if task.done() else "pending")
         records.append(
             TaskRecord(

@@ -5,7 +5,7 @@ import stat
 import httpx
 import pytest
 
-from tests.integration.conftest import LiveService
+from tests.live import LiveService
 
 pytestmark = pytest.mark.integration
 

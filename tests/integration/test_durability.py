@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from labctl.processes import kill_hard, stop
-from tests.integration.conftest import launch
+from tests.live import launch
 from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.integration

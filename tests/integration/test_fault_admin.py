@@ -5,8 +5,8 @@ import json
 import httpx
 import pytest
 
-from tests.integration.conftest import FaultLab
 from tests.integration.load import scrape
+from tests.live import FaultLab
 from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from leaky_app.faults import BY_ID
-from tests.integration.conftest import FaultLab
 from tests.integration.load import load, scrape
+from tests.live import FaultLab
 from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.integration

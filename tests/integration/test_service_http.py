@@ -3,7 +3,7 @@
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.conftest import LiveService
+from tests.live import LiveService
 
 pytestmark = pytest.mark.integration
 

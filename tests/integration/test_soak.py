@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from labctl.processes import stop
-from tests.integration.conftest import launch
 from tests.integration.load import load, scrape
+from tests.live import launch
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,5 @@
-"""One real service process shared by the integration tests that can share it.
+"""Live-process fixtures (a plugin, see tests/conftest.py): one real service shared by the
+integration, labctl and notebook tests that can share it.
 
 Started with ``labctl.stack.start_service`` (the same code ``make up`` runs) on free loopback
 ports, stopped by PID at the end of the session.

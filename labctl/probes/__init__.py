@@ -1,0 +1,1 @@
+"""Drivers of external profilers. Each returns typed records and writes its artefacts."""

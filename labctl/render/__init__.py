@@ -1,0 +1,1 @@
+"""Renderers: typed records in, files or terminal output out."""

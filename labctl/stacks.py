@@ -1,0 +1,105 @@
+"""Sampled stacks as typed records, and the "which function is the culprit" arithmetic.
+
+Profilers differ in output (py-spy speedscope JSON, collapsed text, the patient's in-process
+sampler); they all become :class:`Stacks`, and every renderer and ``diagnose`` reads that.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Frames of the interpreter's own library, of installed packages and frozen modules are not
+# "application code": the culprit is the innermost frame outside them.
+_LIBRARY = re.compile(r"(/lib/python\d+\.\d+/|/site-packages/|/dist-packages/|^<)")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    function: str
+    file: str
+    line: int
+
+    @property
+    def is_application(self) -> bool:
+        return not _LIBRARY.search(self.file)
+
+
+@dataclass(frozen=True)
+class FunctionShare:
+    function: str
+    file: str
+    line: int
+    self_pct: float
+    total_pct: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Stacks:
+    """Sample counts per stack (outermost frame first)."""
+
+    counts: collections.Counter[tuple[Frame, ...]] = field(default_factory=collections.Counter)
+
+    @property
+    def samples(self) -> int:
+        return sum(self.counts.values())
+
+    @classmethod
+    def from_speedscope(cls, doc: dict[str, Any]) -> Stacks:
+        frames = [
+            Frame(f.get("name", "?"), f.get("file", "?"), int(f.get("line") or 0))
+            for f in doc["shared"]["frames"]
+        ]
+        stacks = cls()
+        for profile in doc["profiles"]:
+            if profile.get("type") == "sampled":
+                weights = profile.get("weights") or [1] * len(profile["samples"])
+                for sample, weight in zip(profile["samples"], weights, strict=False):
+                    # py-spy weights are sample counts; other exporters use seconds.
+                    stacks.counts[tuple(frames[i] for i in sample)] += max(1, round(weight))
+            elif profile.get("type") == "evented":
+                raise ValueError("evented speedscope profiles are not supported")
+        return stacks
+
+    def top_functions(self, limit: int = 15) -> list[FunctionShare]:
+        """Functions by self share, where "self" is the innermost *application* frame of
+        each sample (so time in ``time.sleep`` counts for the function that called it)."""
+        total = self.samples
+        if not total:
+            return []
+        self_counts: collections.Counter[Frame] = collections.Counter()
+        total_counts: collections.Counter[Frame] = collections.Counter()
+        for stack, count in self.counts.items():
+            app = [f for f in stack if f.is_application]
+            if not app:
+                continue
+            self_counts[_key(app[-1])] += count
+            for frame in {_key(f) for f in app}:
+                total_counts[frame] += count
+        ranked = sorted(total_counts, key=lambda f: (-self_counts[f], -total_counts[f]))
+        return [
+            FunctionShare(
+                f.function,
+                f.file,
+                f.line,
+                round(100 * self_counts[f] / total, 2),
+                round(100 * total_counts[f] / total, 2),
+            )
+            for f in ranked[:limit]
+        ]
+
+    def collapsed(self) -> str:
+        return "".join(
+            ";".join(f"{f.function} ({f.file}:{f.line})" for f in stack) + f" {count}\n"
+            for stack, count in self.counts.most_common()
+        )
+
+
+def _key(frame: Frame) -> Frame:
+    # One row per function: profilers report the line being executed, which varies.
+    return Frame(frame.function, frame.file, 0)

@@ -1,0 +1,34 @@
+from labctl.render.flamegraph import render_svg
+from labctl.stacks import Frame, Stacks
+
+APP = "/srv/app/orders.py"
+LIB = "/usr/lib/python3.11/json/encoder.py"
+
+
+def test_self_time_goes_to_the_innermost_application_frame() -> None:
+    stacks = Stacks()
+    main = Frame("main", APP, 1)
+    encode = Frame("encode", LIB, 10)
+    stacks.counts[(main, Frame("render_invoice", APP, 20), encode)] += 70
+    stacks.counts[(main, Frame("load_orders", APP, 30))] += 30
+    top = stacks.top_functions()
+    assert [(t.function, t.self_pct, t.total_pct) for t in top[:2]] == [
+        ("render_invoice", 70.0, 70.0),
+        ("load_orders", 30.0, 30.0),
+    ]
+    assert all(t.function != "encode" for t in top)  # library code is never the culprit
+
+
+def test_speedscope_round_trip_and_svg() -> None:
+    doc = {
+        "shared": {"frames": [{"name": "a", "file": APP, "line": 1},
+                              {"name": "b", "file": APP, "line": 2}]},
+        "profiles": [{"type": "sampled", "samples": [[0, 1], [0, 1], [0]],
+                      "weights": [1, 1, 1]}],
+    }  # fmt: skip
+    stacks = Stacks.from_speedscope(doc)
+    assert stacks.samples == 3
+    assert stacks.top_functions()[0].function == "b"
+    svg = render_svg(stacks, "t")
+    assert svg.count("<rect") == 2
+    assert "b (/srv/app/orders.py): 2 samples, 66.7%" in svg
