@@ -31,7 +31,7 @@ system-deps: ## apt-get install prometheus and redis-server when missing (root o
 	echo "+ apt-get install -y$$missing"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES)
 
-up: $(STAMP) ## start the lab (service, metrics) and print its URLs
+up: $(STAMP) ## start the lab (service, debug surface, Prometheus) and print its URLs
 	$(BIN)/labctl up --run-dir $(RUN_DIR)
 
 down: ## stop what `make up` started

@@ -7,6 +7,7 @@ Everything lives in one run directory (default ``./run``)::
     run/leaky_app.db       the service's SQLite database
     run/flags.json         the service's hot-reloaded runtime config
     run/debug.token        bearer token of the service's /debug/ surface (mode 0600)
+    run/prometheus.yml     Prometheus config rendered for the loopback ports (when installed)
 
 Usage::
 
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labctl import prometheus
 from labctl.ports import LOOPBACK, free_port, preferred_or_free
 from labctl.processes import ProcessRecord, spawn, stop, wait_http_ok
 
@@ -116,6 +118,10 @@ def start_service(
     return record
 
 
+def prometheus_port() -> int:
+    return preferred_or_free(prometheus.DEFAULT_PORT)
+
+
 class Stack:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
@@ -153,6 +159,16 @@ class Stack:
             progress(" ".join(service_command(chosen, self.run_dir)))
             records[SERVICE] = start_service(self.run_dir, chosen)
             self._save(records)
+        if prometheus.PROMETHEUS not in records:
+            if prometheus.binary() is None:
+                progress("prometheus is not installed (apt-get install prometheus); skipping it")
+            else:
+                metrics = records[SERVICE].urls["metrics"].removeprefix("http://")
+                target = metrics.removesuffix("/metrics")
+                records[prometheus.PROMETHEUS] = prometheus.start_prometheus(
+                    self.run_dir, prometheus_port(), [target], echo=progress
+                )
+                self._save(records)
         return self.status()
 
     def down(self, progress: Callable[[str], None] = lambda _msg: None) -> list[str]:

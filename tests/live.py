@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from labctl.ports import free_port
 from labctl.processes import ProcessRecord, stop
+from labctl.prometheus import start_prometheus
 from labctl.stack import ServicePorts, start_service
 from tests.integration.load import scrape
 from tests.polling import eventually_sync
@@ -71,6 +74,33 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
         yield service
     finally:
         stop(service.record)
+
+
+@dataclass
+class LivePrometheus:
+    record: ProcessRecord
+    url: str
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=30)
+        response.raise_for_status()
+        result: list[dict[str, Any]] = response.json()["data"]["result"]
+        return result
+
+
+@pytest.fixture(scope="session")
+def live_prometheus(
+    live_service: LiveService, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LivePrometheus]:
+    """The real Prometheus (Debian's package) scraping the shared live service."""
+    port = free_port()
+    record = start_prometheus(
+        tmp_path_factory.mktemp("prometheus"), port, [f"127.0.0.1:{live_service.ports.metrics}"]
+    )
+    try:
+        yield LivePrometheus(record, f"http://127.0.0.1:{port}")
+    finally:
+        stop(record)
 
 
 @dataclass

@@ -1,0 +1,71 @@
+"""Run the real Prometheus natively, with the lab's config and rules, on a loopback port.
+
+The committed ``dashboards/prometheus/prometheus.yml`` targets docker compose's service names;
+natively we render a copy into the run directory pointing at the loopback ports, with the
+same rule files (by absolute path), so alerts behave the same in both.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from labctl.ports import LOOPBACK
+from labctl.processes import ProcessRecord, spawn, stop, wait_http_ok
+
+PROMETHEUS = "prometheus"
+RULES_DIR = Path(__file__).resolve().parents[1] / "dashboards" / "prometheus"
+DEFAULT_PORT = 9090
+
+
+def binary() -> str | None:
+    return shutil.which("prometheus")
+
+
+def render_config(run_dir: Path, metrics_targets: list[str]) -> Path:
+    """Write run/prometheus.yml: the committed config, with native targets and rule paths."""
+    config = yaml.safe_load((RULES_DIR / "prometheus.yml").read_text())
+    config["rule_files"] = [str(RULES_DIR / name) for name in config["rule_files"]]
+    for job in config["scrape_configs"]:
+        if job["job_name"] == "leaky-app":
+            job["static_configs"] = [{"targets": metrics_targets}]
+    path = run_dir / "prometheus.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def command(run_dir: Path, port: int, config: Path) -> list[str]:
+    return [
+        binary() or PROMETHEUS,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={run_dir / 'prometheus-data'}",
+        "--storage.tsdb.retention.time=1d",  # a lab run, not a history
+        f"--web.listen-address={LOOPBACK}:{port}",
+        "--web.enable-lifecycle",  # POST /-/reload after editing rules
+    ]
+
+
+def start_prometheus(
+    run_dir: Path,
+    port: int,
+    metrics_targets: list[str],
+    timeout: float = 60.0,
+    echo: Callable[[str], None] = lambda _line: None,
+) -> ProcessRecord:
+    """Start Prometheus scraping ``metrics_targets`` (host:port) and wait until it is ready."""
+    config = render_config(run_dir, metrics_targets)
+    cmd = command(run_dir, port, config)
+    echo(" ".join(cmd))
+    record = spawn(PROMETHEUS, cmd, run_dir / "logs" / "prometheus.log")
+    base = f"http://{LOOPBACK}:{port}"
+    record.urls = {"ui": base, "alerts": f"{base}/alerts"}
+    try:
+        wait_http_ok(f"{base}/-/ready", record, timeout=timeout)
+    except Exception:
+        stop(record)
+        raise
+    return record
