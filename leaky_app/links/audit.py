@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import random
 
 
@@ -15,10 +16,13 @@ class AuditEntry:
 class RedirectAudit:
     """``checks`` > 0 turns auditing on; ``geo_rows`` is the geo-IP table it joins against."""
 
-    def __init__(self, max_rows: int = 2_000_000) -> None:
+    def __init__(self, max_rows: int = 2_000_000, keep_recent: int = 2000) -> None:
         self.checks = 0
         self.max_rows = max_rows
         self._geo: dict[int, tuple[str, list[int]]] = {}
+        # The admin page shows the latest audits; records live long enough to reach the old
+        # generation, and each one evicted is a cycle only a full collection can free.
+        self.recent: collections.deque[AuditEntry] = collections.deque(maxlen=keep_recent)
 
     def load_geo_table(self, rows: int) -> None:
         rows = min(rows, self.max_rows)
@@ -29,9 +33,11 @@ class RedirectAudit:
         for _ in range(self.checks):
             child = AuditEntry(code, parent=root)
             root.children.append(child)
+        self.recent.append(root)
         region = self._geo.get(random.randrange(len(self._geo) or 1))  # noqa: S311
         return region[0] if region else "unknown"
 
     def unload(self) -> None:
         self.checks = 0
         self._geo = {}
+        self.recent.clear()
