@@ -52,7 +52,6 @@ class Metrics:
     registry: CollectorRegistry
     http_requests: Counter
     http_request_duration: Histogram
-    http_requests_in_flight: Gauge
     rate_limited: Counter
     links_created: Counter
     redirects: Counter
@@ -98,12 +97,6 @@ class Metrics:
                 namespace=ns,
                 registry=registry,
                 buckets=LATENCY_BUCKETS,
-            ),
-            http_requests_in_flight=Gauge(
-                "http_requests_in_flight",
-                "Requests being handled now.",
-                namespace=ns,
-                registry=registry,
             ),
             rate_limited=Counter(
                 "rate_limited_requests",
