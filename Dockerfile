@@ -1,0 +1,19 @@
+# The patient, with the profilers installed so the sidecar (and you) can attach.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+FROM ${PYTHON_IMAGE}
+
+# gdb: memray attach injects through it; procps: ps/pgrep for finding PIDs.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gdb procps \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /lab
+COPY pyproject.toml requirements.lock README.md ./
+COPY leaky_app ./leaky_app
+COPY labctl ./labctl
+COPY dashboards ./dashboards
+RUN pip install --no-cache-dir -c requirements.lock '.[profilers]'
+
+EXPOSE 8000 9464
+CMD ["leaky-app", "--host", "0.0.0.0", "--metrics-host", "0.0.0.0", "--db", "/data/leaky_app.db", \
+     "--flags-file", "/data/flags.json", "--debug-token-file", "/data/debug.token"]

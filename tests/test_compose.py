@@ -1,0 +1,87 @@
+"""docker-compose.yml checked statically (no Docker engine runs here): structure, files it
+references, ports and versions from .env, loopback-only ports, memory limits, the sidecar."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).parents[1]
+VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def dotenv() -> dict[str, str]:
+    pairs = {}
+    for line in (ROOT / ".env").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def test_every_variable_is_defined_in_dotenv() -> None:
+    used = set(VAR.findall((ROOT / "docker-compose.yml").read_text()))
+    assert used, "compose should take its ports and versions from .env"
+    assert used <= set(dotenv()), used - set(dotenv())
+
+
+def test_images_are_pinned_through_dotenv_or_built_here() -> None:
+    env = dotenv()
+    for name, service in compose()["services"].items():
+        if "build" in service:
+            assert (ROOT / service["build"]["dockerfile"]).is_file(), name
+            continue
+        image = service["image"]
+        if image == "leaky-app:local":
+            continue  # the image the app service builds
+        match = VAR.fullmatch(image)
+        assert match, f"{name}: image {image!r} should be a variable from .env"
+        version = env[match.group(1)]
+        assert ":" in version
+        assert not version.endswith(":latest"), f"{name}: pin a version"
+
+
+def test_ports_are_loopback_only_and_from_dotenv() -> None:
+    for name, service in compose()["services"].items():
+        for mapping in service.get("ports", []):
+            assert mapping.startswith("127.0.0.1:${"), f"{name}: {mapping}"
+            assert VAR.search(mapping), f"{name}: {mapping}"
+
+
+def test_every_service_has_a_memory_limit() -> None:
+    for name, service in compose()["services"].items():
+        assert re.fullmatch(r"\d+[mg]", str(service.get("mem_limit", ""))), name
+
+
+def test_bind_mounted_files_exist() -> None:
+    for name, service in compose()["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name}: {source}"
+
+
+def test_profiler_sidecar_joins_the_apps_pid_namespace_with_ptrace() -> None:
+    profiler = compose()["services"]["profiler"]
+    assert profiler["profiles"] == ["debug"]
+    assert profiler["pid"] == "service:app"
+    assert profiler["network_mode"] == "service:app"
+    assert profiler["cap_add"] == ["SYS_PTRACE"]
+
+
+def test_prometheus_scrapes_the_apps_metrics_port() -> None:
+    config = yaml.safe_load((ROOT / "dashboards" / "prometheus" / "prometheus.yml").read_text())
+    targets = [t for job in config["scrape_configs"] for sc in job["static_configs"]
+               for t in sc["targets"]]  # fmt: skip
+    assert "app:9464" in targets
+    assert "127.0.0.1:${METRICS_PORT}:9464" in compose()["services"]["app"]["ports"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.MULTILINE):
+        for source in line.split()[:-1]:  # the last word is the destination
+            assert (ROOT / source).exists(), source
