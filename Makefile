@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 RUN_DIR ?= run
-# Debian packages the test suite runs for real (installed only when missing, and only as root).
-SYSTEM_PACKAGES := prometheus redis-server
+# Debian packages the test suite runs for real (installed only when missing, and only as root):
+# prometheus (and promtool), redis-server, gdb (memray attach), wrk (benchmarks).
+SYSTEM_PACKAGES := prometheus redis-server gdb wrk
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -21,10 +22,12 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,profilers]'
 	@touch $@
 
-system-deps: ## apt-get install prometheus and redis-server when missing (root only)
+system-deps: ## apt-get install prometheus, redis-server, gdb, wrk when missing (root only)
 	@missing=""; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v gdb >/dev/null || missing="$$missing gdb"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 	  echo "missing:$$missing; install them with: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
@@ -52,7 +55,7 @@ pytest: $(STAMP) system-deps ## the test suite (unit + integration against real 
 
 test: lint typecheck pytest ## everything CI runs: lint, types, tests
 
-bench: $(STAMP) ## benchmarks; tables land in bench/results/
+bench: $(STAMP) system-deps ## benchmarks (wrk); tables land in bench/results/
 	$(BIN)/python -m bench.instrumentation_overhead
 	$(BIN)/python -m bench.hot_reload_latency
 	$(BIN)/python -m bench.debug_surface_overhead

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from labctl.patient import FaultBoard, Patient, PatientError
+from labctl.preflight import run_checks
 from labctl.probes.pyspy import record_cpu
 from labctl.probes.target import ProbeError, Target
 from labctl.processes import ProcessError
@@ -35,6 +36,27 @@ RunDir = Annotated[
     Path, typer.Option("--run-dir", envvar="LABCTL_RUN_DIR", help="lab state and logs")
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+
+
+@app.command()
+def preflight(as_json: JsonFlag = False) -> None:
+    """Check what the lab needs here (ptrace, gdb, profilers, prometheus, ports) and say how
+    to fix each gap. Exit 1 when something required is missing."""
+    checks = run_checks()
+    if as_json:
+        print(json.dumps([c.to_json() for c in checks], indent=2))
+    else:
+        table = Table("check", "", "detail", "fix")
+        for c in checks:
+            mark = "[green]ok[/green]" if c.ok else ("[red]missing[/red]" if c.required
+                                                     else "[yellow]optional[/yellow]")  # fmt: skip
+            table.add_row(c.name, mark, c.detail, c.fix)
+        Console().print(table)
+    gaps = [c for c in checks if c.required and not c.ok]
+    if gaps:
+        console.print(f"{len(gaps)} required check(s) failed; fix them, then: labctl preflight")
+        raise typer.Exit(1)
+    console.print("next: [bold]make up[/bold]")
 
 
 @app.command()

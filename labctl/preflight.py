@@ -1,0 +1,130 @@
+"""What the lab needs on this machine, checked, each gap with the sentence that fixes it.
+
+Usage::
+
+    for check in run_checks(): print(check.name, check.ok, check.fix)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from labctl.ports import is_free
+
+CAP_SYS_PTRACE = 19
+LAB_PORTS = {"service": 8000, "metrics": 9464, "debug surface": 6060, "prometheus": 9090}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _tool_version(path: str, *args: str) -> str:
+    try:
+        out = subprocess.run([path, *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"installed at {path}, but `{' '.join(args)}` failed: {exc}"
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0] if text else path
+
+
+def _which(name: str) -> str | None:
+    here = Path(sys.executable).parent
+    return shutil.which(name, path=f"{here}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def in_container() -> bool:
+    if Path("/.dockerenv").exists() or Path("/run/.containerenv").exists():
+        return True
+    try:
+        cgroup = Path("/proc/1/cgroup").read_text()
+    except OSError:
+        return False
+    return any(word in cgroup for word in ("docker", "kubepods", "containerd", "libpod"))
+
+
+def _has_cap_sys_ptrace() -> bool:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) & (1 << CAP_SYS_PTRACE))
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def check_ptrace() -> Check:
+    try:
+        scope = int(Path("/proc/sys/kernel/yama/ptrace_scope").read_text())
+    except (OSError, ValueError):
+        scope = 0  # no Yama: classic ptrace rules
+    root = os.geteuid() == 0
+    cap = _has_cap_sys_ptrace()
+    ok = scope < 3 and (cap or scope == 0)
+    detail = f"ptrace_scope={scope}, uid={os.geteuid()}, CAP_SYS_PTRACE={'yes' if cap else 'no'}"
+    if ok:
+        return Check("ptrace (py-spy, memray attach)", True, detail)
+    if in_container():
+        fix = "run the container with --cap-add SYS_PTRACE (compose: cap_add: [SYS_PTRACE])"
+    elif scope == 3:
+        fix = "ptrace is disabled until reboot (ptrace_scope=3); use /debug/profile instead"
+    elif not root:
+        fix = "run as root, or: sudo sysctl kernel.yama.ptrace_scope=0"
+    else:
+        fix = "add CAP_SYS_PTRACE to this process"
+    return Check("ptrace (py-spy, memray attach)", False, detail, fix)
+
+
+def check_tool(name: str, version_args: tuple[str, ...], fix: str, required: bool) -> Check:
+    path = _which(name)
+    if path is None:
+        return Check(name, False, "not found", fix, required)
+    return Check(name, True, _tool_version(path, *version_args), required=required)
+
+
+def check_python() -> Check:
+    version = sys.version_info
+    # py-spy 0.4 reads 3.7-3.13; memray and scalene ship wheels for 3.8+ on Linux.
+    ok = (3, 8) <= version[:2] <= (3, 13)
+    detail = f"Python {version.major}.{version.minor}.{version.micro}"
+    fix = "" if ok else "use Python 3.11 (what the lab is tested with)"
+    return Check("python for the profilers", ok, detail, fix)
+
+
+def check_port(name: str, port: int) -> Check:
+    ok = is_free(port)
+    detail = f"127.0.0.1:{port} {'free' if ok else 'in use'}"
+    fix = "" if ok else "labctl up picks a free port instead; or stop what listens there"
+    return Check(f"port for {name}", ok, detail, fix, required=False)
+
+
+def run_checks() -> list[Check]:
+    checks: list[Callable[[], Check]] = [
+        check_python,
+        check_ptrace,
+        lambda: check_tool("py-spy", ("--version",), "pip install py-spy", True),
+        lambda: check_tool("memray", ("--version",), "pip install memray", True),
+        lambda: check_tool("gdb", ("--version",), "apt-get install gdb (memray attach)", True),
+        lambda: check_tool("scalene", ("--version",), "pip install scalene", False),
+        lambda: check_tool(
+            "prometheus", ("--version",), "apt-get install prometheus (make test does it)", False
+        ),
+        lambda: check_tool("promtool", ("--version",), "apt-get install prometheus", False),
+        *(lambda n=n, p=p: check_port(n, p) for n, p in LAB_PORTS.items()),
+    ]
+    return [check() for check in checks]
