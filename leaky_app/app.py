@@ -85,6 +85,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         # Every start-up step registers its undo, so a failure half-way leaves nothing behind.
         async with contextlib.AsyncExitStack() as undo:
             # First, so the task factory sees every task the service creates from here on.
+            debug_server: DebugServer | None = None
             if settings.debug_enabled:
                 debug_server = DebugServer(
                     DebugConfig(
@@ -127,7 +128,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 switchboard=switchboard,
             )
             metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
-            gc_recorder = GCPauseRecorder(metrics.gc_pause)
+            gc_recorder = GCPauseRecorder(
+                metrics.gc_pause, debug_server.pauses if debug_server is not None else None
+            )
             gc_recorder.install()
             undo.callback(gc_recorder.uninstall)
             if settings.metrics_port:

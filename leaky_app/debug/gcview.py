@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import gc
 import time
+from collections.abc import Callable
 from typing import Any
 
 # Upper bounds in seconds; the last bucket is everything above 2.5 s.
@@ -38,6 +39,15 @@ class GCPauses:
         self.max = [0.0, 0.0, 0.0]
         self.collected = [0, 0, 0]
         self._started = 0.0
+        self._listeners: list[Callable[[int, float], None]] = []
+
+    def add_listener(self, listener: Callable[[int, float], None]) -> None:
+        """``listener(generation, seconds)`` after each collection: one gc hook serves all."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[int, float], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
@@ -52,6 +62,8 @@ class GCPauses:
         self.total[gen] += pause
         self.max[gen] = max(self.max[gen], pause)
         self.collected[gen] += info.get("collected", 0)
+        for listener in self._listeners:
+            listener(gen, pause)
 
     def install(self) -> None:
         if self._callback not in gc.callbacks:

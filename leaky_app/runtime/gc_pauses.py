@@ -1,11 +1,13 @@
-"""GC pause histogram by generation, from ``gc.callbacks`` (seed Q379).
+"""GC pause histogram by generation (seed Q379), fed by ``gc.callbacks``.
 
-CPython calls every callback with ``"start"`` and ``"stop"`` around each collection, in the
-thread that triggered it and with the GIL held, so one start timestamp is enough.
+The timing lives in :class:`leaky_app.debug.gcview.GCPauses`; when the debug surface runs,
+this recorder listens to its hook instead of installing a second one (each hook runs on every
+collection).
 
 Usage::
 
-    recorder = GCPauseRecorder(metrics.gc_pause)
+    recorder = GCPauseRecorder(metrics.gc_pause)                  # its own gc hook
+    recorder = GCPauseRecorder(metrics.gc_pause, debug.pauses)    # or the debug surface's
     recorder.install()
     ...
     recorder.uninstall()
@@ -13,29 +15,31 @@ Usage::
 
 from __future__ import annotations
 
-import gc
-import time
-from typing import Any
-
 from prometheus_client import Histogram
+
+from leaky_app.debug.gcview import GCPauses
 
 
 class GCPauseRecorder:
-    def __init__(self, histogram: Histogram) -> None:
+    def __init__(self, histogram: Histogram, source: GCPauses | None = None) -> None:
         self._by_generation = {gen: histogram.labels(generation=str(gen)) for gen in (0, 1, 2)}
-        self._started = 0.0
+        self._owns_source = source is None
+        self._source = source if source is not None else GCPauses()
+        self._installed = False
 
-    def _callback(self, phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        elif self._started:
-            self._by_generation[info["generation"]].observe(time.perf_counter() - self._started)
-            self._started = 0.0
+    def _observe(self, generation: int, seconds: float) -> None:
+        self._by_generation[generation].observe(seconds)
 
     def install(self) -> None:
-        if self._callback not in gc.callbacks:
-            gc.callbacks.append(self._callback)
+        if self._installed:
+            return
+        self._source.add_listener(self._observe)
+        if self._owns_source:
+            self._source.install()
+        self._installed = True
 
     def uninstall(self) -> None:
-        if self._callback in gc.callbacks:
-            gc.callbacks.remove(self._callback)
+        self._source.remove_listener(self._observe)
+        if self._owns_source:
+            self._source.uninstall()
+        self._installed = False
