@@ -2,9 +2,9 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
-# gdb: memray attach injects through it; procps: ps/pgrep for finding PIDs.
+# lldb, gdb: memray attach injects through one of them (gdb 13 fails on CPUs with AMX); procps: ps/pgrep for finding PIDs.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gdb procps \
+    && apt-get install -y --no-install-recommends lldb gdb procps \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /lab

@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 RUN_DIR ?= run
 # Debian packages the test suite runs for real (installed only when missing, and only as root):
-# prometheus (and promtool), redis-server, gdb (memray attach), wrk (benchmarks).
-SYSTEM_PACKAGES := prometheus redis-server gdb wrk
+# prometheus (and promtool), redis-server, lldb and gdb (memray attach), wrk (benchmarks).
+SYSTEM_PACKAGES := prometheus redis-server lldb gdb wrk
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -22,10 +22,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,profilers]'
 	@touch $@
 
-system-deps: ## apt-get install prometheus, redis-server, gdb, wrk when missing (root only)
+system-deps: ## apt-get install prometheus, redis-server, lldb, gdb, wrk when missing (root only)
 	@missing=""; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v lldb >/dev/null || missing="$$missing lldb"; \
 	command -v gdb >/dev/null || missing="$$missing gdb"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \

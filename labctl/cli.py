@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -19,10 +20,13 @@ from rich.table import Table
 
 from labctl.patient import FaultBoard, Patient, PatientError
 from labctl.preflight import run_checks
+from labctl.probes.heap import HeapReport, record_heap
 from labctl.probes.pyspy import record_cpu
 from labctl.probes.target import ProbeError, Target
 from labctl.processes import ProcessError
+from labctl.render import tables
 from labctl.stack import Stack
+from labctl.views import GcWindow, gc_windows
 
 app = typer.Typer(
     name="labctl",
@@ -216,17 +220,195 @@ def profile_cpu(
     if as_json:
         print(json.dumps(profile.to_json(), indent=2))
         return
-    table = Table("self %", "total %", "function", "file:line", title=f"{profile.samples} samples")
-    for row in profile.top:
-        table.add_row(f"{row.self_pct:.1f}", f"{row.total_pct:.1f}", row.function,
-                      f"{row.file}:{row.line}")  # fmt: skip
-    Console().print(table)
+    Console().print(tables.cpu_table(profile))
     for name, path in profile.artefacts.items():
         console.print(f"  {name:<11} {path}")
     console.print(
         f"next: open {profile.artefacts['flamegraph']} in a browser, or drop the speedscope "
         "file on https://www.speedscope.app"
     )
+
+
+def _lab_patient(run_dir: Path) -> Patient | None:
+    """The lab's service, when it runs; profiling commands work without it."""
+    try:
+        return Patient.from_run_dir(run_dir)
+    except PatientError:
+        return None
+
+
+@profile_app.command("heap")
+def profile_heap(
+    pid: PidOption = None,
+    seconds: SecondsOption = 10.0,
+    command: CommandArg = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="rows in the report")] = 15,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Heap growth: memory allocated during the window and still alive at its end, by
+    allocation site (memray attach for a PID, memray run for a command)."""
+    patient = _lab_patient(run_dir) if pid is not None else None
+    fallback = None
+    if patient is not None and patient.pid == pid:
+        lab = patient
+
+        def fallback(window: float) -> HeapReport:
+            console.print(f"[dim]$ GET /debug/heap?seconds={window:g}[/dim]")
+            return lab.heap_window(window, limit)
+
+    try:
+        target = Target(pid=pid, command=tuple(command or ()))
+        out = _run_folder(run_dir, "heap")
+        with console.status(f"tracking allocations of {target.describe()} for {seconds:g} s"):
+            report = record_heap(
+                target, seconds, out, limit=limit, fallback=fallback,
+                echo=lambda line: console.print(f"[dim]$ {line}[/dim]"),
+            )  # fmt: skip
+    except (ProbeError, PatientError) as exc:
+        console.print(f"[red]labctl:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    finally:
+        if patient is not None:
+            patient.close()
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+        return
+    Console().print(tables.heap_table(report))
+    for note in report.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    for name, path in report.artefacts.items():
+        console.print(f"  {name:<11} {path}")
+    console.print("next: open the flamegraph HTML, or run it again to see whether the top "
+                  "site keeps growing")  # fmt: skip
+
+
+def _debug_view(run_dir: Path, what: str) -> Patient:
+    patient = _patient(run_dir)
+    console.print(f"[dim]$ GET {what}[/dim]")
+    return patient
+
+
+@profile_app.command("tasks")
+def profile_tasks(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> None:
+    """The service's asyncio tasks grouped by creation site, most first."""
+    patient = _debug_view(run_dir, "/debug/tasks?group=site")
+    try:
+        census = patient.tasks()
+    except PatientError as exc:
+        console.print(f"[red]labctl:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    finally:
+        patient.close()
+    if as_json:
+        print(json.dumps(asdict(census), indent=2, default=str))
+        return
+    Console().print(tables.tasks_table(census))
+    console.print("next: a site whose count keeps rising between runs is leaking tasks; "
+                  "labctl profile tasks again in a minute")  # fmt: skip
+
+
+def _parse_threshold(text: str) -> tuple[int, int, int]:
+    try:
+        gen0, gen1, gen2 = (int(part) for part in text.split(","))
+    except ValueError:
+        raise typer.BadParameter("give three integers: --threshold 700,10,10") from None
+    return gen0, gen1, gen2
+
+
+@profile_app.command("gc")
+def profile_gc(
+    threshold: Annotated[
+        str | None, typer.Option(help="apply gen0,gen1,gen2 thresholds live, e.g. 50000,20,20")
+    ] = None,
+    freeze: Annotated[bool, typer.Option(help="gc.freeze() the current heap live")] = False,
+    seconds: Annotated[
+        float, typer.Option(min=1, max=600, help="window before and after the change")
+    ] = 10.0,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> None:
+    """GC pauses per generation and who was allocating when slow collections started.
+    With --threshold or --freeze: pause p99 over a window before and after the change."""
+    wanted = _parse_threshold(threshold) if threshold else None
+    patient = _debug_view(run_dir, "/debug/gc")
+    windows: list[GcWindow] = []
+    try:
+        report = patient.gc()
+        if wanted or freeze:
+            with console.status(f"measuring {seconds:g} s with the current settings"):
+                time.sleep(seconds)
+            end_before = patient.gc()
+            if wanted:
+                console.print(f"[dim]$ PUT /debug/gc/threshold?gen0={wanted[0]}&gen1="
+                              f"{wanted[1]}&gen2={wanted[2]}[/dim]")  # fmt: skip
+                patient.set_gc_threshold(*wanted)
+            if freeze:
+                console.print("[dim]$ POST /debug/gc/freeze[/dim]")
+                patient.gc_freeze()
+            start_after = patient.gc()  # the change itself (a freeze) is in neither window
+            with console.status(f"measuring {seconds:g} s with the new settings"):
+                time.sleep(seconds)
+            after = patient.gc()
+            windows = gc_windows([("before", report, end_before), ("after", start_after, after)])
+            report = after
+    except PatientError as exc:
+        console.print(f"[red]labctl:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    finally:
+        patient.close()
+    if as_json:
+        body = {"report": asdict(report), "windows": [asdict(w) for w in windows]}
+        print(json.dumps(body, indent=2, default=str))
+        return
+    if windows:
+        Console().print(tables.gc_windows_table(windows))
+    Console().print(tables.gc_table(report))
+    Console().print(tables.gc_triggers_table(report))
+    console.print("next: labctl profile gc --threshold 50000,20,20 (or --freeze) compares "
+                  "pause p99 before and after")  # fmt: skip
+
+
+@profile_app.command("loop")
+def profile_loop(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> None:
+    """Event-loop lag and the calls that blocked the loop, with their location."""
+    patient = _debug_view(run_dir, "/debug/loop")
+    try:
+        report = patient.loop()
+    except PatientError as exc:
+        console.print(f"[red]labctl:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    finally:
+        patient.close()
+    if as_json:
+        print(json.dumps(asdict(report), indent=2, default=str))
+        return
+    Console().print(tables.loop_table(report))
+    console.print("next: the location of the longest stalls is the synchronous call to move "
+                  "off the loop (asyncio.to_thread)")  # fmt: skip
+
+
+@profile_app.command("objects")
+def profile_objects(
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 15,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Most common object types and how each grew since the previous call (objgraph)."""
+    patient = _debug_view(run_dir, "/debug/objects and /debug/objects/growth")
+    try:
+        census = patient.objects(limit)
+    except PatientError as exc:
+        console.print(f"[red]labctl:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    finally:
+        patient.close()
+    if as_json:
+        print(json.dumps(census.to_json(), indent=2))
+        return
+    Console().print(tables.objects_table(census))
+    console.print("next: for a type that keeps growing, GET /debug/objects/backrefs?type=NAME "
+                  "shows what holds it")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

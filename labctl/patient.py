@@ -15,7 +15,16 @@ from typing import Any
 
 import httpx
 
+from labctl.probes.heap import HeapReport
 from labctl.stack import SERVICE, Stack
+from labctl.views import (
+    GcReport,
+    LoopReport,
+    ObjectCensus,
+    TaskCensus,
+    TypeCount,
+    tracemalloc_growth,
+)
 
 
 class PatientError(RuntimeError):
@@ -48,7 +57,18 @@ class FaultBoard:
 
 
 class Patient:
-    def __init__(self, debug_url: str, token: str, timeout: float = 30.0) -> None:
+    """The lab's service seen from outside: its debug port (token), metrics URL and PID."""
+
+    def __init__(
+        self,
+        debug_url: str,
+        token: str,
+        timeout: float = 30.0,
+        metrics_url: str | None = None,
+        pid: int | None = None,
+    ) -> None:
+        self.metrics_url = metrics_url
+        self.pid = pid
         self._client = httpx.Client(
             base_url=debug_url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"},
@@ -67,10 +87,16 @@ class Patient:
             token = token_file.read_text().strip()
         except OSError as exc:
             raise PatientError(f"cannot read the debug token {token_file}: {exc.strerror}") from exc
-        return cls(debug, token)
+        return cls(debug, token, metrics_url=record.urls.get("metrics"), pid=record.pid)
 
     def close(self) -> None:
         self._client.close()
+
+    def __enter__(self) -> Patient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -96,6 +122,61 @@ class Patient:
     def fault_off(self, fault_id: str | None) -> FaultBoard:
         path = "/admin/faults" if fault_id is None else f"/admin/faults/{fault_id}"
         return _board(self._call("DELETE", path))
+
+    # Debug views: typed records, rendered by the CLI and notebooks.
+
+    def tasks(self) -> TaskCensus:
+        return TaskCensus.from_json(self._call("GET", "/debug/tasks", params={"group": "site"}))
+
+    def gc(self) -> GcReport:
+        return GcReport.from_json(self._call("GET", "/debug/gc"))
+
+    def set_gc_threshold(self, gen0: int, gen1: int, gen2: int) -> tuple[int, int, int]:
+        """Apply thresholds live; returns the previous ones."""
+        body = self._call(
+            "PUT", "/debug/gc/threshold", params={"gen0": gen0, "gen1": gen1, "gen2": gen2}
+        )
+        return (int(body["previous"][0]), int(body["previous"][1]), int(body["previous"][2]))
+
+    def gc_freeze(self) -> int:
+        return int(self._call("POST", "/debug/gc/freeze")["frozen_objects"])
+
+    def gc_unfreeze(self) -> int:
+        return int(self._call("POST", "/debug/gc/unfreeze")["frozen_objects"])
+
+    def loop(self) -> LoopReport:
+        return LoopReport.from_json(self._call("GET", "/debug/loop"))
+
+    def objects(self, limit: int = 15) -> ObjectCensus:
+        common = self._call("GET", "/debug/objects", params={"limit": limit})["most_common"]
+        growth = self._call("GET", "/debug/objects/growth", params={"limit": limit})["growth"]
+        return ObjectCensus(
+            most_common=[TypeCount(r["type"], int(r["count"])) for r in common],
+            growth=[TypeCount(r["type"], int(r["count"]), int(r["delta"])) for r in growth],
+        )
+
+    def heap_window(self, seconds: float, limit: int = 20) -> HeapReport:
+        """tracemalloc growth over ``seconds`` (tracing runs only for the window)."""
+        body = self._call(
+            "GET", "/debug/heap", params={"seconds": seconds, "limit": limit},
+            timeout=seconds + 60,
+        )  # fmt: skip
+        return HeapReport(
+            target=f"pid {self.pid}",
+            seconds=seconds,
+            source="tracemalloc (debug surface)",
+            growth=tracemalloc_growth(body["growth"]),
+            command=[f"GET /debug/heap?seconds={seconds:g}&limit={limit}"],
+        )
+
+    def metrics_text(self) -> str:
+        if not self.metrics_url:
+            raise PatientError("the metrics URL of the service is unknown")
+        try:
+            response = httpx.get(self.metrics_url, timeout=30)
+        except httpx.TransportError as exc:
+            raise PatientError(f"the metrics port does not answer: {exc}", 3) from exc
+        return response.text
 
 
 def _board(body: dict[str, Any]) -> FaultBoard:

@@ -113,13 +113,44 @@ def check_port(name: str, port: int) -> Check:
     return Check(f"port for {name}", ok, detail, fix, required=False)
 
 
+def _gdb_can_call() -> bool:
+    """gdb 13 cannot call a function in a process on CPUs with AMX state ("Couldn't write
+    extended state status"); memray attach needs exactly that, so try it on a child."""
+    gdb = _which("gdb")
+    if gdb is None:
+        return False
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        result = subprocess.run(
+            [gdb, "-batch", "-p", str(child.pid), "-ex", "call (int)getpid()"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    finally:
+        child.kill()
+        child.wait()
+    return f"= {child.pid}" in result.stdout
+
+
+def check_attach_debugger() -> Check:
+    name = "debugger for memray attach"
+    lldb = _which("lldb")
+    if lldb is not None:
+        return Check(name, True, f"lldb: {_tool_version(lldb, '--version')}")
+    if _gdb_can_call():
+        return Check(name, True, "gdb (can call into a process)")
+    detail = "no lldb; gdb missing or unable to call into a process here"
+    return Check(name, False, detail, "apt-get install lldb (make test does it)")
+
+
 def run_checks() -> list[Check]:
     checks: list[Callable[[], Check]] = [
         check_python,
         check_ptrace,
         lambda: check_tool("py-spy", ("--version",), "pip install py-spy", True),
         lambda: check_tool("memray", ("--version",), "pip install memray", True),
-        lambda: check_tool("gdb", ("--version",), "apt-get install gdb (memray attach)", True),
+        check_attach_debugger,
         lambda: check_tool("scalene", ("--version",), "pip install scalene", False),
         lambda: check_tool(
             "prometheus", ("--version",), "apt-get install prometheus (make test does it)", False

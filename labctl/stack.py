@@ -139,6 +139,13 @@ class Stack:
         payload = {name: rec.to_json() for name, rec in records.items()}
         self.state_file.write_text(json.dumps(payload, indent=2) + "\n")
 
+    def adopt(self, name: str, record: ProcessRecord) -> None:
+        """Record a process started elsewhere (a test's service) as part of this stack, so
+        ``labctl`` commands given this run directory find it."""
+        records = self._load()
+        records[name] = record
+        self._save(records)
+
     def status(self) -> StackStatus:
         status = StackStatus(run_dir=self.run_dir)
         for name, rec in self._load().items():

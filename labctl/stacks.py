@@ -74,19 +74,25 @@ class Stacks:
             return []
         self_counts: collections.Counter[Frame] = collections.Counter()
         total_counts: collections.Counter[Frame] = collections.Counter()
+        # The line shown for a function is its hottest line among the samples it is in.
+        lines: collections.defaultdict[Frame, collections.Counter[int]] = collections.defaultdict(
+            collections.Counter
+        )
         for stack, count in self.counts.items():
             app = [f for f in stack if f.is_application]
             if not app:
                 continue
             self_counts[_key(app[-1])] += count
-            for frame in {_key(f) for f in app}:
-                total_counts[frame] += count
+            for frame in set(app):
+                lines[_key(frame)][frame.line] += count
+            for key in {_key(f) for f in app}:
+                total_counts[key] += count
         ranked = sorted(total_counts, key=lambda f: (-self_counts[f], -total_counts[f]))
         return [
             FunctionShare(
                 f.function,
                 f.file,
-                f.line,
+                lines[f].most_common(1)[0][0],
                 round(100 * self_counts[f] / total, 2),
                 round(100 * total_counts[f] / total, 2),
             )

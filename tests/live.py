@@ -18,7 +18,7 @@ import pytest
 from labctl.ports import free_port
 from labctl.processes import ProcessRecord, stop
 from labctl.prometheus import start_prometheus
-from labctl.stack import ServicePorts, start_service
+from labctl.stack import SERVICE, ServicePorts, Stack, start_service
 from tests.integration.load import scrape
 from tests.polling import eventually_sync
 
@@ -64,6 +64,7 @@ class LiveService:
 def launch(run_dir: Path) -> LiveService:
     ports = ServicePorts.free()
     record = start_service(run_dir, ports)
+    Stack(run_dir).adopt(SERVICE, record)
     return LiveService(record, ports, run_dir)
 
 

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import bisect
 import gc
+import sys
 import time
+import types
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from leaky_app.debug.frames import FrameInfo, from_frame, is_library
 
 # Upper bounds in seconds; the last bucket is everything above 2.5 s.
 BOUNDS = (
@@ -30,6 +35,25 @@ BOUNDS = (
     2.5,
 )
 MAX_THRESHOLD = 10_000_000
+MAX_TRIGGER_SITES = 200
+# A constructor allocates for whoever builds the object: blame the builder.
+_CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
+
+
+@dataclass(slots=True)
+class TriggerSite:
+    """Application code that was allocating when older-generation collections started."""
+
+    frame: FrameInfo
+    collections: int = 0
+    pause_seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.frame.to_json(),
+            "collections": self.collections,
+            "pause_seconds": round(self.pause_seconds, 6),
+        }
 
 
 class GCPauses:
@@ -40,6 +64,9 @@ class GCPauses:
         self.collected = [0, 0, 0]
         self._started = 0.0
         self._listeners: list[Callable[[int, float], None]] = []
+        self.triggers: dict[types.CodeType, TriggerSite] = {}
+        self._trigger: types.CodeType | None = None
+        self._is_app: dict[types.CodeType, bool] = {}
 
     def add_listener(self, listener: Callable[[int, float], None]) -> None:
         """``listener(generation, seconds)`` after each collection: one gc hook serves all."""
@@ -52,6 +79,9 @@ class GCPauses:
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
+            # Generation 0 runs every few hundred allocations; only the older, slower
+            # collections are worth a stack walk.
+            self._trigger = self._trigger_site() if info["generation"] >= 1 else None
             return
         if not self._started:
             return
@@ -62,8 +92,36 @@ class GCPauses:
         self.total[gen] += pause
         self.max[gen] = max(self.max[gen], pause)
         self.collected[gen] += info.get("collected", 0)
+        if self._trigger is not None:
+            site = self.triggers.get(self._trigger)
+            if site is not None:
+                site.collections += 1
+                site.pause_seconds += pause
+            self._trigger = None
         for listener in self._listeners:
             listener(gen, pause)
+
+    def _trigger_site(self) -> types.CodeType | None:
+        try:
+            frame: types.FrameType | None = sys._getframe(2)
+        except ValueError:  # collection started with no Python caller
+            return None
+        while frame is not None:
+            code = frame.f_code
+            is_app = self._is_app.get(code)
+            if is_app is None:
+                is_app = not is_library(code.co_filename) and code.co_name not in _CONSTRUCTORS
+                if len(self._is_app) < 10_000:
+                    self._is_app[code] = is_app
+            if is_app:
+                if code not in self.triggers and len(self.triggers) < MAX_TRIGGER_SITES:
+                    self.triggers[code] = TriggerSite(from_frame(frame))
+                return code
+            frame = frame.f_back
+        return None
+
+    def top_triggers(self, limit: int = 10) -> list[TriggerSite]:
+        return sorted(self.triggers.values(), key=lambda t: -t.pause_seconds)[:limit]
 
     def install(self) -> None:
         if self._callback not in gc.callbacks:
@@ -115,6 +173,7 @@ def gc_state(pauses: GCPauses) -> dict[str, Any]:
         "garbage": len(gc.garbage),
         "stats": gc.get_stats(),
         "pauses": pauses.to_json(),
+        "triggers": [t.to_json() for t in pauses.top_triggers()],
     }
 
 

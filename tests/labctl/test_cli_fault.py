@@ -7,21 +7,19 @@ from pathlib import Path
 import pytest
 
 from labctl.cli import main
-from labctl.stack import ServicePorts, Stack
 from leaky_app.faults import CATALOGUE
+from tests.live import FaultLab
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("lab") / "run"
-    stack = Stack(path)
-    stack.up(ServicePorts.free())
+@pytest.fixture
+def run_dir(fault_lab: FaultLab) -> Iterator[Path]:
+    """The shared live service's run directory; every fault is off again afterwards."""
     try:
-        yield path
+        yield fault_lab.service.run_dir
     finally:
-        stack.down()
+        fault_lab.all_off()
 
 
 def test_fault_list_shows_the_services_catalogue(

@@ -1,0 +1,230 @@
+"""Heap growth with memray: what was allocated during a window and is still alive at its end.
+
+memray has no diff command. Its capture of a window records every allocation and free in
+it; the allocations never freed before the window closed are the growth. We group them by
+the innermost application frame of their allocation stack and rank by bytes.
+
+Usage::
+
+    report = record_heap(Target(pid=1234), seconds=10, out_dir=Path("run/profiles/x"))
+    report.growth[0].function     # where the retained memory was allocated
+
+For a PID, ``memray attach`` injects the tracker with a debugger. gdb 13 cannot call
+functions in a process on CPUs with AMX state ("Couldn't write extended state status"), so
+lldb is tried first when present. When no debugger can attach, ``fallback`` (for the lab's
+service: the debug surface's tracemalloc window) gives the same report, and says so.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labctl.probes.target import EXIT_TOOL_MISSING, PTRACE_HINT, ProbeError, Target, find_tool
+from labctl.sources import function_at
+from labctl.stacks import Frame
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GrowthSite:
+    function: str
+    file: str
+    line: int
+    bytes: int
+    count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class HeapReport:
+    target: str
+    seconds: float
+    source: str  # "memray attach", "memray run" or "tracemalloc (debug surface)"
+    growth: list[GrowthSite]
+    artefacts: dict[str, str] = field(default_factory=dict)
+    command: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(g.bytes for g in self.growth)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "seconds": self.seconds,
+            "source": self.source,
+            "growth": [g.to_json() for g in self.growth],
+            "artefacts": self.artefacts,
+            "command": self.command,
+            "notes": self.notes,
+        }
+
+
+def group_growth(
+    records: list[tuple[list[tuple[str, str, int]], int, int]], limit: int = 20
+) -> list[GrowthSite]:
+    """``records`` are (stack innermost first, bytes, count); one row per innermost
+    application frame, or the innermost frame when the stack has no application code."""
+    sizes: collections.Counter[Frame] = collections.Counter()
+    counts: collections.Counter[Frame] = collections.Counter()
+    for stack, size, count in records:
+        frames = [Frame(fn, file, line) for fn, file, line in stack]
+        app = [f for f in frames if f.is_application]
+        site = app[0] if app else (frames[0] if frames else Frame("<native>", "?", 0))
+        sizes[site] += size
+        counts[site] += count
+    return [
+        GrowthSite(_qualified(f), f.file, f.line, size, counts[f])
+        for f, size in sizes.most_common(limit)
+    ]
+
+
+def _qualified(frame: Frame) -> str:
+    """memray reports ``co_name``; the source gives ``Class.method`` like py-spy does."""
+    if not frame.is_application:
+        return frame.function
+    name = function_at(frame.file, frame.line)
+    return name if name and name.rsplit(".", 1)[-1] == frame.function else frame.function
+
+
+def read_growth(capture: Path, limit: int = 20) -> list[GrowthSite]:
+    """Allocations in a memray capture that were still alive when tracking stopped."""
+    try:
+        import memray
+    except ImportError:  # the profilers extra is optional
+        raise ProbeError("memray is not installed; pip install memray", EXIT_TOOL_MISSING) from None
+    reader = memray.FileReader(str(capture))
+    records = [
+        (list(r.stack_trace()), r.size, r.n_allocations)
+        for r in reader.get_leaked_allocation_records(merge_threads=True)
+    ]
+    return group_growth(records, limit)
+
+
+def attach_methods() -> list[str]:
+    """Debuggers memray can inject with here, most likely to work first."""
+    return [name for name in ("lldb", "gdb") if shutil.which(name)]
+
+
+def _wait_closed(capture: Path, deadline: float) -> None:
+    """memray attach --duration returns at once; the target writes until the window ends."""
+    import memray
+
+    last_size = -1
+    while time.monotonic() < deadline:
+        if capture.exists():
+            size = capture.stat().st_size
+            if size == last_size and size > 0:
+                try:
+                    meta = memray.FileReader(str(capture)).metadata
+                    if meta.end_time > meta.start_time:
+                        return
+                except (OSError, ValueError):
+                    pass
+            last_size = size
+        time.sleep(0.5)
+    raise ProbeError(f"memray did not finish writing {capture} in time")
+
+
+def _attach(target: Target, seconds: float, capture: Path, echo: Echo) -> list[str]:
+    memray = find_tool("memray", "install it with: pip install memray")
+    methods = attach_methods()
+    if not methods:
+        raise ProbeError("memray attach needs lldb or gdb; apt-get install lldb", EXIT_TOOL_MISSING)
+    failures: list[str] = []
+    for method in methods:
+        cmd = [memray, "attach", "--method", method, "--force",
+               "--output", str(capture), "--duration", f"{max(1, round(seconds))}",
+               str(target.pid)]  # fmt: skip
+        echo(" ".join(cmd))
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if result.returncode == 0:
+            _wait_closed(capture, time.monotonic() + seconds + 60)
+            return cmd
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        failures.append(f"{method}: {lines[-1] if lines else result.returncode}")
+    message = "; ".join(failures)
+    if "ermission" in message or "ptrace" in message.lower():
+        message += f"; {PTRACE_HINT}"
+    raise ProbeError(f"memray attach failed ({message})")
+
+
+def _run(target: Target, capture: Path, echo: Echo) -> list[str]:
+    command = list(target.command)
+    if Path(command[0]).name.startswith("python"):
+        cmd = [command[0], "-m", "memray", "run", "--force", "--output", str(capture)]
+        cmd += command[1:]
+    else:
+        memray = find_tool("memray", "install it with: pip install memray")
+        cmd = [memray, "run", "--force", "--output", str(capture), *command]
+    echo(" ".join(cmd))
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if not capture.exists():
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise ProbeError(f"memray run failed: {lines[-1] if lines else result.returncode}")
+    return cmd
+
+
+def _flamegraph(capture: Path, out: Path, echo: Echo) -> str | None:
+    cmd = [sys.executable, "-m", "memray", "flamegraph", "--leaks", "--force",
+           "--output", str(out), str(capture)]  # fmt: skip
+    echo(" ".join(cmd))
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return str(out) if result.returncode == 0 and out.exists() else None
+
+
+def record_heap(
+    target: Target,
+    seconds: float,
+    out_dir: Path,
+    echo: Echo = lambda _line: None,
+    fallback: Callable[[float], HeapReport] | None = None,
+    limit: int = 20,
+) -> HeapReport:
+    """Heap growth of ``target`` over ``seconds`` (a PID) or over its whole run (a command)."""
+    target.check()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    capture = out_dir / "heap.memray.bin"
+    notes: list[str] = []
+    try:
+        if target.pid is not None:
+            cmd, source = _attach(target, seconds, capture, echo), "memray attach"
+        else:
+            cmd, source = _run(target, capture, echo), "memray run"
+    except ProbeError as exc:
+        if fallback is None or target.pid is None:
+            raise
+        echo(f"memray could not attach ({exc}); falling back to the debug surface's tracemalloc")
+        report = fallback(seconds)
+        report.notes.insert(0, f"memray attach was impossible: {exc}")
+        (out_dir / "growth.json").write_text(json.dumps(report.to_json(), indent=2))
+        report.artefacts["growth"] = str(out_dir / "growth.json")
+        return report
+    report = HeapReport(
+        target=target.describe(),
+        seconds=seconds,
+        source=source,
+        growth=read_growth(capture, limit),
+        artefacts={"capture": str(capture)},
+        command=cmd,
+        notes=notes,
+    )
+    html = _flamegraph(capture, out_dir / "leaks-flamegraph.html", echo)
+    if html:
+        report.artefacts["flamegraph"] = html
+    (out_dir / "growth.json").write_text(json.dumps(report.to_json(), indent=2))
+    report.artefacts["growth"] = str(out_dir / "growth.json")
+    return report

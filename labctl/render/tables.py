@@ -1,0 +1,93 @@
+"""Rich tables for the typed records; the CLI prints them, notebooks may too."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from labctl.probes.heap import HeapReport
+from labctl.probes.pyspy import CpuProfile
+from labctl.views import GcReport, GcWindow, LoopReport, ObjectCensus, TaskCensus
+
+
+def ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds == float("inf"):
+        return "> 2500"
+    return f"{seconds * 1000:.2f}"
+
+
+def mib(n: int) -> str:
+    return f"{n / 1024 / 1024:.2f}"
+
+
+def cpu_table(profile: CpuProfile) -> Table:
+    table = Table("self %", "total %", "function", "file:line", title=f"{profile.samples} samples")
+    for row in profile.top:
+        table.add_row(f"{row.self_pct:.1f}", f"{row.total_pct:.1f}", row.function,
+                      f"{row.file}:{row.line}")  # fmt: skip
+    return table
+
+
+def heap_table(report: HeapReport) -> Table:
+    table = Table(
+        "MiB", "allocations", "function", "file:line",
+        title=f"still alive after the window ({report.source}, {report.seconds:g} s)",
+    )  # fmt: skip
+    for g in report.growth:
+        table.add_row(mib(g.bytes), str(g.count), g.function, f"{g.file}:{g.line}")
+    return table
+
+
+def tasks_table(census: TaskCensus) -> Table:
+    table = Table("tasks", "oldest (s)", "created at", title=f"{census.count} live tasks")
+    for g in census.groups:
+        table.add_row(str(g.count), f"{g.oldest_age_seconds:.1f}", str(g.site))
+    return table
+
+
+def gc_table(report: GcReport) -> Table:
+    table = Table(
+        "gen", "collections", "pause p50 ms", "pause p99 ms", "max ms", "total s",
+        title=f"thresholds {report.threshold}, frozen {report.frozen_objects}, "
+        f"garbage {report.garbage}",
+    )  # fmt: skip
+    for p in report.pauses:
+        table.add_row(str(p.generation), str(p.count), ms(p.p50_seconds), ms(p.p99_seconds),
+                      ms(p.max_seconds), f"{p.total_seconds:.3f}")  # fmt: skip
+    return table
+
+
+def gc_triggers_table(report: GcReport) -> Table:
+    table = Table("pause s", "collections", "allocating when gen 1/2 ran",
+                  title="who was allocating when older collections started")  # fmt: skip
+    for t in report.triggers:
+        table.add_row(f"{t.pause_seconds:.4f}", str(t.collections), str(t.site))
+    return table
+
+
+def gc_windows_table(rows: list[GcWindow]) -> Table:
+    table = Table("window", "gen", "collections", "pause p99 ms", title="GC pauses per window")
+    for row in rows:
+        table.add_row(row.window, str(row.generation), str(row.collections), ms(row.p99_seconds))
+    return table
+
+
+def loop_table(report: LoopReport) -> Table:
+    table = Table(
+        "blocked ms", "where the loop was",
+        title=f"loop lag p50 {ms(report.lag_p50_seconds)} ms, p99 {ms(report.lag_p99_seconds)}"
+        f" ms, max {ms(report.lag_max_seconds)} ms over {report.beats} beats",
+    )  # fmt: skip
+    for s in report.stalls:
+        table.add_row(f"{s.seconds * 1000:.0f}", str(s.location) if s.location else "?")
+    return table
+
+
+def objects_table(census: ObjectCensus) -> Table:
+    table = Table("type", "count", "grew by", title="objects by type (objgraph)")
+    growth = {t.type: t.delta for t in census.growth}
+    for t in census.most_common:
+        delta = growth.get(t.type)
+        table.add_row(t.type, str(t.count), f"+{delta}" if delta else "")
+    return table

@@ -1,0 +1,229 @@
+"""Typed records of the patient's debug views (tasks, gc, loop, objects, heap).
+
+:class:`labctl.patient.Patient` fills them from ``/debug/*``; the CLI, notebooks and
+``diagnose`` read them. Each ``from_json`` takes the endpoint's body as documented in
+``/debug/``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from labctl.probes.heap import GrowthSite
+from labctl.sources import function_at
+
+_SITE = re.compile(r"^(?P<function>.*) \((?P<file>.*):(?P<line>\d+)\)$")
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place in the code: ``function`` is a qualified name where it is known."""
+
+    function: str
+    file: str
+    line: int
+
+    @classmethod
+    def parse(cls, text: str) -> Site:
+        """From ``"qualname (file:line)"``, the debug surface's way of writing a frame."""
+        match = _SITE.match(text)
+        if not match:
+            return cls(text, "?", 0)
+        return cls(match["function"], match["file"], int(match["line"]))
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Site:
+        return cls(str(body["function"]), str(body["file"]), int(body["line"]))
+
+    def __str__(self) -> str:
+        return f"{self.function} ({self.file}:{self.line})"
+
+
+@dataclass(frozen=True)
+class TaskGroup:
+    site: Site
+    count: int
+    oldest_age_seconds: float
+
+
+@dataclass(frozen=True)
+class TaskCensus:
+    count: int
+    sites_recorded: bool
+    groups: list[TaskGroup]
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> TaskCensus:
+        return cls(
+            count=int(body["count"]),
+            sites_recorded=bool(body["creation_sites_recorded"]),
+            groups=[
+                TaskGroup(Site.parse(g["site"]), int(g["count"]), float(g["oldest_age_seconds"]))
+                for g in body.get("groups", [])
+            ],
+        )
+
+    def by_site(self) -> dict[Site, int]:
+        return {g.site: g.count for g in self.groups}
+
+
+@dataclass(frozen=True)
+class GenerationPauses:
+    generation: int
+    count: int
+    total_seconds: float
+    max_seconds: float
+    p50_seconds: float | None
+    p99_seconds: float | None
+    buckets: dict[str, int]
+
+
+@dataclass(frozen=True)
+class GcTrigger:
+    site: Site
+    collections: int
+    pause_seconds: float
+
+
+@dataclass(frozen=True)
+class GcReport:
+    enabled: bool
+    threshold: tuple[int, int, int]
+    frozen_objects: int
+    garbage: int
+    pauses: list[GenerationPauses]
+    triggers: list[GcTrigger]
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> GcReport:
+        pauses = [
+            GenerationPauses(
+                generation=int(gen),
+                count=int(p["count"]),
+                total_seconds=float(p["total_seconds"]),
+                max_seconds=float(p["max_seconds"]),
+                p50_seconds=p["p50_seconds"],
+                p99_seconds=p["p99_seconds"],
+                buckets={k: int(v) for k, v in p["buckets"].items()},
+            )
+            for gen, p in sorted(body["pauses"].items())
+        ]
+        t = body["threshold"]
+        return cls(
+            enabled=bool(body["enabled"]),
+            threshold=(int(t[0]), int(t[1]), int(t[2])),
+            frozen_objects=int(body["frozen_objects"]),
+            garbage=int(body["garbage"]),
+            pauses=pauses,
+            triggers=[
+                GcTrigger(Site.from_json(t), int(t["collections"]), float(t["pause_seconds"]))
+                for t in body.get("triggers", [])
+            ],
+        )
+
+
+def window_quantile(
+    before: GenerationPauses, after: GenerationPauses, q: float
+) -> tuple[int, float | None]:
+    """Collections in the window between two reports, and their pause quantile (the
+    bucket's upper bound, as Prometheus' histogram_quantile would say at the edge)."""
+    deltas = [(k, after.buckets.get(k, 0) - before.buckets.get(k, 0)) for k in after.buckets]
+    total = sum(d for _, d in deltas)
+    if total <= 0:
+        return 0, None
+    seen = 0
+    for bound, delta in deltas:
+        seen += delta
+        if seen >= q * total:
+            return total, float("inf") if bound == "+Inf" else float(bound)
+    return total, None
+
+
+@dataclass(frozen=True)
+class GcWindow:
+    """Collections of one generation within a named window, and their pause p99."""
+
+    window: str
+    generation: int
+    collections: int
+    p99_seconds: float | None
+
+
+def gc_windows(windows: list[tuple[str, GcReport, GcReport]]) -> list[GcWindow]:
+    """For each (name, report at start, report at end): one row per generation."""
+    rows = []
+    for name, start, end in windows:
+        for b, a in zip(start.pauses, end.pauses, strict=True):
+            count, p99 = window_quantile(b, a, 0.99)
+            rows.append(GcWindow(name, a.generation, count, p99))
+    return rows
+
+
+@dataclass(frozen=True)
+class Stall:
+    seconds: float
+    started_at: float
+    location: Site | None
+    stack: list[str]
+
+
+@dataclass(frozen=True)
+class LoopReport:
+    beats: int
+    lag_p50_seconds: float | None
+    lag_p99_seconds: float | None
+    lag_max_seconds: float
+    stalled_now_seconds: float
+    stalls: list[Stall]
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> LoopReport:
+        lag = body["lag"]
+        return cls(
+            beats=int(lag["beats"]),
+            lag_p50_seconds=lag["p50_seconds"],
+            lag_p99_seconds=lag["p99_seconds"],
+            lag_max_seconds=float(lag["max_seconds"]),
+            stalled_now_seconds=float(body["stalled_now_seconds"]),
+            stalls=[
+                Stall(
+                    seconds=float(s["seconds"]),
+                    started_at=float(s["started_at"]),
+                    location=Site.from_json(s["location"]) if s.get("location") else None,
+                    stack=list(s["stack"]),
+                )
+                for s in body["stalls"]
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class TypeCount:
+    type: str
+    count: int
+    delta: int | None = None
+
+
+@dataclass(frozen=True)
+class ObjectCensus:
+    most_common: list[TypeCount]
+    growth: list[TypeCount] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def tracemalloc_growth(stats: list[dict[str, Any]]) -> list[GrowthSite]:
+    """Growth rows from ``/debug/heap?seconds=N``: tracemalloc keeps file and line only,
+    so the function is read from the source."""
+    rows = []
+    for stat in stats:
+        site = stat.get("site")
+        if not site or stat["size_diff_bytes"] <= 0:
+            continue
+        file, line = str(site["file"]), int(site["line"])
+        function = function_at(file, line) or "<module>"
+        rows.append(GrowthSite(function, file, line, stat["size_diff_bytes"], stat["count_diff"]))
+    return rows

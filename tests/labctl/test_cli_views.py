@@ -1,0 +1,108 @@
+"""``labctl profile tasks | gc | loop | objects``: the debug views, rendered, against the
+shared live service with the fault that each view exists to reveal."""
+
+import json
+
+import pytest
+
+from labctl.cli import main
+from labctl.patient import Patient
+from tests.integration.load import load
+from tests.live import FaultLab
+from tests.polling import eventually_sync
+
+pytestmark = pytest.mark.integration
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(args)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return captured.out
+
+
+def test_tasks_view_ranks_the_leaking_site_first(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = str(fault_lab.service.run_dir)
+    fault_lab.switch("task_leak", "10x")
+    try:
+        with (
+            load(fault_lab.service.url, fault_lab.codes),
+            Patient.from_run_dir(fault_lab.service.run_dir) as patient,
+        ):
+            eventually_sync(lambda: patient.tasks().count > 500, "tasks pile up")
+        body = json.loads(run(["profile", "tasks", "--run-dir", run_dir, "--json"], capsys))
+    finally:
+        fault_lab.switch("task_leak", None)
+    top = body["groups"][0]
+    assert top["site"]["function"] == "ClickEventPublisher.publish", body["groups"][:3]
+    assert top["count"] > 10 * max(1, body["groups"][1]["count"])
+    table = run(["profile", "tasks", "--run-dir", run_dir], capsys)
+    assert "live tasks" in table
+
+
+def test_loop_view_names_the_blocking_call(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = str(fault_lab.service.run_dir)
+    fault_lab.switch("loop_blocking", "100x")
+    try:
+        with (
+            load(fault_lab.service.url, fault_lab.codes),
+            Patient.from_run_dir(fault_lab.service.run_dir) as patient,
+        ):
+            eventually_sync(lambda: len(patient.loop().stalls) >= 3, "the loop stalls")
+        body = json.loads(run(["profile", "loop", "--run-dir", run_dir, "--json"], capsys))
+    finally:
+        fault_lab.switch("loop_blocking", None)
+    located = [s["location"]["function"] for s in body["stalls"] if s["location"]]
+    assert located and located[0] == "ReputationClient._vendor_verdict", located[:3]
+
+
+def test_gc_view_blames_the_cycle_builder_and_tuning_is_measured(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = str(fault_lab.service.run_dir)
+    with Patient.from_run_dir(fault_lab.service.run_dir) as patient:
+        original = patient.gc().threshold
+        fault_lab.switch("gc_churn", "10x")
+        try:
+            with load(fault_lab.service.url, fault_lab.codes):
+                eventually_sync(
+                    lambda: any(
+                        t.site.function == "RedirectAudit.record" for t in patient.gc().triggers
+                    ),
+                    "older collections attributed",
+                )
+                raised = f"{original[0] * 50},{original[1]},{original[2]}"
+                body = json.loads(run(["profile", "gc", "--threshold", raised, "--seconds", "2",
+                                       "--run-dir", run_dir, "--json"], capsys))  # fmt: skip
+        finally:
+            fault_lab.switch("gc_churn", None)
+            patient.set_gc_threshold(*original)
+    tops = [t["site"]["function"] for t in body["report"]["triggers"]]
+    assert "RedirectAudit.record" in tops[:2], tops
+    gen0 = {w["window"]: w["collections"] for w in body["windows"] if w["generation"] == 0}
+    # Same window length, same load: a 50x higher gen-0 threshold must cut collections.
+    assert gen0["before"] > 5 * gen0["after"], gen0
+
+
+def test_objects_view_shows_the_leaking_type_growing(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["profile", "objects", "--run-dir", str(fault_lab.service.run_dir), "--json"]
+    baseline = json.loads(run(args, capsys))
+    assert {r["type"]: r["count"] for r in baseline["most_common"]}["builtins.dict"] > 1000
+    fault_lab.switch("task_leak", "10x")
+    try:
+        with (
+            load(fault_lab.service.url, fault_lab.codes),
+            Patient.from_run_dir(fault_lab.service.run_dir) as patient,
+        ):
+            eventually_sync(lambda: patient.tasks().count > 500, "tasks pile up")
+        grown = json.loads(run(args, capsys))
+    finally:
+        fault_lab.switch("task_leak", None)
+    deltas = {r["type"]: r["delta"] for r in grown["growth"]}
+    assert deltas.get("_asyncio.Task", 0) > 400, deltas
