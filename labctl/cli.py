@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from labctl.diagnose import diagnose
 from labctl.patient import FaultBoard, Patient, PatientError
 from labctl.preflight import run_checks
 from labctl.probes.heap import HeapReport, record_heap
@@ -409,6 +410,57 @@ def profile_objects(
     Console().print(tables.objects_table(census))
     console.print("next: for a type that keeps growing, GET /debug/objects/backrefs?type=NAME "
                   "shows what holds it")  # fmt: skip
+
+
+@app.command("diagnose")
+def diagnose_cmd(
+    pid: Annotated[
+        int | None, typer.Option("--pid", help="a Python process; default: the lab's service")
+    ] = None,
+    seconds: Annotated[float, typer.Option(min=1, max=600, help="evidence window")] = 10.0,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Gather evidence (CPU profile, RSS, heap growth, tasks, GC, loop, fds, /metrics) and
+    print ranked findings, each naming a function. Never reads the fault switches."""
+    patient = _lab_patient(run_dir)
+    if pid is None:
+        if patient is None or patient.pid is None:
+            console.print("[red]labctl:[/red] the lab's service is not running; give --pid PID "
+                          "or start it with: labctl up")  # fmt: skip
+            raise typer.Exit(3)
+        pid = patient.pid
+    elif patient is not None and patient.pid != pid:
+        patient.close()
+        patient = None
+    try:
+        with console.status(f"gathering evidence from pid {pid} for {seconds:g} s"):
+            result = diagnose(
+                pid, seconds, _run_folder(run_dir, "diagnose"), patient,
+                echo=lambda line: console.print(f"[dim]$ {line}[/dim]"),
+            )  # fmt: skip
+    except (ProbeError, PatientError) as exc:
+        console.print(f"[red]labctl:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    finally:
+        if patient is not None:
+            patient.close()
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+        return
+    Console().print(tables.findings_table(result))
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    if result.findings:
+        top = result.findings[0]
+        console.print(f"next: open {top.file}:{top.line} and read {top.function}; "
+                      f"labctl profile {_PROFILE_FOR.get(top.kind, 'cpu')} shows more")  # fmt: skip
+    else:
+        console.print("next: nothing abnormal in this window; drive load (labctl load start) "
+                      "and diagnose again")  # fmt: skip
+
+
+_PROFILE_FOR = {"memory": "heap", "tasks": "tasks", "gc": "gc", "loop": "loop"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -80,7 +80,7 @@ class Stacks:
         )
         for stack, count in self.counts.items():
             app = [f for f in stack if f.is_application]
-            if not app:
+            if not app or _framework_time(stack):
                 continue
             self_counts[_key(app[-1])] += count
             for frame in set(app):
@@ -104,6 +104,23 @@ class Stacks:
             ";".join(f"{f.function} ({f.file}:{f.line})" for f in stack) + f" {count}\n"
             for stack, count in self.counts.most_common()
         )
+
+
+# More library frames than this under the entry point's own frames is the framework working
+# for itself (event loop, server, sockets), not the entry point's code being slow.
+FRAMEWORK_DEPTH = 4
+
+
+def _framework_time(stack: tuple[Frame, ...]) -> bool:
+    """True when the only application frames are the leading entry chain (``<module>``,
+    ``main``) and deep library code runs beneath them."""
+    entry = 0
+    while entry < len(stack) and not stack[entry].is_application:  # runpy and the like
+        entry += 1
+    while entry < len(stack) and stack[entry].is_application:
+        entry += 1
+    rest = stack[entry:]
+    return not any(f.is_application for f in rest) and len(rest) > FRAMEWORK_DEPTH
 
 
 def _key(frame: Frame) -> Frame:

@@ -35,7 +35,7 @@ class Site:
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Site:
-        return cls(str(body["function"]), str(body["file"]), int(body["line"]))
+        return cls(str(body["function"]), str(body["file"]), int(body.get("line") or 0))
 
     def __str__(self) -> str:
         return f"{self.function} ({self.file}:{self.line})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from labctl.diagnose import Diagnosis
 from labctl.probes.heap import HeapReport
 from labctl.probes.pyspy import CpuProfile
 from labctl.views import GcReport, GcWindow, LoopReport, ObjectCensus, TaskCensus
@@ -90,4 +91,14 @@ def objects_table(census: ObjectCensus) -> Table:
     for t in census.most_common:
         delta = growth.get(t.type)
         table.add_row(t.type, str(t.count), f"+{delta}" if delta else "")
+    return table
+
+
+def findings_table(diagnosis: Diagnosis) -> Table:
+    table = Table("#", "kind", "score", "function", "where", "evidence",
+                  title=f"findings for pid {diagnosis.pid} ({diagnosis.seconds:g} s window, "
+                  f"{diagnosis.elapsed_seconds:.0f} s in all)")  # fmt: skip
+    for i, f in enumerate(diagnosis.findings, 1):
+        table.add_row(str(i), f.kind, f"{f.score:.2f}", f.function, f"{f.file}:{f.line}",
+                      f.evidence)  # fmt: skip
     return table

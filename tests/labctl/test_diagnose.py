@@ -1,0 +1,86 @@
+"""``labctl diagnose`` names the culprit from evidence alone: the live service under each
+core fault (random order), target scripts that are not ours, and a clean run."""
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from labctl.cli import main
+from leaky_app.faults import CATALOGUE
+from tests.integration.load import load
+from tests.live import FaultLab
+
+pytestmark = pytest.mark.integration
+TARGETS = Path(__file__).parent / "targets"
+CORE = ["cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn"]
+CULPRIT = {f.id: f.culprit.split(":")[1] for f in CATALOGUE}
+
+
+def diagnose(args: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    code = main(["diagnose", "--json", *args])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    findings: list[dict[str, object]] = json.loads(captured.out)["findings"]
+    return findings
+
+
+def test_clean_service_under_load_has_no_serious_finding(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with fault_lab.service.client() as client:  # warm: a first request is not a leak
+        for code in fault_lab.codes * 20:
+            client.get(f"/{code}")
+    with load(fault_lab.service.url, fault_lab.codes):
+        findings = diagnose(["--seconds", "4", "--run-dir", str(fault_lab.service.run_dir)], capsys)
+    serious = [f for f in findings if float(str(f["score"])) >= 0.5]
+    assert serious == [], serious
+    assert not [f for f in findings if f["kind"] in {"tasks", "memory", "gc", "loop"}], findings
+
+
+def test_diagnose_names_each_core_fault_culprit_first(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    order = random.sample(CORE, len(CORE))
+    for fault in order:
+        fault_lab.switch(fault, "10x")
+        try:
+            with load(fault_lab.service.url, fault_lab.codes):
+                findings = diagnose(
+                    ["--seconds", "4", "--run-dir", str(fault_lab.service.run_dir)], capsys
+                )
+        finally:
+            fault_lab.switch(fault, None)
+        assert findings, f"{fault}: no finding (order {order})"
+        first = findings[0]
+        assert first["function"] == CULPRIT[fault], (order, fault, findings[:3])
+        assert set(first) == {"kind", "function", "file", "line", "evidence", "score"}
+
+
+def test_diagnose_a_process_that_is_not_ours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hog = subprocess.Popen([sys.executable, str(TARGETS / "cachehog.py"), "60"])
+    busy = subprocess.Popen([sys.executable, str(TARGETS / "busyloop.py"), "60"])
+    try:
+        memory = diagnose(["--pid", str(hog.pid), "--seconds", "3", "--run-dir", str(tmp_path)],
+                          capsys)  # fmt: skip
+        cpu = diagnose(["--pid", str(busy.pid), "--seconds", "3", "--run-dir", str(tmp_path)],
+                       capsys)  # fmt: skip
+    finally:
+        for proc in (hog, busy):
+            proc.kill()
+            proc.wait()
+    kinds = {f["kind"]: f["function"] for f in memory}
+    assert kinds.get("memory") == "render_thumbnail", memory
+    assert cpu[0]["kind"] == "cpu" and cpu[0]["function"] == "spin_checksum", cpu
+
+
+def test_diagnose_without_a_target_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["diagnose", "--run-dir", str(tmp_path)]) == 3
+    assert "not running" in capsys.readouterr().err
