@@ -463,6 +463,36 @@ def diagnose_cmd(
 _PROFILE_FOR = {"memory": "heap", "tasks": "tasks", "gc": "gc", "loop": "loop"}
 
 
+dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)
+app.add_typer(dashboards_app, name="dashboards")
+
+
+@dashboards_app.command("build")
+def dashboards_build(
+    check: Annotated[
+        bool, typer.Option(help="exit 1 if the committed JSON differs from a fresh build")
+    ] = False,
+) -> None:
+    """Build every dashboard of the catalogue (labctl/dashboards.py) into JSON."""
+    from labctl import dashboards
+
+    stale = [
+        spec.filename
+        for spec in dashboards.DASHBOARDS
+        if not (dashboards.OUT_DIR / spec.filename).exists()
+        or (dashboards.OUT_DIR / spec.filename).read_text() != dashboards.render(spec)
+    ]
+    if check:
+        if stale:
+            console.print(f"stale: {', '.join(stale)}; run: labctl dashboards build")
+            raise typer.Exit(1)
+        console.print(f"{len(dashboards.DASHBOARDS)} dashboards match the catalogue")
+        return
+    for path in dashboards.write_all():
+        console.print(f"  wrote {path}")
+    console.print("next: docker compose up grafana, or labctl grafana push to an existing one")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -13,6 +13,7 @@ code, alias or URL; ``status`` is the numeric status; ``generation`` is 0, 1 or 
 from __future__ import annotations
 
 import platform
+import sys
 from dataclasses import dataclass
 
 from prometheus_client import (
@@ -60,6 +61,7 @@ class Metrics:
     click_flushes: Counter
     event_loop_lag: Histogram
     asyncio_tasks: Gauge
+    allocated_blocks: Gauge
     gc_pause: Histogram
     config_reloads: Counter
     build_info: Info
@@ -152,6 +154,7 @@ class Metrics:
                 namespace=ns,
                 registry=registry,
             ),
+            allocated_blocks=_allocated_blocks(ns, registry),
             gc_pause=Histogram(
                 "gc_pause_seconds",
                 "Stop-the-world time of each garbage collection, by generation.",
@@ -169,3 +172,16 @@ class Metrics:
             ),
             build_info=build_info,
         )
+
+
+def _allocated_blocks(ns: str, registry: CollectorRegistry) -> Gauge:
+    # sys.getallocatedblocks() is O(1): the Python heap's live object memory blocks, the
+    # closest cheap "heap size" CPython offers (RSS also counts freed-but-kept arenas).
+    gauge = Gauge(
+        "python_allocated_blocks",
+        "Memory blocks the Python allocator holds for live objects (sys.getallocatedblocks).",
+        namespace=ns,
+        registry=registry,
+    )
+    gauge.set_function(sys.getallocatedblocks)
+    return gauge

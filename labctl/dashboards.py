@@ -1,0 +1,327 @@
+"""Grafana dashboards as data: one catalogue, built with grafana-foundation-sdk.
+
+Adding a panel means adding one :class:`PanelSpec`; ``labctl dashboards build`` writes the
+JSON under ``dashboards/grafana/dashboards/`` and a test checks the committed JSON equals a
+fresh build, that every panel has a unit and a description, and that every query returns
+data from the real Prometheus scraping the real service.
+
+The SDK flavour is pinned to the Grafana image in ``.env`` (``GRAFANA_VERSION``). Queries
+use ``[1m]`` windows rather than ``$__rate_interval`` so the same text runs unchanged
+against Prometheus' own API (the tests, the notebooks).
+
+Usage::
+
+    for path in write_all(Path("dashboards/grafana/dashboards")): print(path)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from grafana_foundation_sdk.builders.dashboard import AnnotationQuery, Dashboard
+from grafana_foundation_sdk.builders.prometheus import Dataquery
+from grafana_foundation_sdk.builders.stat import Panel as Stat
+from grafana_foundation_sdk.builders.timeseries import Panel as Timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import DataSourceRef
+
+DATASOURCE_UID = "lab-prometheus"
+DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+OUT_DIR = Path(__file__).resolve().parent.parent / "dashboards" / "grafana" / "dashboards"
+
+REQUESTS = "leaky_app_http_requests_total"
+LATENCY = "leaky_app_http_request_duration_seconds_bucket"
+
+
+@dataclass(frozen=True)
+class Query:
+    expr: str
+    legend: str
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    title: str
+    description: str  # the question the panel answers
+    unit: str  # a Grafana unit id
+    queries: tuple[Query, ...]
+    kind: Literal["timeseries", "stat"] = "timeseries"
+    width: int = 12
+
+
+@dataclass(frozen=True)
+class AnnotationSpec:
+    name: str
+    expr: str
+    title: str  # Grafana's title format, e.g. "{{fault}}"
+    color: str
+
+
+@dataclass(frozen=True)
+class DashboardSpec:
+    uid: str
+    title: str
+    description: str
+    panels: tuple[PanelSpec, ...]
+    annotations: tuple[AnnotationSpec, ...] = ()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.uid}.json"
+
+
+def _quantile(q: float, metric: str, by: str) -> str:
+    return f"histogram_quantile({q}, sum by ({by}, le) (rate({metric}[1m])))"
+
+
+FAULT_ANNOTATIONS = (
+    AnnotationSpec(
+        "Fault switched", "changes(leaky_app_fault_active[1m]) > 0", "fault {{fault}}", "red"
+    ),
+    AnnotationSpec("Alert firing", 'ALERTS{alertstate="firing"}', "{{alertname}} firing", "orange"),
+)
+
+# fmt: off
+DASHBOARDS: tuple[DashboardSpec, ...] = (
+    DashboardSpec(
+        uid="lab-service-overview",
+        title="Lab / Service overview",
+        description="RED per route: is the service answering, how fast, and how often it fails.",
+        annotations=FAULT_ANNOTATIONS,
+        panels=(
+            PanelSpec(
+                "Requests per second by route",
+                "How much traffic does each route take?",
+                "reqps",
+                (Query(f"sum by (route) (rate({REQUESTS}[1m]))", "{{route}}"),),
+            ),
+            PanelSpec(
+                "5xx ratio by route",
+                "Which route fails, and for what share of its requests?",
+                "percentunit",
+                (
+                    Query(
+                        f'(sum by (route) (rate({REQUESTS}{{status=~"5.."}}[1m])) or '
+                        f"sum by (route) (rate({REQUESTS}[1m])) * 0) / "
+                        f"sum by (route) (rate({REQUESTS}[1m]))",
+                        "{{route}}",
+                    ),
+                ),
+            ),
+            PanelSpec(
+                "Latency p50 and p99 by route",
+                "How long do requests take, typically and at the tail?",
+                "s",
+                (
+                    Query(_quantile(0.5, LATENCY, "route"), "p50 {{route}}"),
+                    Query(_quantile(0.99, LATENCY, "route"), "p99 {{route}}"),
+                ),
+            ),
+            PanelSpec(
+                "Redirects by result",
+                "Do short links resolve (found) or miss (missing, expired)?",
+                "reqps",
+                (Query("sum by (result) (rate(leaky_app_redirects_total[1m]))", "{{result}}"),),
+            ),
+            PanelSpec(
+                "Rate-limited requests",
+                "Are clients being refused with 429 by the rate limiter?",
+                "reqps",
+                (Query("sum(rate(leaky_app_rate_limited_requests_total[1m])) or vector(0)",
+                       "429 per second"),),
+            ),
+            PanelSpec(
+                "Cache hit ratio",
+                "Does each in-process cache still save work?",
+                "percentunit",
+                (
+                    Query(
+                        'sum by (cache) (rate(leaky_app_cache_lookups_total{result="hit"}'
+                        "[1m])) / sum by (cache) (rate(leaky_app_cache_lookups_total[1m]))",
+                        "{{cache}}",
+                    ),
+                ),
+            ),
+        ),
+    ),
+    DashboardSpec(
+        uid="lab-python-runtime",
+        title="Lab / Python runtime",
+        description="The interpreter's vital signs: memory, heap, GC, tasks, loop lag, fds.",
+        annotations=FAULT_ANNOTATIONS,
+        panels=(
+            PanelSpec(
+                "Resident memory",
+                "Is the process' memory growing without levelling off?",
+                "bytes",
+                (Query('process_resident_memory_bytes{job="leaky-app"}', "RSS"),),
+            ),
+            PanelSpec(
+                "Python heap blocks",
+                "Do live Python objects keep accumulating (the heap, not the arenas)?",
+                "short",
+                (Query("leaky_app_python_allocated_blocks", "allocated blocks"),),
+            ),
+            PanelSpec(
+                "GC collections per second by generation",
+                "How often does each generation's collector run?",
+                "ops",
+                (
+                    Query(
+                        "sum by (generation) (rate(python_gc_collections_total[1m]))",
+                        "gen {{generation}}",
+                    ),
+                ),
+            ),
+            PanelSpec(
+                "GC pause p99 by generation",
+                "How long do collections stop the world, at the tail?",
+                "s",
+                (
+                    Query(
+                        _quantile(0.99, "leaky_app_gc_pause_seconds_bucket", "generation"),
+                        "gen {{generation}}",
+                    ),
+                ),
+            ),
+            PanelSpec(
+                "asyncio tasks",
+                "Are tasks piling up on the event loop?",
+                "short",
+                (Query("leaky_app_asyncio_tasks", "live tasks"),),
+            ),
+            PanelSpec(
+                "Event-loop lag p99",
+                "Is something blocking the event loop?",
+                "s",
+                (
+                    Query(
+                        _quantile(0.99, "leaky_app_event_loop_lag_seconds_bucket", "job"), "p99 lag"
+                    ),
+                ),
+            ),
+            PanelSpec(
+                "CPU",
+                "How much of a core does the service burn?",
+                "percentunit",
+                (Query('rate(process_cpu_seconds_total{job="leaky-app"}[1m])', "cores"),),
+            ),
+            PanelSpec(
+                "Open file descriptors",
+                "Are descriptors leaking towards the limit?",
+                "short",
+                (
+                    Query('process_open_fds{job="leaky-app"}', "open"),
+                    Query('process_max_fds{job="leaky-app"}', "limit"),
+                ),
+            ),
+            PanelSpec(
+                "Cache entries",
+                "Does any in-process cache grow without bound?",
+                "short",
+                (Query("leaky_app_cache_entries", "{{cache}}"),),
+                width=24,
+            ),
+        ),
+    ),
+    DashboardSpec(
+        uid="lab-faults-alerts",
+        title="Lab / Faults and alerts",
+        description="What is switched on, what fired, and what the scrape itself costs.",
+        annotations=FAULT_ANNOTATIONS,
+        panels=(
+            PanelSpec(
+                "Fault switches",
+                "Which planted fault is on (hidden in drill mode)?",
+                "short",
+                (Query("leaky_app_fault_active", "{{fault}}"),),
+                width=24,
+            ),
+            PanelSpec(
+                "Alerts firing",
+                "How many alerts fire right now?",
+                "short",
+                (Query('count(ALERTS{alertstate="firing"}) or vector(0)', "firing"),),
+                kind="stat",
+            ),
+            PanelSpec(
+                "Samples per scrape",
+                "Is the service's /metrics exploding in series (cardinality)?",
+                "short",
+                (Query('scrape_samples_scraped{job="leaky-app"}', "samples"),),
+                kind="stat",
+            ),
+            PanelSpec(
+                "Scrape duration",
+                "Is scraping the service getting slow?",
+                "s",
+                (Query('scrape_duration_seconds{job="leaky-app"}', "scrape"),),
+                width=24,
+            ),
+        ),
+    ),
+)
+# fmt: on
+
+
+def _panel(spec: PanelSpec) -> Timeseries | Stat:
+    panel = Timeseries() if spec.kind == "timeseries" else Stat()
+    panel.title(spec.title).description(spec.description).unit(spec.unit)
+    panel.datasource(DATASOURCE).span(spec.width).height(8)
+    for i, query in enumerate(spec.queries):
+        panel.with_target(
+            Dataquery().expr(query.expr).legend_format(query.legend).ref_id(chr(ord("A") + i))
+        )
+    return panel
+
+
+def build(spec: DashboardSpec) -> dict[str, Any]:
+    """The dashboard JSON Grafana imports (and provisioning reads)."""
+    board = (
+        Dashboard(spec.title)
+        .uid(spec.uid)
+        .description(spec.description)
+        .tags(["python-diagnostics-lab"])
+        .refresh("5s")
+        .time("now-15m", "now")
+        .timezone("browser")
+    )
+    for note in spec.annotations:
+        board.annotation(
+            AnnotationQuery()
+            .name(note.name)
+            .datasource(DATASOURCE)
+            .expr(note.expr)
+            .enable(True)
+            .icon_color(note.color)
+        )
+    for panel in spec.panels:
+        board.with_panel(_panel(panel))
+    body: dict[str, Any] = json.loads(JSONEncoder(sort_keys=True).encode(board.build()))
+    # The SDK has no builder for Prometheus' annotation title format; Grafana reads it here.
+    for query, note in zip(body.get("annotations", {}).get("list", []), spec.annotations,
+                           strict=False):  # fmt: skip
+        query["titleFormat"] = note.title
+    return body
+
+
+def render(spec: DashboardSpec) -> str:
+    return json.dumps(build(spec), indent=2, sort_keys=True) + "\n"
+
+
+def write_all(out_dir: Path = OUT_DIR) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for spec in DASHBOARDS:
+        path = out_dir / spec.filename
+        path.write_text(render(spec))
+        written.append(path)
+    return written
+
+
+def all_queries() -> list[tuple[str, str, str]]:
+    """(dashboard uid, panel title, expr) for every panel query."""
+    return [(d.uid, p.title, q.expr) for d in DASHBOARDS for p in d.panels for q in p.queries]
