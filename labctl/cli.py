@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -290,17 +290,25 @@ def _debug_view(run_dir: Path, what: str) -> Patient:
     return patient
 
 
-@profile_app.command("tasks")
-def profile_tasks(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> None:
-    """The service's asyncio tasks grouped by creation site, most first."""
-    patient = _debug_view(run_dir, "/debug/tasks?group=site")
+T = TypeVar("T")
+
+
+def _read_view(run_dir: Path, what: str, read: Callable[[Patient], T]) -> T:
+    """One debug view read: echo it, turn a failure into its exit code, close the client."""
+    patient = _debug_view(run_dir, what)
     try:
-        census = patient.tasks()
+        return read(patient)
     except PatientError as exc:
         console.print(f"[red]labctl:[/red] {exc}")
         raise typer.Exit(exc.exit_code) from None
     finally:
         patient.close()
+
+
+@profile_app.command("tasks")
+def profile_tasks(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> None:
+    """The service's asyncio tasks grouped by creation site, most first."""
+    census = _read_view(run_dir, "/debug/tasks?group=site", lambda p: p.tasks())
     if as_json:
         print(json.dumps(asdict(census), indent=2, default=str))
         return
@@ -373,14 +381,7 @@ def profile_gc(
 @profile_app.command("loop")
 def profile_loop(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> None:
     """Event-loop lag and the calls that blocked the loop, with their location."""
-    patient = _debug_view(run_dir, "/debug/loop")
-    try:
-        report = patient.loop()
-    except PatientError as exc:
-        console.print(f"[red]labctl:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from None
-    finally:
-        patient.close()
+    report = _read_view(run_dir, "/debug/loop", lambda p: p.loop())
     if as_json:
         print(json.dumps(asdict(report), indent=2, default=str))
         return
@@ -396,14 +397,9 @@ def profile_objects(
     as_json: JsonFlag = False,
 ) -> None:
     """Most common object types and how each grew since the previous call (objgraph)."""
-    patient = _debug_view(run_dir, "/debug/objects and /debug/objects/growth")
-    try:
-        census = patient.objects(limit)
-    except PatientError as exc:
-        console.print(f"[red]labctl:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from None
-    finally:
-        patient.close()
+    census = _read_view(
+        run_dir, "/debug/objects and /debug/objects/growth", lambda p: p.objects(limit)
+    )
     if as_json:
         print(json.dumps(census.to_json(), indent=2))
         return
