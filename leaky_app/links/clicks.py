@@ -25,6 +25,9 @@ class ClickBuffer:
         self._flushes = flushes
         self.interval = interval
         self._pending: dict[str, ClickBatch] = {}
+        # A flush swaps the pending counts out before its write commits; a reader between
+        # the two would see the clicks in neither place. Readers hold this with the flush.
+        self._writing = asyncio.Lock()
 
     def record(self, code: str, now: float | None = None) -> None:
         at = time.time() if now is None else now
@@ -33,27 +36,34 @@ class ClickBuffer:
         self._pending[code] = ClickBatch(count=count, last_at=at)
 
     def pending(self, code: str) -> ClickBatch | None:
+        """Clicks not yet written; read it with the store inside :meth:`settled`."""
         return self._pending.get(code)
+
+    def settled(self) -> asyncio.Lock:
+        """``async with buffer.settled():`` no flush is half done (counts swapped out of the
+        buffer but not yet committed) while the caller reads the store and the buffer."""
+        return self._writing
 
     def discard(self, code: str) -> None:
         self._pending.pop(code, None)
 
     async def flush(self) -> int:
-        # Swap before awaiting: clicks recorded during the write land in the next batch.
-        batch, self._pending = self._pending, {}
-        if not batch:
-            return 0
-        try:
-            await self._store.add_clicks(batch)
-        except Exception:
-            # Put the counts back so a transient failure loses nothing.
-            for code, b in batch.items():
-                newer = self._pending.get(code)
-                if newer is None:
-                    self._pending[code] = b
-                else:
-                    self._pending[code] = ClickBatch(newer.count + b.count, newer.last_at)
-            raise
+        async with self._writing:
+            # Swap before awaiting: clicks recorded during the write land in the next batch.
+            batch, self._pending = self._pending, {}
+            if not batch:
+                return 0
+            try:
+                await self._store.add_clicks(batch)
+            except Exception:
+                # Put the counts back so a transient failure loses nothing.
+                for code, b in batch.items():
+                    newer = self._pending.get(code)
+                    if newer is None:
+                        self._pending[code] = b
+                    else:
+                        self._pending[code] = ClickBatch(newer.count + b.count, newer.last_at)
+                raise
         self._flushes.inc()
         return len(batch)
 

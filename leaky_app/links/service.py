@@ -122,12 +122,13 @@ class LinkService:
 
     async def get(self, code: str) -> Link:
         """The link with its click count, including clicks not yet flushed."""
-        link = await self.store.get(code)
+        async with self.clicks.settled():
+            link = await self.store.get(code)
+            pending = self.clicks.pending(code)
         if link is None:
             raise LinkNotFound(code)
         if link.expired(time.time()):
             raise LinkNotFound(code, "link expired")
-        pending = self.clicks.pending(code)
         if pending is not None:
             link = replace(link, clicks=link.clicks + pending.count, last_click_at=pending.last_at)
         return link

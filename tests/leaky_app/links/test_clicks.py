@@ -41,3 +41,33 @@ async def test_failed_flush_keeps_counts(tmp_path: Path) -> None:
         await clicks.flush()
     pending = clicks.pending("k")
     assert pending is not None and pending.count == 2
+
+
+async def test_a_reader_during_a_flush_sees_every_click(tmp_path: Path) -> None:
+    """Race across an await: a reader's SELECT steps its row, then awaits the fetch; a flush
+    swaps the buffered counts out in between. Without a lock held by both, the reader sees
+    the clicks in neither place."""
+    import asyncio
+
+    from leaky_app.links.cache import ReadCache
+    from leaky_app.links.service import LinkService
+
+    metrics = Metrics.create(CollectorRegistry(), runtime_collectors=False)
+    store = await LinkStore.open(tmp_path / "c.db")
+    try:
+        await store.insert(Link.new("k", "https://example.org", None))
+        clicks = ClickBuffer(store, metrics.click_flushes)
+        cache = ReadCache(100, metrics.cache_entries, metrics.cache_lookups)
+        service = LinkService(store, cache, clicks, metrics)
+        seen = []
+        for expected in range(1, 101):
+            clicks.record("k")
+            reader = asyncio.create_task(service.get("k"))
+            await asyncio.sleep(0)  # the reader has sent its SELECT
+            flush = asyncio.create_task(clicks.flush())
+            await asyncio.sleep(0)  # the flush has swapped the counts out
+            seen.append(((await reader).clicks, expected))
+            await flush
+        assert [s for s in seen if s[0] != s[1]] == []
+    finally:
+        await store.close()
