@@ -244,11 +244,19 @@ def profile_heap(
     seconds: SecondsOption = 10.0,
     command: CommandArg = None,
     limit: Annotated[int, typer.Option(min=1, max=200, help="rows in the report")] = 15,
+    attach: Annotated[
+        bool,
+        typer.Option(
+            help="use memray attach on the lab's own service too (default: its "
+            "tracemalloc window; attach once segfaulted it)"
+        ),
+    ] = False,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
 ) -> None:
     """Heap growth: memory allocated during the window and still alive at its end, by
-    allocation site (memray attach for a PID, memray run for a command)."""
+    allocation site (memray attach for a PID, memray run for a command; the lab's own
+    service uses its debug surface's tracemalloc window unless --attach)."""
     patient = _lab_patient(run_dir) if pid is not None else None
     fallback = None
     if patient is not None and patient.pid == pid:
@@ -263,7 +271,7 @@ def profile_heap(
         out = _run_folder(run_dir, "heap")
         with console.status(f"tracking allocations of {target.describe()} for {seconds:g} s"):
             report = record_heap(
-                target, seconds, out, limit=limit, fallback=fallback,
+                target, seconds, out, limit=limit, fallback=fallback, attach=attach,
                 echo=lambda line: console.print(f"[dim]$ {line}[/dim]"),
             )  # fmt: skip
     except (ProbeError, PatientError) as exc:

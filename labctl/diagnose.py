@@ -204,7 +204,10 @@ def gather(
                 return lab.heap_window(window)
 
         try:
-            evidence.heap = record_heap(target, seconds, out_dir / "heap", echo, fallback)
+            # The lab's service: its tracemalloc window, not memray attach (see record_heap).
+            evidence.heap = record_heap(
+                target, seconds, out_dir / "heap", echo, fallback, attach=fallback is None
+            )
         except (ProbeError, PatientError) as exc:
             evidence.notes.append(f"no heap profile: {exc}")
     return evidence

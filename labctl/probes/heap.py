@@ -193,12 +193,23 @@ def record_heap(
     echo: Echo = lambda _line: None,
     fallback: Callable[[float], HeapReport] | None = None,
     limit: int = 20,
+    attach: bool = True,
 ) -> HeapReport:
-    """Heap growth of ``target`` over ``seconds`` (a PID) or over its whole run (a command)."""
+    """Heap growth of ``target`` over ``seconds`` (a PID) or over its whole run (a command).
+
+    ``attach=False`` with a ``fallback`` skips memray attach: its injection once segfaulted
+    the lab's multi-threaded service (in libpython, during the attach), so the lab's own
+    service defaults to the in-process tracemalloc window."""
     target.check()
     out_dir.mkdir(parents=True, exist_ok=True)
     capture = out_dir / "heap.memray.bin"
     notes: list[str] = []
+    if not attach and fallback is not None and target.pid is not None:
+        report = fallback(seconds)
+        report.notes.append("memray attach skipped for the lab's service (pass --attach)")
+        (out_dir / "growth.json").write_text(json.dumps(report.to_json(), indent=2))
+        report.artefacts["growth"] = str(out_dir / "growth.json")
+        return report
     try:
         if target.pid is not None:
             cmd, source = _attach(target, seconds, capture, echo), "memray attach"

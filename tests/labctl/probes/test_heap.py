@@ -77,25 +77,25 @@ def test_profile_heap_attaches_to_a_pid(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def _heap_of_service(
-    fault_lab: FaultLab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str], *extra: str
 ) -> dict[str, object]:
     fault_lab.switch("unbounded_cache", "10x")
     try:
         with load(fault_lab.service.url, fault_lab.codes):
             return run_json(
                 ["profile", "heap", "--pid", str(fault_lab.service.record.pid), "--seconds",
-                 "3", "--run-dir", str(fault_lab.service.run_dir), "--json"],
+                 "3", "--run-dir", str(fault_lab.service.run_dir), "--json", *extra],
                 capsys,
             )  # fmt: skip
     finally:
         fault_lab.switch("unbounded_cache", None)
 
 
-def test_profile_heap_of_the_live_service_names_the_cache(
+def test_profile_heap_of_the_live_service_uses_its_tracemalloc_window_and_names_the_cache(
     fault_lab: FaultLab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    body = _heap_of_service(fault_lab, tmp_path, capsys)
-    assert body["source"] == "memray attach"
+    body = _heap_of_service(fault_lab, capsys)
+    assert body["source"] == "tracemalloc (debug surface)"
     growth = body["growth"]
     assert isinstance(growth, list)
     assert growth[0]["function"] == "LandingPageRenderer.render", growth[:3]
@@ -103,14 +103,14 @@ def test_profile_heap_of_the_live_service_names_the_cache(
         assert client.get("/livez").status_code == 200
 
 
-def test_without_a_debugger_it_falls_back_to_tracemalloc_and_says_so(
+def test_attach_without_a_debugger_falls_back_to_tracemalloc_and_says_so(
     fault_lab: FaultLab,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no lldb, no gdb
-    body = _heap_of_service(fault_lab, tmp_path, capsys)
+    body = _heap_of_service(fault_lab, capsys, "--attach")
     assert body["source"] == "tracemalloc (debug surface)"
     notes = body["notes"]
     assert isinstance(notes, list) and "memray attach was impossible" in notes[0]
