@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -43,6 +43,17 @@ RunDir = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
 
 
+def _fail(exc: ProbeError | PatientError) -> NoReturn:
+    """Print the error's sentence and exit with its code (never a traceback)."""
+    console.print(f"[red]labctl:[/red] {exc}")
+    raise typer.Exit(exc.exit_code) from None
+
+
+def _echo(command: str) -> None:
+    """Show the tool command a step runs, dimmed, as a shell line."""
+    console.print(f"[dim]$ {command}[/dim]")
+
+
 @app.command()
 def preflight(as_json: JsonFlag = False) -> None:
     """Check what the lab needs here (ptrace, gdb, profilers, prometheus, ports) and say how
@@ -69,7 +80,7 @@ def up(run_dir: RunDir = Path("run")) -> None:
     """Start the local stack (idempotent) and print its URLs."""
     stack = Stack(run_dir)
     try:
-        status = stack.up(progress=lambda cmd: console.print(f"[dim]$ {cmd}[/dim]"))
+        status = stack.up(progress=_echo)
     except ProcessError as exc:
         console.print(f"[red]labctl up failed:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -113,8 +124,7 @@ def _patient(run_dir: Path) -> Patient:
     try:
         return Patient.from_run_dir(run_dir)
     except PatientError as exc:
-        console.print(f"[red]labctl:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc)
 
 
 def _show_board(board: FaultBoard, as_json: bool) -> None:
@@ -133,8 +143,7 @@ def _switch(run_dir: Path, action: Callable[[Patient], FaultBoard], done: str) -
     try:
         board = action(patient)
     except PatientError as exc:
-        console.print(f"[red]labctl:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc)
     finally:
         patient.close()
     active = ", ".join(f"{k} {v}" for k, v in board.active.items()) or "none"
@@ -149,8 +158,7 @@ def fault_list(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> None
     try:
         board = patient.faults()
     except PatientError as exc:
-        console.print(f"[red]labctl:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc)
     finally:
         patient.close()
     _show_board(board, as_json)
@@ -163,7 +171,7 @@ def fault_on(
     run_dir: RunDir = Path("run"),
 ) -> None:
     """Switch a fault on (applies within a second, no restart)."""
-    console.print(f"[dim]$ PUT /admin/faults/{fault_id}?intensity={intensity}[/dim]")
+    _echo(f"PUT /admin/faults/{fault_id}?intensity={intensity}")
     _switch(run_dir, lambda p: p.fault_on(fault_id, intensity), f"{fault_id} on at {intensity}")
 
 
@@ -177,7 +185,7 @@ def fault_off(
     if (fault_id is None) == (not all_faults):
         console.print("[red]labctl:[/red] name one fault, or pass --all (not both)")
         raise typer.Exit(2)
-    console.print(f"[dim]$ DELETE /admin/faults{'' if all_faults else '/' + str(fault_id)}[/dim]")
+    _echo(f"DELETE /admin/faults{'' if all_faults else '/' + str(fault_id)}")
     _switch(run_dir, lambda p: p.fault_off(fault_id), f"{fault_id or 'every fault'} off")
 
 
@@ -213,11 +221,10 @@ def profile_cpu(
         with console.status(f"sampling {target.describe()} for {seconds:g} s"):
             profile = record_cpu(
                 target, seconds, out, rate, idle=idle,
-                echo=lambda line: console.print(f"[dim]$ {line}[/dim]"),
+                echo=_echo,
             )  # fmt: skip
     except ProbeError as exc:
-        console.print(f"[red]labctl:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc)
     if as_json:
         print(json.dumps(profile.to_json(), indent=2))
         return
@@ -263,7 +270,7 @@ def profile_heap(
         lab = patient
 
         def fallback(window: float) -> HeapReport:
-            console.print(f"[dim]$ GET /debug/heap?seconds={window:g}[/dim]")
+            _echo(f"GET /debug/heap?seconds={window:g}")
             return lab.heap_window(window, limit)
 
     try:
@@ -272,11 +279,10 @@ def profile_heap(
         with console.status(f"tracking allocations of {target.describe()} for {seconds:g} s"):
             report = record_heap(
                 target, seconds, out, limit=limit, fallback=fallback, attach=attach,
-                echo=lambda line: console.print(f"[dim]$ {line}[/dim]"),
+                echo=_echo,
             )  # fmt: skip
     except (ProbeError, PatientError) as exc:
-        console.print(f"[red]labctl:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc)
     finally:
         if patient is not None:
             patient.close()
@@ -294,7 +300,7 @@ def profile_heap(
 
 def _debug_view(run_dir: Path, what: str) -> Patient:
     patient = _patient(run_dir)
-    console.print(f"[dim]$ GET {what}[/dim]")
+    _echo(f"GET {what}")
     return patient
 
 
@@ -307,8 +313,7 @@ def _read_view(run_dir: Path, what: str, read: Callable[[Patient], T]) -> T:
     try:
         return read(patient)
     except PatientError as exc:
-        console.print(f"[red]labctl:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc)
     finally:
         patient.close()
 
@@ -357,11 +362,10 @@ def profile_gc(
                 time.sleep(seconds)
             end_before = patient.gc()
             if wanted:
-                console.print(f"[dim]$ PUT /debug/gc/threshold?gen0={wanted[0]}&gen1="
-                              f"{wanted[1]}&gen2={wanted[2]}[/dim]")  # fmt: skip
+                _echo(f"PUT /debug/gc/threshold?gen0={wanted[0]}&gen1={wanted[1]}&gen2={wanted[2]}")
                 patient.set_gc_threshold(*wanted)
             if freeze:
-                console.print("[dim]$ POST /debug/gc/freeze[/dim]")
+                _echo("POST /debug/gc/freeze")
                 patient.gc_freeze()
             start_after = patient.gc()  # the change itself (a freeze) is in neither window
             with console.status(f"measuring {seconds:g} s with the new settings"):
@@ -370,8 +374,7 @@ def profile_gc(
             windows = gc_windows([("before", report, end_before), ("after", start_after, after)])
             report = after
     except PatientError as exc:
-        console.print(f"[red]labctl:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc)
     finally:
         patient.close()
     if as_json:
@@ -441,11 +444,10 @@ def diagnose_cmd(
         with console.status(f"gathering evidence from pid {pid} for {seconds:g} s"):
             result = diagnose(
                 pid, seconds, _run_folder(run_dir, "diagnose"), patient,
-                echo=lambda line: console.print(f"[dim]$ {line}[/dim]"),
+                echo=_echo,
             )  # fmt: skip
     except (ProbeError, PatientError) as exc:
-        console.print(f"[red]labctl:[/red] {exc}")
-        raise typer.Exit(exc.exit_code) from None
+        _fail(exc)
     finally:
         if patient is not None:
             patient.close()

@@ -207,9 +207,7 @@ def record_heap(
     if not attach and fallback is not None and target.pid is not None:
         report = fallback(seconds)
         report.notes.append("memray attach skipped for the lab's service (pass --attach)")
-        (out_dir / "growth.json").write_text(json.dumps(report.to_json(), indent=2))
-        report.artefacts["growth"] = str(out_dir / "growth.json")
-        return report
+        return _saved(report, out_dir)
     try:
         if target.pid is not None:
             cmd, source = _attach(target, seconds, capture, echo), "memray attach"
@@ -221,9 +219,7 @@ def record_heap(
         echo(f"memray could not attach ({exc}); falling back to the debug surface's tracemalloc")
         report = fallback(seconds)
         report.notes.insert(0, f"memray attach was impossible: {exc}")
-        (out_dir / "growth.json").write_text(json.dumps(report.to_json(), indent=2))
-        report.artefacts["growth"] = str(out_dir / "growth.json")
-        return report
+        return _saved(report, out_dir)
     report = HeapReport(
         target=target.describe(),
         seconds=seconds,
@@ -236,6 +232,12 @@ def record_heap(
     html = _flamegraph(capture, out_dir / "leaks-flamegraph.html", echo)
     if html:
         report.artefacts["flamegraph"] = html
-    (out_dir / "growth.json").write_text(json.dumps(report.to_json(), indent=2))
-    report.artefacts["growth"] = str(out_dir / "growth.json")
+    return _saved(report, out_dir)
+
+
+def _saved(report: HeapReport, out_dir: Path) -> HeapReport:
+    """Write ``growth.json`` beside the other artefacts and list it among them."""
+    path = out_dir / "growth.json"
+    path.write_text(json.dumps(report.to_json(), indent=2))
+    report.artefacts["growth"] = str(path)
     return report

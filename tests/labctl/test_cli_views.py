@@ -2,6 +2,8 @@
 shared live service with the fault that each view exists to reveal."""
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -21,20 +23,33 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     return captured.out
 
 
-def test_tasks_view_ranks_the_leaking_site_first(
-    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
-) -> None:
-    run_dir = str(fault_lab.service.run_dir)
-    fault_lab.switch("task_leak", "10x")
+@contextmanager
+def fault_showing(
+    fault_lab: FaultLab, fault: str, intensity: str, symptom: Callable[[Patient], bool], what: str
+) -> Iterator[None]:
+    """Fault on under load until ``symptom`` holds; the body reads the view; then off."""
+    fault_lab.switch(fault, intensity)
     try:
         with (
             load(fault_lab.service.url, fault_lab.codes),
             Patient.from_run_dir(fault_lab.service.run_dir) as patient,
         ):
-            eventually_sync(lambda: patient.tasks().count > 500, "tasks pile up")
-        body = json.loads(run(["profile", "tasks", "--run-dir", run_dir, "--json"], capsys))
+            eventually_sync(lambda: symptom(patient), what)
+        yield
     finally:
-        fault_lab.switch("task_leak", None)
+        fault_lab.switch(fault, None)
+
+
+def tasks_pile_up(patient: Patient) -> bool:
+    return patient.tasks().count > 500
+
+
+def test_tasks_view_ranks_the_leaking_site_first(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = str(fault_lab.service.run_dir)
+    with fault_showing(fault_lab, "task_leak", "10x", tasks_pile_up, "tasks pile up"):
+        body = json.loads(run(["profile", "tasks", "--run-dir", run_dir, "--json"], capsys))
     top = body["groups"][0]
     assert top["site"]["function"] == "ClickEventPublisher.publish", body["groups"][:3]
     assert top["count"] > 10 * max(1, body["groups"][1]["count"])
@@ -46,16 +61,10 @@ def test_loop_view_names_the_blocking_call(
     fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_dir = str(fault_lab.service.run_dir)
-    fault_lab.switch("loop_blocking", "100x")
-    try:
-        with (
-            load(fault_lab.service.url, fault_lab.codes),
-            Patient.from_run_dir(fault_lab.service.run_dir) as patient,
-        ):
-            eventually_sync(lambda: len(patient.loop().stalls) >= 3, "the loop stalls")
+    with fault_showing(
+        fault_lab, "loop_blocking", "100x", lambda p: len(p.loop().stalls) >= 3, "the loop stalls"
+    ):
         body = json.loads(run(["profile", "loop", "--run-dir", run_dir, "--json"], capsys))
-    finally:
-        fault_lab.switch("loop_blocking", None)
     located = [s["location"]["function"] for s in body["stalls"] if s["location"]]
     assert located and located[0] == "ReputationClient._vendor_verdict", located[:3]
 
@@ -94,15 +103,7 @@ def test_objects_view_shows_the_leaking_type_growing(
     args = ["profile", "objects", "--run-dir", str(fault_lab.service.run_dir), "--json"]
     baseline = json.loads(run(args, capsys))
     assert {r["type"]: r["count"] for r in baseline["most_common"]}["builtins.dict"] > 1000
-    fault_lab.switch("task_leak", "10x")
-    try:
-        with (
-            load(fault_lab.service.url, fault_lab.codes),
-            Patient.from_run_dir(fault_lab.service.run_dir) as patient,
-        ):
-            eventually_sync(lambda: patient.tasks().count > 500, "tasks pile up")
+    with fault_showing(fault_lab, "task_leak", "10x", tasks_pile_up, "tasks pile up"):
         grown = json.loads(run(args, capsys))
-    finally:
-        fault_lab.switch("task_leak", None)
     deltas = {r["type"]: r["delta"] for r in grown["growth"]}
     assert deltas.get("_asyncio.Task", 0) > 400, deltas
