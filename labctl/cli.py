@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from labctl import smtp_sink
 from labctl.diagnose import diagnose
 from labctl.patient import FaultBoard, Patient, PatientError
 from labctl.preflight import run_checks
@@ -26,7 +27,8 @@ from labctl.probes.pyspy import record_cpu
 from labctl.probes.target import ProbeError, Target
 from labctl.processes import ProcessError
 from labctl.render import tables
-from labctl.stack import Stack
+from labctl.smtp_sink import Mailbox
+from labctl.stack import Stack, sink_dir
 from labctl.views import GcWindow, gc_windows
 
 app = typer.Typer(
@@ -467,6 +469,83 @@ def diagnose_cmd(
 
 
 _PROFILE_FOR = {"memory": "heap", "tasks": "tasks", "gc": "gc", "loop": "loop"}
+
+
+smtp_app = typer.Typer(
+    help="The lab's SMTP sink: run it, count what it kept, make it fail.", no_args_is_help=True
+)
+app.add_typer(smtp_app, name="smtp")
+SinkDir = Annotated[
+    Path | None, typer.Option("--dir", help="the sink's directory; default RUN_DIR/smtp")
+]
+
+
+def _mailbox(run_dir: Path, directory: Path | None) -> Mailbox:
+    return Mailbox(directory or sink_dir(run_dir))
+
+
+@smtp_app.command("serve")
+def smtp_serve(
+    directory: Annotated[Path, typer.Option("--dir", help="where received mail is kept")],
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="SMTP port")] = smtp_sink.DEFAULT_PORT,
+    metrics_port: Annotated[
+        int, typer.Option(help="port of the sink's /metrics")
+    ] = smtp_sink.DEFAULT_METRICS_PORT,
+) -> None:
+    """Run the SMTP sink in the foreground (``labctl up`` starts it for you)."""
+    import asyncio
+
+    try:
+        asyncio.run(smtp_sink.serve(host, port, directory, metrics_port))
+    except OSError as exc:
+        console.print(f"[red]labctl smtp serve:[/red] cannot listen on {host}:{port}: {exc}")
+        raise typer.Exit(1) from None
+
+
+@smtp_app.command("status")
+def smtp_status(
+    run_dir: RunDir = Path("run"), directory: SinkDir = None, as_json: JsonFlag = False
+) -> None:
+    """What the sink kept: messages, distinct notices (idempotency keys), its fail rate."""
+    box = _mailbox(run_dir, directory)
+    messages = box.messages()
+    summary = {
+        "messages": len(messages),
+        "distinct_notices": len({m.idempotency_key for m in messages if m.idempotency_key}),
+        "fail_rate": box.fail_rate(),
+        "directory": str(box.directory),
+    }
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    for key, value in summary.items():
+        console.print(f"  {key:<17} {value}")
+    console.print("next: [bold]labctl smtp fail --rate 0.5[/bold] to make half the mail bounce")
+
+
+@smtp_app.command("fail")
+def smtp_fail(
+    rate: Annotated[float, typer.Option(help="share of messages refused with 451, 0..1")],
+    run_dir: RunDir = Path("run"),
+    directory: SinkDir = None,
+) -> None:
+    """Make the sink answer a share of messages with a temporary failure (451)."""
+    if not 0.0 <= rate <= 1.0:
+        console.print(f"[red]labctl:[/red] --rate must be between 0 and 1, not {rate}")
+        raise typer.Exit(2)
+    box = _mailbox(run_dir, directory)
+    box.set_fail_rate(rate)
+    console.print(f"the sink now refuses {rate:.0%} of messages (wrote {box.control_file})")
+    console.print("next: watch leaky_app_smtp_sends_total; [bold]labctl smtp heal[/bold] to stop")
+
+
+@smtp_app.command("heal")
+def smtp_heal(run_dir: RunDir = Path("run"), directory: SinkDir = None) -> None:
+    """Make the sink accept every message again."""
+    _mailbox(run_dir, directory).set_fail_rate(0.0)
+    console.print("the sink accepts every message again")
+    console.print("next: [bold]labctl smtp status[/bold]")
 
 
 dashboards_app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)

@@ -8,7 +8,7 @@ same rule files (by absolute path), so alerts behave the same in both.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import yaml
@@ -25,13 +25,21 @@ def binary() -> str | None:
     return shutil.which("prometheus")
 
 
-def render_config(run_dir: Path, metrics_targets: list[str]) -> Path:
-    """Write run/prometheus.yml: the committed config, with native targets and rule paths."""
+APP_JOB = "leaky-app"
+SINK_JOB = "smtp-sink"
+
+
+def render_config(run_dir: Path, targets: Mapping[str, Sequence[str]]) -> Path:
+    """Write run/prometheus.yml: the committed config, with native targets (``{job name:
+    ["host:port"]}``) and rule paths. Jobs without native targets are left out."""
     config = yaml.safe_load((RULES_DIR / "prometheus.yml").read_text())
     config["rule_files"] = [str(RULES_DIR / name) for name in config["rule_files"]]
+    jobs = []
     for job in config["scrape_configs"]:
-        if job["job_name"] == "leaky-app":
-            job["static_configs"] = [{"targets": metrics_targets}]
+        if targets.get(job["job_name"]):
+            job["static_configs"] = [{"targets": list(targets[job["job_name"]])}]
+            jobs.append(job)
+    config["scrape_configs"] = jobs
     path = run_dir / "prometheus.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -52,12 +60,13 @@ def command(run_dir: Path, port: int, config: Path) -> list[str]:
 def start_prometheus(
     run_dir: Path,
     port: int,
-    metrics_targets: list[str],
+    targets: Mapping[str, Sequence[str]],
     timeout: float = 60.0,
     echo: Callable[[str], None] = lambda _line: None,
 ) -> ProcessRecord:
-    """Start Prometheus scraping ``metrics_targets`` (host:port) and wait until it is ready."""
-    config = render_config(run_dir, metrics_targets)
+    """Start Prometheus scraping ``targets`` (``{job: ["host:port"]}``, jobs of the committed
+    config) and wait until it is ready."""
+    config = render_config(run_dir, targets)
     cmd = command(run_dir, port, config)
     echo(" ".join(cmd))
     record = spawn(PROMETHEUS, cmd, run_dir / "logs" / "prometheus.log")

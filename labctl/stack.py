@@ -7,6 +7,7 @@ Everything lives in one run directory (default ``./run``)::
     run/leaky_app.db       the service's SQLite database
     run/flags.json         the service's hot-reloaded runtime config
     run/debug.token        bearer token of the service's /debug/ surface (mode 0600)
+    run/smtp/              what the SMTP sink received (messages.jsonl) and its fail switch
     run/prometheus.yml     Prometheus config rendered for the loopback ports (when installed)
 
 Usage::
@@ -22,10 +23,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from labctl import prometheus
+from labctl import prometheus, smtp_sink
 from labctl.ports import LOOPBACK, free_port, preferred_or_free
 from labctl.processes import ProcessRecord, spawn, stop, wait_http_ok
 
@@ -40,6 +41,8 @@ class ServicePorts:
     http: int
     metrics: int
     debug: int
+    smtp: int  # the SMTP sink the service mails
+    smtp_metrics: int  # the sink's /metrics
 
     @classmethod
     def choose(cls) -> ServicePorts:
@@ -48,12 +51,20 @@ class ServicePorts:
             http=preferred_or_free(DEFAULT_SERVICE_PORT),
             metrics=preferred_or_free(DEFAULT_METRICS_PORT),
             debug=preferred_or_free(DEFAULT_DEBUG_PORT),
+            smtp=preferred_or_free(smtp_sink.DEFAULT_PORT),
+            smtp_metrics=preferred_or_free(smtp_sink.DEFAULT_METRICS_PORT),
         )
 
     @classmethod
     def free(cls) -> ServicePorts:
-        """Three free loopback ports (tests, benchmarks)."""
-        return cls(http=free_port(), metrics=free_port(), debug=free_port())
+        """Free loopback ports (tests, benchmarks)."""
+        return cls(
+            http=free_port(),
+            metrics=free_port(),
+            debug=free_port(),
+            smtp=free_port(),
+            smtp_metrics=free_port(),
+        )
 
 
 @dataclass
@@ -90,7 +101,43 @@ def service_command(ports: ServicePorts, run_dir: Path, host: str = LOOPBACK) ->
         str(ports.debug),
         "--debug-token-file",
         str(run_dir / "debug.token"),
+        "--smtp-port",
+        str(ports.smtp),
     ]
+
+
+def sink_command(ports: ServicePorts, run_dir: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "labctl",
+        "smtp",
+        "serve",
+        "--port",
+        str(ports.smtp),
+        "--metrics-port",
+        str(ports.smtp_metrics),
+        "--dir",
+        str(sink_dir(run_dir)),
+    ]
+
+
+def sink_dir(run_dir: Path) -> Path:
+    """Where the SMTP sink keeps what it received (see :class:`labctl.smtp_sink.Mailbox`)."""
+    return run_dir / "smtp"
+
+
+def start_sink(run_dir: Path, ports: ServicePorts, *, timeout: float = 30.0) -> ProcessRecord:
+    """Start the SMTP sink and wait until its /metrics answers (it listens for SMTP first)."""
+    record = spawn(smtp_sink.SINK, sink_command(ports, run_dir), run_dir / "logs" / "smtp.log")
+    metrics = f"http://{LOOPBACK}:{ports.smtp_metrics}/metrics"
+    record.urls = {"smtp": f"smtp://{LOOPBACK}:{ports.smtp}", "metrics": metrics}
+    try:
+        wait_http_ok(metrics, record, timeout=timeout)
+    except Exception:
+        stop(record)
+        raise
+    return record
 
 
 def start_service(
@@ -120,6 +167,20 @@ def start_service(
 
 def prometheus_port() -> int:
     return preferred_or_free(prometheus.DEFAULT_PORT)
+
+
+def _host_port(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def _service_smtp_port(service: ProcessRecord, default: int) -> int:
+    cmd = service.cmd
+    return int(cmd[cmd.index("--smtp-port") + 1]) if "--smtp-port" in cmd else default
+
+
+def _sink_smtp_port(sink: ProcessRecord, default: int) -> int:
+    url = sink.urls.get("smtp", "")
+    return int(url.rsplit(":", 1)[1]) if url.count(":") == 2 else default
 
 
 class Stack:
@@ -161,8 +222,16 @@ class Stack:
         progress: Callable[[str], None] = lambda _msg: None,
     ) -> StackStatus:
         records = self.status().running
+        chosen = ports or ServicePorts.choose()
+        if smtp_sink.SINK not in records:
+            if SERVICE in records:
+                # The running service mails the port it was started with.
+                chosen = replace(chosen, smtp=_service_smtp_port(records[SERVICE], chosen.smtp))
+            progress(" ".join(sink_command(chosen, self.run_dir)))
+            records[smtp_sink.SINK] = start_sink(self.run_dir, chosen)
+            self._save(records)
         if SERVICE not in records:
-            chosen = ports or ServicePorts.choose()
+            chosen = replace(chosen, smtp=_sink_smtp_port(records[smtp_sink.SINK], chosen.smtp))
             progress(" ".join(service_command(chosen, self.run_dir)))
             records[SERVICE] = start_service(self.run_dir, chosen)
             self._save(records)
@@ -170,10 +239,12 @@ class Stack:
             if prometheus.binary() is None:
                 progress("prometheus is not installed (apt-get install prometheus); skipping it")
             else:
-                metrics = records[SERVICE].urls["metrics"].removeprefix("http://")
-                target = metrics.removesuffix("/metrics")
+                targets = {
+                    prometheus.APP_JOB: [_host_port(records[SERVICE].urls["metrics"])],
+                    prometheus.SINK_JOB: [_host_port(records[smtp_sink.SINK].urls["metrics"])],
+                }
                 records[prometheus.PROMETHEUS] = prometheus.start_prometheus(
-                    self.run_dir, prometheus_port(), [target], echo=progress
+                    self.run_dir, prometheus_port(), targets, echo=progress
                 )
                 self._save(records)
         return self.status()

@@ -8,8 +8,9 @@ arguments, so tests build as many isolated apps as they like::
         ...
 
 The lifespan opens the store, starts the background loops (click flush, loop-lag probe,
-config watcher), installs the GC pause recorder and, when ``metrics_port`` is set, the
-``/metrics`` thread; it undoes all of that on shutdown.
+config watcher, the notifier's outbox relay and SMTP workers), installs the GC pause
+recorder and, when ``metrics_port`` is set, the ``/metrics`` thread; it undoes all of that
+on shutdown.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, make_asgi_app
 
 from leaky_app import __version__, fault_hooks
 from leaky_app.admin import admin_endpoints
-from leaky_app.api import redirect, v1, v2
+from leaky_app.api import notifications, redirect, v1, v2
 from leaky_app.debug import DebugConfig, DebugServer
 from leaky_app.errors import install_error_handlers
 from leaky_app.faults import FaultStateCollector, Switchboard
@@ -40,6 +42,10 @@ from leaky_app.logs import set_level
 from leaky_app.metrics import Metrics
 from leaky_app.metrics_server import start_metrics_server
 from leaky_app.middleware.telemetry import TelemetryMiddleware
+from leaky_app.notify.admin import dead_letter_endpoints
+from leaky_app.notify.mailer import Mailer, MailerConfig
+from leaky_app.notify.notifier import Notifier, NotifierConfig
+from leaky_app.outbox import Outbox
 from leaky_app.ratelimit import TokenBucketLimiter
 from leaky_app.runtime.gc_pauses import GCPauseRecorder
 from leaky_app.runtime.loop_lag import LoopLagMonitor
@@ -73,7 +79,21 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         exports=ClickExporter(settings.db.parent / "exports"),
     )
     metrics.cache_entries.labels(cache="landing_page").set_function(features.landing.entries)
-    fault_hooks.connect(switchboard, features, settings)
+    mailer = Mailer(
+        MailerConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.notify_sender,
+            timeout_seconds=settings.smtp_timeout_seconds,
+            max_attempts=settings.notify_max_attempts,
+            backoff_seconds=settings.notify_backoff_seconds,
+            backoff_max_seconds=settings.notify_backoff_max_seconds,
+            breaker_threshold=settings.smtp_breaker_threshold,
+            breaker_ttl_seconds=settings.smtp_breaker_ttl_seconds,
+        ),
+        metrics.notify,
+    )
+    fault_hooks.connect(switchboard, features, mailer, settings)
     watcher = ConfigWatcher(
         settings.flags_file,
         on_result=lambda result: metrics.config_reloads.labels(result=result).inc(),
@@ -98,7 +118,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                     ),
                     loop=loop,
                     settings=lambda: settings.model_dump(mode="json"),
-                    extra=admin_endpoints(watcher, switchboard, loop),
+                    extra=[
+                        *admin_endpoints(watcher, switchboard, loop),
+                        *dead_letter_endpoints(lambda: getattr(app.state, "outbox", None), loop),
+                    ],
                 )
                 debug_server.start()
                 undo.callback(debug_server.stop)
@@ -109,7 +132,25 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             cache = ReadCache(
                 settings.cache_max_entries, metrics.cache_entries, metrics.cache_lookups
             )
-            clicks = ClickBuffer(store, metrics.click_flushes, settings.click_flush_seconds)
+            outbox = Outbox(store.db)
+            app.state.outbox = outbox
+            notifier = Notifier(
+                outbox,
+                mailer,
+                metrics.notify,
+                NotifierConfig(
+                    workers=settings.notify_workers,
+                    queue_size=settings.notify_queue_size,
+                    per_recipient_per_minute=settings.notify_per_recipient_per_minute,
+                    poll_seconds=settings.notify_poll_seconds,
+                ),
+            )
+            clicks = ClickBuffer(
+                store,
+                metrics.click_flushes,
+                settings.click_flush_seconds,
+                on_staged=notifier.relay.wake,
+            )
             limiter = TokenBucketLimiter(
                 RuntimeConfig().rate_limit, max_clients=settings.rate_limit_max_clients
             )
@@ -122,7 +163,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 settings=settings,
                 metrics=metrics,
                 store=store,
-                links=LinkService(store, cache, clicks, metrics, features),
+                links=LinkService(
+                    store, cache, clicks, metrics, features, on_staged=notifier.relay.wake
+                ),
+                outbox=outbox,
+                notifier=notifier,
                 limiter=limiter,
                 config=watcher,
                 switchboard=switchboard,
@@ -143,11 +188,14 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 )
             undo.push_async_callback(clicks.flush)  # runs after the loops below are cancelled
             lag = LoopLagMonitor(metrics.event_loop_lag, settings.loop_lag_interval_seconds)
-            for name, coro in (
+            loops: list[tuple[str, Coroutine[Any, Any, None]]] = [
                 ("click-flush", clicks.run()),
                 ("loop-lag-probe", lag.run()),
                 ("config-watch", watcher.run()),
-            ):
+            ]
+            if settings.notify_enabled:
+                loops.append(("notifier", notifier.run()))
+            for name, coro in loops:
                 undo.push_async_callback(_cancel, asyncio.create_task(coro, name=name))
             yield
 
@@ -161,6 +209,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     app.include_router(health_router)
     app.include_router(v1.router)
     app.include_router(v2.router)
+    app.include_router(notifications.router)
     app.mount("/metrics", make_asgi_app(registry))
     app.include_router(redirect.router)  # last: /{code} must not shadow the fixed paths
     if settings.instrumented:

@@ -13,6 +13,7 @@ import resource
 
 from leaky_app.faults import Switchboard
 from leaky_app.links.service import ClickFeatures
+from leaky_app.notify.mailer import Mailer
 from leaky_app.settings import Settings
 
 
@@ -27,7 +28,9 @@ def _release_memory() -> None:
             trim(0)
 
 
-def connect(switchboard: Switchboard, features: ClickFeatures, settings: Settings) -> set[str]:
+def connect(
+    switchboard: Switchboard, features: ClickFeatures, mailer: Mailer, settings: Settings
+) -> set[str]:
     """Register every fault's hook; returns the fault ids connected (a test keeps them equal
     to the catalogue)."""
     features.events.max_inflight = settings.fault_max_tasks
@@ -71,6 +74,9 @@ def connect(switchboard: Switchboard, features: ClickFeatures, settings: Setting
         else:
             features.campaigns.close()
 
+    def retry_storm(level: float) -> None:
+        mailer.urgent_resends = min(int(10 * level), settings.fault_max_resends)
+
     def fd_leak(level: float) -> None:
         if level:
             features.exports.clicks_per_segment = max(1, int(100 / level))
@@ -84,6 +90,7 @@ def connect(switchboard: Switchboard, features: ClickFeatures, settings: Setting
         "gc_churn": gc_churn,
         "loop_blocking": loop_blocking,
         "cardinality_explosion": cardinality_explosion,
+        "retry_storm": retry_storm,
         "fd_leak": fd_leak,
     }
     for fault_id, hook in hooks.items():

@@ -92,6 +92,18 @@ CATALOGUE: tuple[FaultSpec, ...] = (
         cap="at most fault_max_series new series; switching off unregisters the metric",
     ),
     FaultSpec(
+        id="retry_storm",
+        summary="time-sensitive notices resent at once, bypassing backoff, jitter and breaker",
+        culprit="leaky_app.notify.mailer:Mailer.send_with_resends",
+        symptoms=(
+            "leaky_app_smtp_sends_total",
+            "leaky_app_notification_dead_letters",
+            "lab_smtp_sink_messages_total",
+        ),
+        tools=("SMTP send rate vs notices", "breaker metrics", "py-spy top"),
+        cap="at most fault_max_resends immediate resends per notice; off restores backoff",
+    ),
+    FaultSpec(
         id="fd_leak",
         summary="click export segment files opened per segment and never closed",
         culprit="leaky_app.links.exports:ClickExporter.append",

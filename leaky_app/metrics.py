@@ -65,6 +65,7 @@ class Metrics:
     gc_pause: Histogram
     config_reloads: Counter
     build_info: Info
+    notify: NotifyMetrics
 
     @classmethod
     def create(cls, registry: CollectorRegistry, *, runtime_collectors: bool = True) -> Metrics:
@@ -171,7 +172,97 @@ class Metrics:
                 registry=registry,
             ),
             build_info=build_info,
+            notify=NotifyMetrics.create(registry),
         )
+
+
+# From a notice staged in the outbox to the SMTP server's acceptance: seconds to minutes.
+DELIVERY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+BREAKER_STATES = ("closed", "open", "half_open")
+
+
+@dataclass(frozen=True)
+class NotifyMetrics:
+    """The notifier's metrics (queue, outbox, SMTP sends, breaker, dead letters)."""
+
+    smtp_sends: Counter
+    notifications: Counter
+    delivery_seconds: Histogram
+    throttled: Counter
+    queue_depth: Gauge
+    outbox_pending: Gauge
+    dead_letters: Gauge
+    breaker_state: Gauge
+    breaker_transitions: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> NotifyMetrics:
+        ns = NAMESPACE
+        return cls(
+            smtp_sends=Counter(
+                "smtp_sends",
+                "SMTP transactions tried, by outcome (accepted, rejected, unreachable).",
+                ["outcome"],
+                namespace=ns,
+                registry=registry,
+            ),
+            notifications=Counter(
+                "notifications",
+                "Notices finished, by kind and result (sent, dead).",
+                ["kind", "result"],
+                namespace=ns,
+                registry=registry,
+            ),
+            delivery_seconds=Histogram(
+                "notification_delivery_seconds",
+                "Time from a notice staged in the outbox to the SMTP server accepting it.",
+                namespace=ns,
+                registry=registry,
+                buckets=DELIVERY_BUCKETS,
+            ),
+            throttled=Counter(
+                "notifications_throttled",
+                "Notices put back because their recipient's per-minute allowance was spent.",
+                namespace=ns,
+                registry=registry,
+            ),
+            queue_depth=Gauge(
+                "notify_queue_depth",
+                "Notices waiting in the in-memory queue for a worker.",
+                namespace=ns,
+                registry=registry,
+            ),
+            outbox_pending=Gauge(
+                "outbox_pending",
+                "Outbox rows not yet accepted by the SMTP server (the durable backlog).",
+                namespace=ns,
+                registry=registry,
+            ),
+            dead_letters=Gauge(
+                "notification_dead_letters",
+                "Notices given up on (the dead-letter list), until retried.",
+                namespace=ns,
+                registry=registry,
+            ),
+            breaker_state=Gauge(
+                "circuit_breaker_state",
+                "1 for the state each circuit breaker is in (closed, open, half_open).",
+                ["breaker", "state"],
+                namespace=ns,
+                registry=registry,
+            ),
+            breaker_transitions=Counter(
+                "circuit_breaker_transitions",
+                "Circuit breaker state changes, by breaker and the state entered.",
+                ["breaker", "state"],
+                namespace=ns,
+                registry=registry,
+            ),
+        )
+
+    def set_breaker_state(self, breaker: str, state: str) -> None:
+        for name in BREAKER_STATES:
+            self.breaker_state.labels(breaker=breaker, state=name).set(1.0 if name == state else 0)
 
 
 def _allocated_blocks(ns: str, registry: CollectorRegistry) -> Gauge:

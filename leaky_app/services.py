@@ -13,6 +13,8 @@ from leaky_app.links.service import LinkService
 from leaky_app.links.store import LinkStore
 from leaky_app.metrics import Metrics
 from leaky_app.middleware.telemetry import route_template
+from leaky_app.notify.notifier import Notifier
+from leaky_app.outbox import Outbox
 from leaky_app.ratelimit import TokenBucketLimiter
 from leaky_app.settings import Settings
 
@@ -26,6 +28,8 @@ class Services:
     limiter: TokenBucketLimiter
     config: ConfigWatcher
     switchboard: Switchboard
+    outbox: Outbox
+    notifier: Notifier
 
 
 def services_of(request: Request) -> Services:

@@ -104,6 +104,43 @@ class Settings(BaseSettings):
     fault_max_block_ms: float = Field(
         default=1000.0, gt=0, description="cap: one blocking call's length (loop_blocking)"
     )
+    notify_enabled: bool = Field(
+        default=True, description="email link owners (outbox relay and SMTP workers)"
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server for notifications")
+    smtp_port: int = Field(default=2525, ge=1, le=65535, description="SMTP server port")
+    smtp_timeout_seconds: float = Field(default=5.0, gt=0, le=120, description="per SMTP call")
+    notify_sender: str = Field(
+        default="links@leaky-app.localhost", description="From: of notification emails"
+    )
+    notify_workers: int = Field(default=4, ge=1, le=64, description="SMTP sender tasks")
+    notify_queue_size: int = Field(
+        default=1000, ge=1, le=100_000, description="in-memory queue in front of the workers"
+    )
+    notify_max_attempts: int = Field(
+        default=5, ge=1, le=50, description="refusals before a notice becomes a dead letter"
+    )
+    notify_backoff_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="first retry's backoff ceiling (full jitter)"
+    )
+    notify_backoff_max_seconds: float = Field(
+        default=10.0, gt=0, le=600, description="longest backoff between retries"
+    )
+    notify_per_recipient_per_minute: float = Field(
+        default=120.0, gt=0, le=100_000, description="emails one recipient may get a minute"
+    )
+    notify_poll_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="outbox relay poll interval"
+    )
+    smtp_breaker_threshold: int = Field(
+        default=5, ge=1, le=1000, description="consecutive SMTP failures that open the breaker"
+    )
+    smtp_breaker_ttl_seconds: float = Field(
+        default=5.0, gt=0, le=600, description="how long the breaker stays open before a probe"
+    )
+    fault_max_resends: int = Field(
+        default=300, ge=1, description="cap: immediate resends per notice (retry_storm)"
+    )
     instrumented: bool = Field(
         default=True, description="request-id, RED metrics and access-log middleware"
     )

@@ -17,8 +17,9 @@ import pytest
 
 from labctl.ports import free_port
 from labctl.processes import ProcessRecord, stop
-from labctl.prometheus import start_prometheus
-from labctl.stack import SERVICE, ServicePorts, Stack, start_service
+from labctl.prometheus import APP_JOB, SINK_JOB, start_prometheus
+from labctl.smtp_sink import SINK, Mailbox
+from labctl.stack import SERVICE, ServicePorts, Stack, sink_dir, start_service, start_sink
 from tests.integration.load import scrape
 from tests.polling import eventually_sync
 
@@ -30,6 +31,15 @@ class LiveService:
     record: ProcessRecord
     ports: ServicePorts
     run_dir: Path
+    sink: ProcessRecord
+
+    @property
+    def mailbox(self) -> Mailbox:
+        return Mailbox(sink_dir(self.run_dir))
+
+    def stop(self) -> None:
+        stop(self.record)
+        stop(self.sink)
 
     @property
     def url(self) -> str:
@@ -61,11 +71,18 @@ class LiveService:
         return httpx.Client(base_url=self.url, timeout=10)
 
 
-def launch(run_dir: Path) -> LiveService:
+def launch(run_dir: Path, extra_args: list[str] | None = None) -> LiveService:
+    """The SMTP sink, then the service mailing it; stop both with :meth:`LiveService.stop`."""
     ports = ServicePorts.free()
-    record = start_service(run_dir, ports)
+    sink = start_sink(run_dir, ports)
+    try:
+        record = start_service(run_dir, ports, extra_args=extra_args)
+    except Exception:
+        stop(sink)
+        raise
+    Stack(run_dir).adopt(SINK, sink)
     Stack(run_dir).adopt(SERVICE, record)
-    return LiveService(record, ports, run_dir)
+    return LiveService(record, ports, run_dir, sink)
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +91,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
     try:
         yield service
     finally:
-        stop(service.record)
+        service.stop()
 
 
 @dataclass
@@ -96,7 +113,12 @@ def live_prometheus(
     """The real Prometheus (Debian's package) scraping the shared live service."""
     port = free_port()
     record = start_prometheus(
-        tmp_path_factory.mktemp("prometheus"), port, [f"127.0.0.1:{live_service.ports.metrics}"]
+        tmp_path_factory.mktemp("prometheus"),
+        port,
+        {
+            APP_JOB: [f"127.0.0.1:{live_service.ports.metrics}"],
+            SINK_JOB: [f"127.0.0.1:{live_service.ports.smtp_metrics}"],
+        },
     )
     try:
         yield LivePrometheus(record, f"http://127.0.0.1:{port}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from leaky_app.links.codes import check_alias
 from leaky_app.links.urls import check_target_url
@@ -18,6 +18,11 @@ class CreateLink(BaseModel):
     alias: str | None = Field(default=None, description="custom code instead of a random one")
     ttl_seconds: int | None = Field(
         default=None, ge=1, le=MAX_TTL_SECONDS, description="seconds until the link expires"
+    )
+    owner_email: EmailStr | None = Field(
+        default=None,
+        max_length=254,
+        description="who is emailed when the link is created and crosses click milestones",
     )
 
     @field_validator("url")

@@ -33,7 +33,7 @@ class LinkV1(BaseModel):
 
 @router.post("/links", status_code=201)
 async def create_link(body: CreateLink, services: ServicesDep) -> CreatedV1:
-    link = await services.links.create(body.url, body.alias, body.ttl_seconds)
+    link = await services.links.create(body.url, body.alias, body.ttl_seconds, body.owner_email)
     services.metrics.links_created.labels(api_version="v1").inc()
     return CreatedV1(
         code=link.code,

@@ -55,7 +55,7 @@ def _render(link: Link, base_url: str) -> LinkV2:
 
 @router.post("/links", status_code=201)
 async def create_link(body: CreateLink, services: ServicesDep) -> LinkV2:
-    link = await services.links.create(body.url, body.alias, body.ttl_seconds)
+    link = await services.links.create(body.url, body.alias, body.ttl_seconds, body.owner_email)
     services.metrics.links_created.labels(api_version="v2").inc()
     return _render(link, services.settings.base_url)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from prometheus_client import Counter
 
@@ -20,8 +21,15 @@ log = logging.getLogger(__name__)
 
 
 class ClickBuffer:
-    def __init__(self, store: LinkStore, flushes: Counter, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: LinkStore,
+        flushes: Counter,
+        interval: float = 1.0,
+        on_staged: Callable[[], None] = lambda: None,
+    ) -> None:
         self._store = store
+        self._on_staged = on_staged  # milestone notices were staged in the outbox
         self._flushes = flushes
         self.interval = interval
         self._pending: dict[str, ClickBatch] = {}
@@ -54,7 +62,7 @@ class ClickBuffer:
             if not batch:
                 return 0
             try:
-                await self._store.add_clicks(batch)
+                staged = await self._store.add_clicks(batch)
             except Exception:
                 # Put the counts back so a transient failure loses nothing.
                 for code, b in batch.items():
@@ -65,6 +73,8 @@ class ClickBuffer:
                         self._pending[code] = ClickBatch(newer.count + b.count, newer.last_at)
                 raise
         self._flushes.inc()
+        if staged:
+            self._on_staged()
         return len(batch)
 
     async def run(self) -> None:

@@ -10,6 +10,7 @@ Usage::
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -65,8 +66,10 @@ class LinkService:
         clicks: ClickBuffer,
         metrics: Metrics,
         features: ClickFeatures | None = None,
+        on_staged: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
+        self._on_staged = on_staged  # a notice was staged in the outbox
         self.cache = cache
         self.clicks = clicks
         self.features = features or ClickFeatures()
@@ -74,22 +77,30 @@ class LinkService:
         self._missing = metrics.redirects.labels(result="missing")
         self._expired = metrics.redirects.labels(result="expired")
 
-    async def create(self, url: str, alias: str | None, ttl_seconds: int | None) -> Link:
+    async def create(
+        self, url: str, alias: str | None, ttl_seconds: int | None, owner_email: str | None = None
+    ) -> Link:
+        """Store a new link; with an owner, its "link created" email is staged with it."""
         if alias is not None:
-            link = Link.new(alias, url, ttl_seconds)
+            link = Link.new(alias, url, ttl_seconds, owner_email=owner_email)
             try:
                 await self.store.insert(link)
             except CodeTaken:
                 raise AliasTaken(alias) from None
-            return link
+            return self._created(link)
         for _ in range(_CODE_ATTEMPTS):
-            link = Link.new(new_code(), url, ttl_seconds)
+            link = Link.new(new_code(), url, ttl_seconds, owner_email=owner_email)
             try:
                 await self.store.insert(link)
             except CodeTaken:
                 continue
-            return link
+            return self._created(link)
         raise RuntimeError(f"no free code after {_CODE_ATTEMPTS} attempts")
+
+    def _created(self, link: Link) -> Link:
+        if link.owner_email is not None:
+            self._on_staged()
+        return link
 
     async def resolve(self, code: str, referrer: str | None = None, query: str = "") -> str:
         """The URL to redirect to; counts the click. Raises :class:`LinkNotFound`."""

@@ -1,8 +1,7 @@
 """Durable storage of links in SQLite, WAL mode (seed Q368).
 
-One connection through aiosqlite (its own thread), so queries never block the event loop.
-Every statement commits on its own (autocommit); WAL keeps readers and the writer apart, and
-a committed link survives ``kill -9`` of the process.
+See :mod:`leaky_app.db` for the connections (one writer, many readers, WAL). A committed
+link survives ``kill -9`` of the process, and so do the notices staged with it.
 
 Usage::
 
@@ -20,19 +19,36 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
+from leaky_app.db import Database, StoreUnavailable
+from leaky_app.links import notices
+from leaky_app.outbox import SCHEMA as OUTBOX_SCHEMA
+from leaky_app.outbox import stage
 
-SCHEMA = """
+__all__ = ["ClickBatch", "CodeTaken", "Link", "LinkStore", "StoreUnavailable"]
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS links (
     code          TEXT PRIMARY KEY,
     url           TEXT NOT NULL,
     created_at    REAL NOT NULL,
     expires_at    REAL,
     clicks        INTEGER NOT NULL DEFAULT 0,
-    last_click_at REAL
+    last_click_at REAL,
+    owner_email   TEXT
 );
 CREATE INDEX IF NOT EXISTS links_expires_at ON links (expires_at) WHERE expires_at IS NOT NULL;
 """
+    + OUTBOX_SCHEMA
+)
+# Databases created before a column existed get it here (a no-op when it is there).
+MIGRATIONS = ("ALTER TABLE links ADD COLUMN owner_email TEXT",)
+# SQLite's default cap on bound parameters is 32766; stay far below it.
+_IN_CHUNK = 500
+_OWNED_IN = (
+    "SELECT code, url, created_at, clicks, owner_email FROM links"
+    " WHERE owner_email IS NOT NULL AND code IN "
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +59,22 @@ class Link:
     expires_at: float | None = None
     clicks: int = 0
     last_click_at: float | None = None
+    owner_email: str | None = None
 
     @classmethod
-    def new(cls, code: str, url: str, ttl_seconds: int | None, now: float | None = None) -> Link:
+    def new(
+        cls,
+        code: str,
+        url: str,
+        ttl_seconds: int | None,
+        now: float | None = None,
+        owner_email: str | None = None,
+    ) -> Link:
         created = time.time() if now is None else now
         expires = created + ttl_seconds if ttl_seconds is not None else None
-        return cls(code=code, url=url, created_at=created, expires_at=expires)
+        return cls(
+            code=code, url=url, created_at=created, expires_at=expires, owner_email=owner_email
+        )
 
     def expired(self, now: float) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -66,76 +92,84 @@ class CodeTaken(Exception):
     """The code or alias is already stored."""
 
 
-class StoreUnavailable(Exception):
-    """The database cannot be reached; the message says why."""
-
-
 class LinkStore:
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        self._conn = conn
-        self.path = path
+    """Links in the service's :class:`~leaky_app.db.Database`, with the notices each change
+    owes the link's owner staged in the same transaction (the outbox, seed Q377)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.path = db.path
 
     @classmethod
     async def open(cls, path: Path) -> LinkStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL: a commit is durable against a process crash (the WAL is written before the
-        # commit returns); only a power loss may drop the last transactions.
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.executescript(SCHEMA)
-        return cls(conn, path)
+        return cls(await Database.open(path, SCHEMA, MIGRATIONS))
 
     async def close(self) -> None:
-        await self._conn.close()
+        await self.db.close()
 
     async def insert(self, link: Link) -> None:
+        """Store ``link``; when it has an owner, stage the "link created" notice with it."""
         try:
-            await self._conn.execute(
-                "INSERT INTO links (code, url, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                (link.code, link.url, link.created_at, link.expires_at),
-            )
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO links (code, url, created_at, expires_at, owner_email)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (link.code, link.url, link.created_at, link.expires_at, link.owner_email),
+                )
+                notice = notices.link_created(link)
+                if notice is not None:
+                    await stage(tx, notice, now=link.created_at)
         except sqlite3.IntegrityError as exc:
             raise CodeTaken(link.code) from exc
 
     async def get(self, code: str) -> Link | None:
-        async with self._conn.execute(
-            "SELECT code, url, created_at, expires_at, clicks, last_click_at"
+        row = await self.db.fetchone(
+            "SELECT code, url, created_at, expires_at, clicks, last_click_at, owner_email"
             " FROM links WHERE code = ?",
             (code,),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        return Link(**dict(row))
+        )
+        return None if row is None else Link(**dict(row))
 
     async def delete(self, code: str) -> bool:
-        async with self._conn.execute("DELETE FROM links WHERE code = ?", (code,)) as cursor:
-            return cursor.rowcount > 0
+        return await self.db.execute("DELETE FROM links WHERE code = ?", (code,)) > 0
 
-    async def add_clicks(self, batches: Mapping[str, ClickBatch]) -> None:
-        """Add buffered click counts; ``clicks = clicks + n`` is atomic in SQL, no read first."""
+    async def add_clicks(self, batches: Mapping[str, ClickBatch]) -> int:
+        """Add buffered click counts (``clicks = clicks + n`` is atomic in SQL, no read first)
+        and stage a milestone notice for each owned link that crossed one. Returns the number
+        of notices staged."""
         if not batches:
-            return
-        await self._conn.executemany(
-            "UPDATE links SET clicks = clicks + ?,"
-            " last_click_at = max(coalesce(last_click_at, 0), ?) WHERE code = ?",
-            [(b.count, b.last_at, code) for code, b in batches.items()],
-        )
+            return 0
+        staged = 0
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE links SET clicks = clicks + ?,"
+                " last_click_at = max(coalesce(last_click_at, 0), ?) WHERE code = ?",
+                [(b.count, b.last_at, code) for code, b in batches.items()],
+            )
+            codes = list(batches)
+            for i in range(0, len(codes), _IN_CHUNK):
+                chunk = codes[i : i + _IN_CHUNK]
+                # Only "?" marks are joined into the SQL; the codes are bound.
+                sql = _OWNED_IN + "(" + ",".join("?" * len(chunk)) + ")"
+                owned = await tx.fetchall(sql, chunk)
+                for row in owned:
+                    after = int(row["clicks"])
+                    for notice in notices.milestones_crossed(
+                        row["code"],
+                        row["url"],
+                        row["created_at"],
+                        row["owner_email"],
+                        before=after - batches[row["code"]].count,
+                        after=after,
+                    ):
+                        await stage(tx, notice)
+                        staged += 1
+        return staged
 
     async def count(self) -> int:
-        async with self._conn.execute("SELECT count(*) FROM links") as cursor:
-            row = await cursor.fetchone()
+        row = await self.db.fetchone("SELECT count(*) FROM links")
         return int(row[0]) if row else 0
 
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the database file is there and answers."""
-        if not self.path.exists():
-            raise StoreUnavailable(f"database file {self.path} is missing")
-        try:
-            async with self._conn.execute("SELECT 1") as cursor:
-                await cursor.fetchone()
-        except (sqlite3.Error, ValueError) as exc:  # aiosqlite raises ValueError once closed
-            raise StoreUnavailable(f"database query failed: {exc}") from exc
+        await self.db.ping()

@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labctl.processes import kill_hard, stop
+from labctl.processes import kill_hard
 from tests.live import launch
 from tests.polling import eventually_sync
 
@@ -48,7 +48,7 @@ def test_acknowledged_links_survive_kill_9(tmp_path: Path) -> None:
                 ]
             assert missing == [], f"{len(missing)} of {len(acknowledged)} acknowledged links lost"
         finally:
-            stop(restarted.record)
+            restarted.stop()
     finally:
         stop_writing.set()
-        stop(service.record)
+        service.stop()

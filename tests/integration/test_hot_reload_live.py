@@ -6,7 +6,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labctl.processes import stop
 from tests.live import launch
 from tests.polling import eventually_sync
 
@@ -43,4 +42,4 @@ def test_rate_limit_edit_applies_and_bad_edit_keeps_it(tmp_path: Path) -> None:
             assert _limited(client, 3) == 3  # the last good config is still in force
             assert client.get("/livez").status_code == 200
     finally:
-        stop(service.record)
+        service.stop()

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from labctl.processes import stop
 from tests.integration.load import load, scrape
 from tests.live import launch
 
@@ -36,7 +35,7 @@ def test_clean_service_stays_flat_under_steady_load(tmp_path: Path) -> None:
         assert driver.stats.requests > 1000
         assert driver.stats.errors == 0
     finally:
-        stop(service.record)
+        service.stop()
     third = len(samples) // 3
     first, last = samples[:third], samples[-third:]
 

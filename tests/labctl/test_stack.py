@@ -7,6 +7,7 @@ import psutil
 import pytest
 
 from labctl.processes import stop
+from labctl.smtp_sink import SINK
 from labctl.stack import SERVICE, ServicePorts, Stack
 
 pytestmark = pytest.mark.integration
@@ -22,12 +23,13 @@ def test_up_is_idempotent_and_down_stops_by_pid(tmp_path: Path) -> None:
         assert httpx.get(f"{record.urls['api']}/livez", timeout=5).status_code == 200
         second = stack.up(ports)
         assert second.running[SERVICE].pid == record.pid  # kept, not restarted
-        assert set(stack.down()) == {SERVICE, "prometheus"}
+        assert set(stack.down()) == {SERVICE, SINK, "prometheus"}
         assert not psutil.pid_exists(record.pid) or not record.alive()
         assert stack.status().running == {}
         assert stack.down() == []
     finally:
-        stop(record)
+        for rec in first.running.values():
+            stop(rec)
 
 
 def test_stale_record_is_reported_not_signalled(tmp_path: Path) -> None:

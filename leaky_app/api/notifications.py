@@ -1,0 +1,38 @@
+"""``GET /api/v1/notifications``: the notifier's health in numbers, no addresses.
+
+Dead letters themselves (with recipients) are on the debug port: ``/admin/dead-letters``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from leaky_app.services import Services, get_services, rate_limit
+
+router = APIRouter(prefix="/api/v1", tags=["notifications"], dependencies=[Depends(rate_limit)])
+
+
+class NotifierStatus(BaseModel):
+    queued: int
+    in_flight: int
+    outbox_pending: int
+    dead_letters: int
+    breaker: str
+
+
+@router.get("/notifications")
+async def notifier_status(
+    services: Annotated[Services, Depends(get_services)],
+) -> NotifierStatus:
+    pending, dead = await services.outbox.backlog()
+    notifier = services.notifier
+    return NotifierStatus(
+        queued=notifier.queue.qsize(),
+        in_flight=notifier.relay.inflight,
+        outbox_pending=pending,
+        dead_letters=dead,
+        breaker=notifier.mailer.breaker_state,
+    )
