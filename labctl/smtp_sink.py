@@ -15,8 +15,10 @@ Files in its directory:
   Message-ID, the ``X-Idempotency-Key`` header);
 * ``control.json``: ``{"fail_rate": 0.5}``, re-read when its mtime changes.
 
-Its ``/metrics`` (``lab_smtp_sink_messages_total{result="accepted|rejected"}``) shows the
-outbound mail rate from the receiving side.
+Recipients at a ``.invalid`` domain (reserved by RFC 2606) are refused for good (550), like
+a real server's unknown mailbox. Its ``/metrics``
+(``lab_smtp_sink_messages_total{result="accepted|rejected|refused"}``) shows the outbound
+mail rate from the receiving side.
 
 Library use::
 
@@ -45,6 +47,7 @@ DEFAULT_PORT = 2525
 DEFAULT_METRICS_PORT = 9465
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
 TEMPORARY_FAILURE = "451 4.3.0 mailbox temporarily unavailable, try again later"
+NO_SUCH_MAILBOX = "550 5.1.1 no such mailbox"
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ class SinkHandler:
     """aiosmtpd handler: accept and record, or refuse with 451 at the configured rate."""
 
     def __init__(self, mailbox: Mailbox, registry: CollectorRegistry) -> None:
-        self._mailbox = mailbox
+        self.mailbox = mailbox
         self._control = _Control(mailbox)
         self._messages = Counter(
             "lab_smtp_sink_messages",
@@ -133,8 +136,19 @@ class SinkHandler:
         )
         self._accepted = self._messages.labels(result="accepted")
         self._rejected = self._messages.labels(result="rejected")
+        self._refused = self._messages.labels(result="refused")
         mailbox.directory.mkdir(parents=True, exist_ok=True)
         self._out = mailbox.messages_file.open("a", encoding="utf-8", buffering=1)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        # RFC 2606 reserves .invalid: a permanent refusal, like a real server's unknown user.
+        if address.rstrip(">").lower().endswith(".invalid"):
+            self._refused.inc()
+            return NO_SUCH_MAILBOX
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if random.random() < self._control.refresh():  # noqa: S311 (a failure drill, not crypto)

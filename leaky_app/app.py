@@ -142,6 +142,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                     workers=settings.notify_workers,
                     queue_size=settings.notify_queue_size,
                     per_recipient_per_minute=settings.notify_per_recipient_per_minute,
+                    per_recipient_burst=settings.notify_per_recipient_burst,
                     poll_seconds=settings.notify_poll_seconds,
                 ),
             )

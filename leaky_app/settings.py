@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     notify_per_recipient_per_minute: float = Field(
         default=120.0, gt=0, le=100_000, description="emails one recipient may get a minute"
     )
+    notify_per_recipient_burst: int = Field(
+        default=10, ge=1, le=10_000, description="emails one recipient may get back to back"
+    )
     notify_poll_seconds: float = Field(
         default=0.5, gt=0, le=60, description="outbox relay poll interval"
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -103,6 +104,12 @@ def _rejection(exc: aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipients
     return PermanentRejection(code, message) if code >= 500 else SmtpRejected(code, message)
 
 
+def backoff(base: float, cap: float) -> Callable[[RetryCallState], float]:
+    """Exponential backoff with full jitter: before retry n, a wait drawn uniformly from
+    ``[0, min(cap, base * 2**(n-1))]`` (tenacity's ``wait_random_exponential``)."""
+    return full_jitter(multiplier=base, max=cap)
+
+
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, PermanentRejection):
         return False
@@ -166,7 +173,7 @@ class Mailer:
         config = self.config
         sends = 0
         refusals = 0
-        jitter = full_jitter(multiplier=config.backoff_seconds, max=config.backoff_max_seconds)
+        jitter = backoff(config.backoff_seconds, config.backoff_max_seconds)
 
         def out_of_attempts(_: RetryCallState) -> bool:
             return refusals >= config.max_attempts

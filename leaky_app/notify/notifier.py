@@ -36,6 +36,7 @@ class NotifierConfig:
     workers: int = 4
     queue_size: int = 1000
     per_recipient_per_minute: float = 120.0
+    per_recipient_burst: int = 10  # sent back to back before the rate applies
     max_recipients: int = 10_000  # allowance buckets kept, least recently used evicted
     poll_seconds: float = 0.5
 
@@ -57,7 +58,9 @@ class Notifier:
     def _allowance(self, recipient: str) -> AsyncLimiter:
         limiter = self._allowances.get(recipient)
         if limiter is None:
-            limiter = AsyncLimiter(self.config.per_recipient_per_minute, 60.0)
+            # aiolimiter's bucket holds max_rate; scale its period so the burst is ours.
+            burst = self.config.per_recipient_burst
+            limiter = AsyncLimiter(burst, burst * 60.0 / self.config.per_recipient_per_minute)
             self._allowances[recipient] = limiter
         return limiter
 

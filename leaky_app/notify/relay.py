@@ -72,7 +72,8 @@ class OutboxRelay:
         if room <= 0 or pending <= len(self._inflight):
             return 0
         moved = 0
-        self._finished_during_read = finished = set()
+        finished: set[int] = set()
+        self._finished_during_read = finished
         try:
             rows = await self.outbox.pending(limit=room + len(self._inflight))
         finally:

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from leaky_app.links.store import ClickBatch, CodeTaken, Link, LinkStore, StoreUnavailable
+from leaky_app.outbox import Outbox
 
 
 async def test_insert_get_delete(tmp_path: Path) -> None:
@@ -69,3 +70,35 @@ async def test_ping_reports_missing_file_and_closed_connection(tmp_path: Path) -
     path.touch()
     with pytest.raises(StoreUnavailable, match="query failed"):
         await store.ping()
+
+
+async def test_an_owned_link_and_its_notice_commit_together(tmp_path: Path) -> None:
+    store = await LinkStore.open(tmp_path / "s.db")
+    outbox = Outbox(store.db)
+    try:
+        await store.insert(Link.new("own", "https://e.org", None, owner_email="o@example.org"))
+        await store.insert(Link.new("anon", "https://e.org", None))  # no owner, no notice
+        with pytest.raises(CodeTaken):  # the refused insert stages nothing either
+            await store.insert(Link.new("own", "https://x.org", None, owner_email="x@e.org"))
+        rows = await outbox.pending(limit=10)
+        assert [(r.kind, r.recipient, r.payload["code"]) for r in rows] == [
+            ("link_created", "o@example.org", "own")
+        ]
+    finally:
+        await store.close()
+
+
+async def test_click_milestones_are_staged_once_as_counts_cross_them(tmp_path: Path) -> None:
+    store = await LinkStore.open(tmp_path / "s.db")
+    outbox = Outbox(store.db)
+    try:
+        await store.insert(Link.new("m", "https://e.org", None, owner_email="o@example.org"))
+        await store.insert(Link.new("anon", "https://e.org", None))
+        assert await store.add_clicks({"m": ClickBatch(9, 1.0), "anon": ClickBatch(50, 1.0)}) == 0
+        assert await store.add_clicks({"m": ClickBatch(95, 2.0)}) == 2  # 9 -> 104: 10 and 100
+        assert await store.add_clicks({"m": ClickBatch(1, 3.0)}) == 0
+        rows = await outbox.pending(limit=10)
+        milestones = [r.payload["clicks"] for r in rows if r.kind == "click_milestone"]
+        assert milestones == [10, 100]
+    finally:
+        await store.close()
