@@ -15,8 +15,7 @@ Files in its directory:
   Message-ID, the ``X-Idempotency-Key`` header);
 * ``control.json``: ``{"fail_rate": 0.5}``, re-read when its mtime changes.
 
-Recipients at a ``.invalid`` domain (reserved by RFC 2606) are refused for good (550), like
-a real server's unknown mailbox. Its ``/metrics``
+Unknown mailboxes (see :func:`unknown_mailbox`) are refused for good (550). Its ``/metrics``
 (``lab_smtp_sink_messages_total{result="accepted|rejected|refused"}``) shows the outbound
 mail rate from the receiving side.
 
@@ -103,6 +102,14 @@ class Mailbox:
         tmp.replace(self.control_file)
 
 
+def unknown_mailbox(address: str) -> bool:
+    """Mailboxes the sink refuses for good (550), like a real server's unknown user: any at
+    ``.invalid`` (reserved by RFC 2606), and ``gone@`` or ``gone+anything@`` at any domain
+    (an address the service accepts, for labs that need dead letters)."""
+    local, _, domain = address.strip("<>").lower().rpartition("@")
+    return domain.endswith(".invalid") or local == "gone" or local.startswith("gone+")
+
+
 class _Control:
     """``control.json`` read again only when its mtime changes (a stat per message)."""
 
@@ -143,8 +150,7 @@ class SinkHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        # RFC 2606 reserves .invalid: a permanent refusal, like a real server's unknown user.
-        if address.rstrip(">").lower().endswith(".invalid"):
+        if unknown_mailbox(address):
             self._refused.inc()
             return NO_SUCH_MAILBOX
         envelope.rcpt_tos.append(address)

@@ -90,3 +90,41 @@ def scrape(metrics_url: str) -> dict[str, float]:
             out[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
             out[f"sum:{s.name}"] = out.get(f"sum:{s.name}", 0.0) + s.value
     return out
+
+
+class OwnedLinks:
+    """A thread creating links with an owner at a steady pace, each one an email to send."""
+
+    def __init__(self, base_url: str, per_second: float = 20.0, limit: int = 5000) -> None:
+        self.base_url = base_url
+        self.interval = 1.0 / per_second
+        self.limit = limit
+        self.codes: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="owned-links")
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.base_url, timeout=10) as client:
+            for i in range(self.limit):
+                if self._stop.wait(self.interval):
+                    return
+                try:
+                    response = client.post(
+                        "/api/v1/links",
+                        json={
+                            "url": f"https://shop.example/o/{i}",
+                            "owner_email": f"o{i}@example.org",
+                        },
+                    )
+                except httpx.TransportError:
+                    return  # the service went away (a kill test): stop quietly
+                if response.status_code == 201:
+                    self.codes.append(response.json()["code"])
+
+    def __enter__(self) -> OwnedLinks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)

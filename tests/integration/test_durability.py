@@ -6,7 +6,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labctl.processes import kill_hard
+from labctl.processes import kill_hard, stop
+from tests.integration.load import OwnedLinks
 from tests.live import launch
 from tests.polling import eventually_sync
 
@@ -51,4 +52,36 @@ def test_acknowledged_links_survive_kill_9(tmp_path: Path) -> None:
             restarted.stop()
     finally:
         stop_writing.set()
+        service.stop()
+
+
+def test_every_acknowledged_links_email_arrives_after_kill_9(tmp_path: Path) -> None:
+    """The outbox's at-least-once promise (seed Q377): the link row and its notice commit
+    together, and a notice is marked sent only after the SMTP server accepted it, so killing
+    the service mid-flight loses no email; the idempotency key keeps duplicates countable."""
+    service = launch(tmp_path)
+    try:
+        with OwnedLinks(service.url, per_second=100) as writer:
+            eventually_sync(lambda: len(writer.codes) >= 150, "150 owned links under load")
+            kill_hard(service.record)  # mid-flight: links posting, emails in the queue
+        stop(service.sink)
+        acknowledged = set(writer.codes)
+        restarted = launch(tmp_path)
+        try:
+
+            def mailed() -> set[str]:
+                keys = restarted.mailbox.delivered_keys()
+                return {k.split(":")[1] for k in keys if k.startswith("link_created:")}
+
+            eventually_sync(
+                lambda: acknowledged <= mailed(),
+                "every acknowledged link's email delivered after the restart",
+                deadline_s=60,
+            )
+            keys = [m.idempotency_key for m in restarted.mailbox.messages()]
+            # Duplicates are allowed (at-least-once) and visible as repeated keys.
+            assert len(set(keys)) >= len(acknowledged)
+        finally:
+            restarted.stop()
+    finally:
         service.stop()

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from leaky_app.faults import BY_ID
-from tests.integration.load import load, scrape
+from tests.integration.load import OwnedLinks, load, scrape
 from tests.live import FaultLab
 from tests.polling import eventually_sync
 
@@ -267,3 +267,55 @@ def test_livez_answers_under_every_fault_at_full_intensity(fault_lab: FaultLab) 
                     assert client.get("/livez").status_code == 200, fault_id
         finally:
             fault_lab.switch(fault_id, None)
+
+
+def smtp_sends(lab: FaultLab) -> float:
+    return scrape(lab.service.metrics_url)["sum:leaky_app_smtp_sends_total"]
+
+
+def send_rate(lab: FaultLab, seconds: float = WINDOW_S) -> float:
+    before = smtp_sends(lab)
+    started = time.monotonic()
+    time.sleep(seconds)
+    return (smtp_sends(lab) - before) / (time.monotonic() - started)
+
+
+def test_retry_storm_multiplies_smtp_sends_against_a_failing_server(fault_lab: FaultLab) -> None:
+    """With the SMTP server refusing everything, the healthy notifier backs off and its breaker
+    opens; the fault resends at once, so the send rate jumps and notices die as dead letters."""
+    service = fault_lab.service
+    service.mailbox.set_fail_rate(1.0)
+    try:
+        with OwnedLinks(service.url, per_second=20):
+            eventually_sync(
+                lambda: (
+                    scrape(service.metrics_url)[
+                        'leaky_app_circuit_breaker_state{breaker="smtp",state="open"}'
+                    ]
+                    == 1
+                ),
+                "the breaker opens against the failing server",
+            )
+            calm = send_rate(fault_lab)
+            dead_before = scrape(service.metrics_url)["leaky_app_notification_dead_letters"]
+            fault_lab.switch("retry_storm", "10x")
+            try:
+                # Workers finish the notice they hold (backing off) before the storm shows.
+                started = smtp_sends(fault_lab)
+                eventually_sync(lambda: smtp_sends(fault_lab) > started + 300, "storm starts", 30)
+                storm = send_rate(fault_lab)
+                names = py_spy_function_names(service.record.pid)
+                dead_after = scrape(service.metrics_url)["leaky_app_notification_dead_letters"]
+            finally:
+                fault_lab.switch("retry_storm", None)
+    finally:
+        service.mailbox.set_fail_rate(0.0)
+    assert storm > 10 * max(calm, 1.0), (calm, storm)
+    assert dead_after > dead_before
+    assert not giveaways(names), giveaways(names)
+    # Off and healed: the backlog drains through the breaker's probe.
+    eventually_sync(
+        lambda: scrape(service.metrics_url)["leaky_app_outbox_pending"] == 0,
+        "the outbox drains once the server accepts mail again",
+        deadline_s=60,
+    )
