@@ -34,6 +34,10 @@ OUT_DIR = Path(__file__).resolve().parent.parent / "dashboards" / "grafana" / "d
 
 REQUESTS = "leaky_app_http_requests_total"
 LATENCY = "leaky_app_http_request_duration_seconds_bucket"
+SENDS = "leaky_app_smtp_sends_total"
+SINK_MESSAGES = "lab_smtp_sink_messages_total"
+BREAKER = "leaky_app_circuit_breaker_state"
+DELIVERY = "leaky_app_notification_delivery_seconds_bucket"
 
 
 @dataclass(frozen=True)
@@ -259,6 +263,73 @@ DASHBOARDS: tuple[DashboardSpec, ...] = (
                 "Is scraping the service getting slow?",
                 "s",
                 (Query('scrape_duration_seconds{job="leaky-app"}', "scrape"),),
+                width=24,
+            ),
+        ),
+    ),
+    DashboardSpec(
+        uid="lab-notifier",
+        title="Lab / Notifier",
+        description="Owner emails: the outbox, the queue, SMTP sends, the breaker, dead letters.",
+        annotations=FAULT_ANNOTATIONS,
+        panels=(
+            PanelSpec(
+                "Notices finished by result",
+                "Are notices being sent, or given up on as dead letters?",
+                "ops",
+                (Query("sum by (result) (rate(leaky_app_notifications_total[1m]))", "{{result}}"),),
+            ),
+            PanelSpec(
+                "SMTP sends by outcome, and what the server saw",
+                "How hard does the service hit the mail server, and what does it answer?",
+                "ops",
+                (
+                    Query(f"sum by (outcome) (rate({SENDS}[1m]))", "sent: {{outcome}}"),
+                    Query(f"sum by (result) (rate({SINK_MESSAGES}[1m]))", "server: {{result}}"),
+                ),
+            ),
+            PanelSpec(
+                "SMTP sends per finished notice",
+                "Do retries multiply the mail traffic (a retry storm)?",
+                "short",
+                (
+                    Query(
+                        f"sum(rate({SENDS}[1m]))"
+                        " / sum(rate(leaky_app_notifications_total[1m]))",
+                        "sends per notice",
+                    ),
+                ),
+            ),
+            PanelSpec(
+                "Backlog: outbox and queue",
+                "Is mail piling up, durably in the outbox or in the in-memory queue?",
+                "short",
+                (
+                    Query("leaky_app_outbox_pending", "outbox pending"),
+                    Query("leaky_app_notify_queue_depth", "queue depth"),
+                ),
+            ),
+            PanelSpec(
+                "SMTP circuit breaker",
+                "Is the breaker holding mail back from a failing server (1 = in that state)?",
+                "short",
+                (Query(f'max by (state) ({BREAKER}{{breaker="smtp"}})', "{{state}}"),),
+            ),
+            PanelSpec(
+                "Dead letters",
+                "How many notices were given up on and wait for a retry?",
+                "short",
+                (Query("leaky_app_notification_dead_letters", "dead letters"),),
+                kind="stat",
+            ),
+            PanelSpec(
+                "Delivery time p50 and p99",
+                "How long from staging a notice to the server accepting it?",
+                "s",
+                (
+                    Query(_quantile(0.5, DELIVERY, "job"), "p50"),
+                    Query(_quantile(0.99, DELIVERY, "job"), "p99"),
+                ),
                 width=24,
             ),
         ),
