@@ -3,7 +3,10 @@
 * ``/livez``: the process is up and its event loop turns. Never checks dependencies, so a
   database outage does not make the orchestrator restart a healthy process.
 * ``/readyz``: dependencies answer; 503 with the reason for each failing check, so a load
-  balancer stops sending traffic and a human sees why.
+  balancer stops sending traffic and a human sees why. A mail server outage is reported under
+  ``degraded`` but keeps the service ready: redirects do not need SMTP, and the notices wait
+  in the outbox. Taking the shortener out of rotation for an email outage would turn a
+  partial failure into a full one.
 """
 
 from __future__ import annotations
@@ -37,7 +40,14 @@ async def readyz(services: Annotated[Services, Depends(get_services)]) -> JSONRe
     except TimeoutError:
         checks["database"] = f"no answer within {CHECK_TIMEOUT_SECONDS} s"
     ready = all(v == "ok" for v in checks.values())
+    degraded: dict[str, str] = {}
+    breaker = services.notifier.mailer.breaker_state
+    if breaker != "closed":
+        degraded["smtp"] = (
+            f"circuit breaker {breaker}: the mail server fails; "
+            f"{services.notifier.relay.inflight} notices in flight, the rest wait in the outbox"
+        )
     return JSONResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
+        {"status": "ready" if ready else "unavailable", "checks": checks, "degraded": degraded},
         status_code=200 if ready else 503,
     )

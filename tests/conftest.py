@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from labctl.ports import free_port
 from leaky_app.app import create_app
 from leaky_app.settings import Settings
 
@@ -28,6 +30,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "debug_enabled": False,
         "debug_token_file": tmp_path / "debug.token",
         "public_url": "http://short.test",
+        "smtp_port": free_port(),  # nothing listens: in-process apps never mail a real server
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -52,7 +55,13 @@ async def start_in_process(settings: Settings) -> tuple[FastAPI, CollectorRegist
 
 @pytest.fixture
 async def inproc(tmp_path: Path) -> AsyncIterator[InProcessApp]:
-    settings = make_settings(tmp_path)
+    async with in_process(make_settings(tmp_path)) as app:
+        yield app
+
+
+@asynccontextmanager
+async def in_process(settings: Settings) -> AsyncIterator[InProcessApp]:
+    """The app with its lifespan running, and an httpx client talking to it over ASGI."""
     app, registry = await start_in_process(settings)
     transport = httpx.ASGITransport(app=app)
     async with (
