@@ -26,12 +26,13 @@ from prometheus_client import CollectorRegistry, make_asgi_app
 
 from leaky_app import __version__, fault_hooks
 from leaky_app.admin import admin_endpoints
-from leaky_app.api import notifications, redirect, v1, v2
+from leaky_app.api import aliases, notifications, redirect, v1, v2
 from leaky_app.debug import DebugConfig, DebugServer
 from leaky_app.errors import install_error_handlers
 from leaky_app.faults import FaultStateCollector, Switchboard
 from leaky_app.health import router as health_router
 from leaky_app.hot_reload import ConfigWatcher
+from leaky_app.links.alias_claims import AliasClaims
 from leaky_app.links.cache import ReadCache
 from leaky_app.links.campaigns import CampaignTracker
 from leaky_app.links.clicks import ClickBuffer
@@ -168,6 +169,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                     store, cache, clicks, metrics, features, on_staged=notifier.relay.wake
                 ),
                 outbox=outbox,
+                alias_claims=AliasClaims(store, settings.alias_starting_credits),
                 notifier=notifier,
                 limiter=limiter,
                 config=watcher,
@@ -211,6 +213,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     app.include_router(v1.router)
     app.include_router(v2.router)
     app.include_router(notifications.router)
+    app.include_router(aliases.router)
     app.mount("/metrics", make_asgi_app(registry))
     app.include_router(redirect.router)  # last: /{code} must not shadow the fixed paths
     if settings.instrumented:

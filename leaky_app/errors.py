@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leaky_app.context import current_request_id
+from leaky_app.links.alias_claims import AliasUnavailable, InsufficientCredits
 from leaky_app.links.service import AliasTaken, LinkNotFound
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,14 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, AliasTaken)
         return error_response(409, "alias_taken", str(exc))
 
+    async def on_alias_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AliasUnavailable)
+        return error_response(409, "alias_taken", str(exc))
+
+    async def on_no_credit(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InsufficientCredits)
+        return error_response(402, "insufficient_credits", str(exc))
+
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         return error_response(*_describe_validation(exc))
@@ -80,6 +89,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(LinkNotFound, on_not_found)
     app.add_exception_handler(AliasTaken, on_alias_taken)
+    app.add_exception_handler(AliasUnavailable, on_alias_unavailable)
+    app.add_exception_handler(InsufficientCredits, on_no_credit)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unhandled)

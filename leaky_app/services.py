@@ -9,6 +9,7 @@ from fastapi import Request
 from leaky_app.errors import ApiError
 from leaky_app.faults import Switchboard
 from leaky_app.hot_reload import ConfigWatcher
+from leaky_app.links.alias_claims import AliasClaims
 from leaky_app.links.service import LinkService
 from leaky_app.links.store import LinkStore
 from leaky_app.metrics import Metrics
@@ -29,6 +30,7 @@ class Services:
     config: ConfigWatcher
     switchboard: Switchboard
     outbox: Outbox
+    alias_claims: AliasClaims
     notifier: Notifier
 
 

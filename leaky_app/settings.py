@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     fault_max_block_ms: float = Field(
         default=1000.0, gt=0, description="cap: one blocking call's length (loop_blocking)"
     )
+    alias_starting_credits: int = Field(
+        default=3, ge=0, le=1_000_000, description="credits a new owner has for custom aliases"
+    )
     notify_enabled: bool = Field(
         default=True, description="email link owners (outbox relay and SMTP workers)"
     )

@@ -19,13 +19,32 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from leaky_app.db import Database, StoreUnavailable
+from leaky_app.db import Database, StoreUnavailable, Transaction
 from leaky_app.links import notices
 from leaky_app.outbox import SCHEMA as OUTBOX_SCHEMA
 from leaky_app.outbox import stage
 
 __all__ = ["ClickBatch", "CodeTaken", "Link", "LinkStore", "StoreUnavailable"]
 
+# Alias claims (leaky_app.links.alias_claims): reservations, credits and their ledger.
+CLAIMS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alias_reservations (
+    alias       TEXT PRIMARY KEY,
+    owner_email TEXT NOT NULL,
+    reserved_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credits (
+    owner_email TEXT PRIMARY KEY,
+    balance     INTEGER NOT NULL CHECK (balance >= 0)
+);
+CREATE TABLE IF NOT EXISTS credit_ledger (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner_email TEXT NOT NULL,
+    delta       INTEGER NOT NULL,
+    reason      TEXT NOT NULL,
+    at          REAL NOT NULL
+);
+"""
 SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS links (
@@ -40,6 +59,7 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_expires_at ON links (expires_at) WHERE expires_at IS NOT NULL;
 """
     + OUTBOX_SCHEMA
+    + CLAIMS_SCHEMA
 )
 # Databases created before a column existed get it here (a no-op when it is there).
 MIGRATIONS = ("ALTER TABLE links ADD COLUMN owner_email TEXT",)
@@ -109,18 +129,22 @@ class LinkStore:
 
     async def insert(self, link: Link) -> None:
         """Store ``link``; when it has an owner, stage the "link created" notice with it."""
+        async with self.db.transaction() as tx:
+            await self.insert_in(tx, link)
+
+    async def insert_in(self, tx: Transaction, link: Link) -> None:
+        """:meth:`insert` inside the caller's transaction (a saga step adds its own rows)."""
         try:
-            async with self.db.transaction() as tx:
-                await tx.execute(
-                    "INSERT INTO links (code, url, created_at, expires_at, owner_email)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (link.code, link.url, link.created_at, link.expires_at, link.owner_email),
-                )
-                notice = notices.link_created(link)
-                if notice is not None:
-                    await stage(tx, notice, now=link.created_at)
+            await tx.execute(
+                "INSERT INTO links (code, url, created_at, expires_at, owner_email)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (link.code, link.url, link.created_at, link.expires_at, link.owner_email),
+            )
         except sqlite3.IntegrityError as exc:
             raise CodeTaken(link.code) from exc
+        notice = notices.link_created(link)
+        if notice is not None:
+            await stage(tx, notice, now=link.created_at)
 
     async def get(self, code: str) -> Link | None:
         row = await self.db.fetchone(

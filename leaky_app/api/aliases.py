@@ -1,0 +1,60 @@
+"""``POST /api/v1/aliases``: claim a custom alias for credits (the saga, seed Q363).
+
+201 with the link and the credits left; 409 when the alias is taken or being claimed; 402
+when the owner has no credit left. A failure half-way is compensated: nothing is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from leaky_app.api.schemas import MAX_TTL_SECONDS, MAX_URL_LENGTH
+from leaky_app.links.codes import check_alias
+from leaky_app.links.urls import check_target_url
+from leaky_app.services import Services, get_services, rate_limit
+
+router = APIRouter(prefix="/api/v1", tags=["aliases"], dependencies=[Depends(rate_limit)])
+
+
+class ClaimAlias(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    alias: str = Field(description="the custom code to claim")
+    url: str = Field(description="http(s) URL to redirect to")
+    owner_email: EmailStr = Field(max_length=254, description="who pays, and is emailed")
+    ttl_seconds: int | None = Field(default=None, ge=1, le=MAX_TTL_SECONDS)
+
+    @field_validator("alias")
+    @classmethod
+    def _alias(cls, value: str) -> str:
+        return check_alias(value)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_target_url(value, MAX_URL_LENGTH)
+
+
+class Claimed(BaseModel):
+    code: str
+    short_url: str
+    url: str
+    credits_left: int
+
+
+@router.post("/aliases", status_code=201)
+async def claim_alias(
+    body: ClaimAlias, services: Annotated[Services, Depends(get_services)]
+) -> Claimed:
+    claims = services.alias_claims
+    link = await claims.claim(body.alias, body.url, body.owner_email, body.ttl_seconds)
+    services.notifier.relay.wake()
+    return Claimed(
+        code=link.code,
+        short_url=f"{services.settings.base_url}/{link.code}",
+        url=link.url,
+        credits_left=await claims.balance(body.owner_email),
+    )
