@@ -135,11 +135,14 @@ def test_unbounded_cache_grows_rss_and_switching_off_releases_it(fault_lab: Faul
             finally:
                 debug.post("/debug/heap/stop")
         assert top["site"]["file"].endswith("leaky_app/links/landing.py"), top
+        with load(fault_lab.service.url, fault_lab.codes):
+            names = py_spy_function_names(fault_lab.service.record.pid)
     finally:
         fault_lab.switch("unbounded_cache", None)
     after = scrape(url)
     assert after[entries] == 0
     assert peak - after[rss] > 0.5 * growth, (peak, after[rss], growth)
+    assert not giveaways(names), giveaways(names)
 
 
 def gen2_pause(lab: FaultLab) -> float:
@@ -228,6 +231,8 @@ def test_cardinality_explosion_bloats_metrics_and_recovers(fault_lab: FaultLab) 
         under_load(fault_lab)
         exploded = metrics_bytes(fault_lab)
         text = httpx.get(fault_lab.service.metrics_url, timeout=60).text
+        with load(fault_lab.service.url, fault_lab.codes):
+            names = py_spy_function_names(fault_lab.service.record.pid)
     finally:
         fault_lab.switch("cardinality_explosion", None)
     recovered = metrics_bytes(fault_lab)
@@ -235,6 +240,7 @@ def test_cardinality_explosion_bloats_metrics_and_recovers(fault_lab: FaultLab) 
     assert series > 500
     assert exploded > 3 * baseline, (baseline, exploded)
     assert recovered < 1.2 * baseline, (baseline, recovered)
+    assert not giveaways(names), giveaways(names)
 
 
 def test_fd_leak_climbs_open_fds_and_switching_off_closes_them(fault_lab: FaultLab) -> None:
