@@ -41,6 +41,9 @@ GC_SHARE_FLOOR = 0.01  # wall time in older-generation collections
 LOOP_STALL_FLOOR = 0.05  # share of the window the loop spent blocked
 FD_GROWTH_FLOOR = 20
 SERIES_GROWTH_FLOOR = 200
+# Growth that the heap window then finds almost none of still alive was warm-up or allocator
+# noise; a leak at a workshop's intensities leaves several MiB in a few seconds.
+HEAP_CONFIRM_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class Evidence:
     gc: tuple[GcReport, GcReport] | None = None
     loop: tuple[LoopReport, LoopReport] | None = None
     series: tuple[int, int] | None = None
+    # Live memory per allocator (the lab's service reports it): start, middle, end.
+    allocator: dict[str, list[int]] = field(default_factory=dict)
     fd_paths: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -87,22 +92,29 @@ class Evidence:
     @property
     def rss_growth(self) -> float:
         """RSS growth over the window, as a share of RSS at its start."""
-        if len(self.samples) < 2:
-            return 0.0
-        return (self.samples[-1].rss - self.samples[0].rss) / max(1, self.samples[0].rss)
+        return _growth([s.rss for s in self.samples])[0]
 
     @property
-    def rss_growth_sustained(self) -> bool:
-        """Growth that goes on through the window, not a warm-up step that levelled off:
-        the later half grew by at least a quarter of the whole growth."""
-        if len(self.samples) < 4:
-            return self.rss_growth > 0
-        first, mid, last = (
-            self.samples[0].rss,
-            self.samples[len(self.samples) // 2].rss,
-            (self.samples[-1].rss),
+    def heap_growth(self) -> tuple[str, float] | None:
+        """The allocator whose live memory grew most, and by what share."""
+        grown = [(name, _growth(values)[0]) for name, values in self.allocator.items()]
+        return max(grown, key=lambda g: g[1]) if grown else None
+
+    @property
+    def memory_growing(self) -> bool:
+        """RSS or an allocator's live memory kept growing through the window by more than the
+        floor. The allocators catch a leak that refills memory freed earlier: RSS stays flat."""
+        series = [[s.rss for s in self.samples], *self.allocator.values()]
+        return any(
+            share >= RSS_GROWTH_FLOOR and sustained for share, sustained in map(_growth, series)
         )
-        return last - mid >= 0.25 * (last - first) > 0
+
+    @property
+    def memory_leaking(self) -> bool:
+        """Memory kept growing and the heap window, when one ran, found it still alive."""
+        if not self.memory_growing:
+            return False
+        return self.heap is None or self.heap.total_bytes >= HEAP_CONFIRM_BYTES
 
     @property
     def cpu_cores(self) -> float:
@@ -129,6 +141,19 @@ class Diagnosis:
             "notes": self.notes,
             "elapsed_seconds": round(self.elapsed_seconds, 2),
         }
+
+
+def _growth(values: list[int]) -> tuple[float, bool]:
+    """Growth over a series as a share of its first value, and whether it was sustained:
+    the later half grew by at least a quarter of the whole, so a warm-up step that levelled
+    off does not count."""
+    if len(values) < 2:
+        return 0.0, False
+    first, mid, last = values[0], values[len(values) // 2], values[-1]
+    share = (last - first) / max(1, first)
+    if len(values) < 3:
+        return share, share > 0
+    return share, last - mid >= 0.25 * (last - first) > 0
 
 
 def _sample(proc: psutil.Process) -> Sample:
@@ -177,9 +202,12 @@ def gather(
     evidence.samples.append(_sample(proc))
     sampler.start()
     deadline = time.monotonic() + seconds
+    middle: GcReport | None = None
     while time.monotonic() < deadline:
         time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         evidence.samples.append(_sample(proc))
+        if patient and middle is None and deadline - time.monotonic() <= seconds / 2:
+            middle = patient.gc()
     sampler.join(timeout=seconds + 120)
     if cpu_result:
         evidence.cpu = cpu_result[0]
@@ -192,9 +220,14 @@ def gather(
         evidence.loop = (before[2], after[2])
         if before[3] is not None and after[3] is not None:
             evidence.series = (before[3], after[3])
+        reports = [r for r in (before[1], middle, after[1]) if r is not None]
+        for name in reports[0].allocator:
+            values = [r.allocator.get(name) for r in reports]
+            if all(v is not None for v in values):
+                evidence.allocator[name] = [v for v in values if v is not None]
     if evidence.samples[-1].fds - evidence.samples[0].fds >= FD_GROWTH_FLOOR:
         evidence.fd_paths = _fd_paths(proc)
-    if evidence.rss_growth >= RSS_GROWTH_FLOOR and evidence.rss_growth_sustained:
+    if evidence.memory_growing:
         fallback = None
         if patient is not None:
             lab = patient
@@ -210,6 +243,11 @@ def gather(
             )
         except (ProbeError, PatientError) as exc:
             evidence.notes.append(f"no heap profile: {exc}")
+        if evidence.heap and not evidence.memory_leaking:
+            evidence.notes.append(
+                f"memory grew, but the heap window found only "
+                f"{evidence.heap.total_bytes / 2**20:.1f} MiB still alive: not a leak"
+            )
     return evidence
 
 
@@ -249,11 +287,13 @@ def findings(evidence: Evidence) -> list[Finding]:
                 f"{evidence.seconds:g} s; most were created at {site}",
                 round(min(1.0, growth / (10 * TASK_GROWTH_FLOOR)), 3),
             ))  # fmt: skip
-    if evidence.rss_growth >= RSS_GROWTH_FLOOR and evidence.rss_growth_sustained:
+    if evidence.memory_leaking:
         growth_mib = (evidence.samples[-1].rss - evidence.samples[0].rss) / 2**20
         heap = evidence.heap
         top = heap.growth[0] if heap and heap.growth else None
-        score = min(1.0, evidence.rss_growth / (10 * RSS_GROWTH_FLOOR))
+        heap_growth = evidence.heap_growth
+        grew = max(evidence.rss_growth, heap_growth[1] if heap_growth else 0.0)
+        score = min(1.0, grew / (10 * RSS_GROWTH_FLOOR))
         if top is not None and top.function == task_site:
             score /= 2  # the tasks are the cause; the memory they hold is the consequence
         found.append(Finding(
@@ -261,6 +301,8 @@ def findings(evidence: Evidence) -> list[Finding]:
             top.line if top else 0,
             f"RSS grew {growth_mib:.1f} MiB ({evidence.rss_growth:.0%}) in "
             f"{evidence.seconds:g} s"
+            + (f", {heap_growth[0].replace('_', ' ')} {heap_growth[1]:.0%}"
+               if heap_growth else "")
             + (f"; {top.bytes / 2**20:.1f} MiB still alive was allocated in {top.function} "
                f"({heap.source})" if top and heap else ""),
             round(score, 3),

@@ -95,6 +95,9 @@ class GcReport:
     garbage: int
     pauses: list[GenerationPauses]
     triggers: list[GcTrigger]
+    # Live memory by allocator (pymalloc blocks, malloc bytes in use); empty from a service
+    # that does not report it, None for a number its platform lacks.
+    allocator: dict[str, int | None] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> GcReport:
@@ -121,6 +124,7 @@ class GcReport:
                 GcTrigger(Site.from_json(t), int(t["collections"]), float(t["pause_seconds"]))
                 for t in body.get("triggers", [])
             ],
+            allocator=dict(body.get("allocator", {})),
         )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from leaky_app.debug.allocator import allocator_state
 from leaky_app.debug.frames import FrameInfo, from_frame, is_library
 
 # Upper bounds in seconds; the last bucket is everything above 2.5 s.
@@ -170,6 +171,7 @@ def gc_state(pauses: GCPauses) -> dict[str, Any]:
         "threshold": list(gc.get_threshold()),
         "count": list(gc.get_count()),
         "frozen_objects": gc.get_freeze_count(),
+        "allocator": allocator_state(),
         "garbage": len(gc.garbage),
         "stats": gc.get_stats(),
         "pauses": pauses.to_json(),
