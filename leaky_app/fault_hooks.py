@@ -36,6 +36,7 @@ def connect(
     features.events.max_inflight = settings.fault_max_tasks
     features.landing.max_bytes = settings.fault_max_memory_bytes
     features.audit.max_rows = settings.fault_max_heap_rows
+    features.audit.max_objects = settings.fault_max_heap_rows
     features.reputation.max_block_ms = settings.fault_max_block_ms
     soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     features.exports.max_open = min(settings.fault_max_fds, max(10, soft_limit // 2))

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
         default=512 * 1024 * 1024, ge=1024, description="cap: bytes a fault may hold"
     )
     fault_max_heap_rows: int = Field(
-        default=600_000, ge=1000, description="cap: long-lived rows built by gc_churn"
+        default=600_000, ge=1000, description="cap: gc_churn rows and audit entries"
     )
     fault_max_series: int = Field(
         default=50_000, ge=100, description="cap: metric series a fault may add"

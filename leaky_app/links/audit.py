@@ -16,9 +16,12 @@ class AuditEntry:
 class RedirectAudit:
     """``checks`` > 0 turns auditing on; ``geo_rows`` is the geo-IP table it joins against."""
 
-    def __init__(self, max_rows: int = 2_000_000, keep_recent: int = 2000) -> None:
+    def __init__(
+        self, max_rows: int = 2_000_000, keep_recent: int = 2000, max_objects: int = 2_000_000
+    ) -> None:
         self.checks = 0
         self.max_rows = max_rows
+        self.max_objects = max_objects  # safety cap of the lab: audit entries kept in recent
         self._geo: dict[int, tuple[str, list[int]]] = {}
         # The admin page shows the latest audits; records live long enough to reach the old
         # generation, and each one evicted is a cycle only a full collection can free.
@@ -34,6 +37,8 @@ class RedirectAudit:
             child = AuditEntry(code, parent=root)
             root.children.append(child)
         self.recent.append(root)
+        while len(self.recent) * (self.checks + 1) > self.max_objects:
+            self.recent.popleft()
         region = self._geo.get(random.randrange(len(self._geo) or 1))  # noqa: S311
         return region[0] if region else "unknown"
 
