@@ -12,7 +12,8 @@ COPY pyproject.toml requirements.lock README.md ./
 COPY leaky_app ./leaky_app
 COPY labctl ./labctl
 COPY dashboards ./dashboards
-RUN pip install --no-cache-dir -c requirements.lock '.[profilers]'
+COPY loadgen ./loadgen
+RUN pip install --no-cache-dir -c requirements.lock '.[profilers,load]'
 
 EXPOSE 8000 9464
 CMD ["leaky-app", "--host", "0.0.0.0", "--metrics-host", "0.0.0.0", "--db", "/data/leaky_app.db", \

@@ -19,7 +19,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,profilers]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,profilers,load]'
 	@touch $@
 
 system-deps: ## apt-get install prometheus, redis-server, lldb, gdb, wrk when missing (root only)
@@ -63,7 +63,7 @@ bench: $(STAMP) system-deps ## benchmarks (wrk); tables land in bench/results/
 
 lock: ## re-pin requirements.lock from a fresh resolve (commit the result)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/python -m pip install --quiet -e '.[dev,profilers,notebooks]'
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev,profilers,load,notebooks]'
 	.venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 	rm -rf .venv-lock
 

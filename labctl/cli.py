@@ -12,13 +12,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from labctl import smtp_sink
+from labctl.commands import lab as lab_commands
+from labctl.commands import load as load_commands
+from labctl.commands.common import JsonFlag, RunDir, console
+from labctl.commands.common import echo as _echo
+from labctl.commands.common import fail as _fail
 from labctl.diagnose import diagnose
 from labctl.patient import FaultBoard, Patient, PatientError
 from labctl.preflight import run_checks
@@ -38,22 +43,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-RunDir = Annotated[
-    Path, typer.Option("--run-dir", envvar="LABCTL_RUN_DIR", help="lab state and logs")
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
-
-
-def _fail(exc: ProbeError | PatientError) -> NoReturn:
-    """Print the error's sentence and exit with its code (never a traceback)."""
-    console.print(f"[red]labctl:[/red] {exc}")
-    raise typer.Exit(exc.exit_code) from None
-
-
-def _echo(command: str) -> None:
-    """Show the tool command a step runs, dimmed, as a shell line."""
-    console.print(f"[dim]$ {command}[/dim]")
 
 
 @app.command()
@@ -470,6 +459,9 @@ def diagnose_cmd(
 
 _PROFILE_FOR = {"memory": "heap", "tasks": "tasks", "gc": "gc", "loop": "loop"}
 
+
+app.add_typer(load_commands.app, name="load")
+app.add_typer(lab_commands.app, name="lab")
 
 smtp_app = typer.Typer(
     help="The lab's SMTP sink: run it, count what it kept, make it fail.", no_args_is_help=True

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from labctl.errors import LabctlError
 from labctl.probes.heap import HeapReport
 from labctl.stack import SERVICE, Stack
 from labctl.views import (
@@ -27,18 +28,15 @@ from labctl.views import (
 )
 
 
-class PatientError(RuntimeError):
+class PatientError(LabctlError):
     """A request to the patient failed; ``exit_code`` says how a CLI should exit."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
 class Fault:
     id: str
     summary: str
+    culprit: str  # "module:qualname": the answer key of labs and drills
     intensities: list[str]
     symptoms: list[str]
     tools: list[str]
@@ -186,6 +184,7 @@ def _board(body: dict[str, Any]) -> FaultBoard:
             Fault(
                 id=spec["id"],
                 summary=spec["summary"],
+                culprit=spec["culprit"],
                 intensities=spec["intensities"],
                 symptoms=spec["symptoms"],
                 tools=spec["tools"],

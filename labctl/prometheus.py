@@ -10,9 +10,12 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+import httpx
 import yaml
 
+from labctl.errors import LabctlError
 from labctl.ports import LOOPBACK
 from labctl.processes import ProcessRecord, spawn, stop, wait_http_ok
 
@@ -78,3 +81,26 @@ def start_prometheus(
         stop(record)
         raise
     return record
+
+
+class QueryError(LabctlError):
+    """Prometheus did not answer a query, or refused it; the message says which."""
+
+
+def query(base_url: str, promql: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """An instant query: the ``result`` list of Prometheus's HTTP API."""
+    try:
+        response = httpx.get(
+            f"{base_url.rstrip('/')}/api/v1/query", params={"query": promql}, timeout=timeout
+        )
+    except httpx.TransportError as exc:
+        raise QueryError(f"Prometheus at {base_url} does not answer: {exc}") from exc
+    body = (
+        response.json()
+        if response.headers.get("content-type", "").startswith("application/json")
+        else {}
+    )
+    if response.status_code != 200 or body.get("status") != "success":
+        raise QueryError(f"Prometheus refused {promql!r}: {body.get('error', response.text)}")
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result

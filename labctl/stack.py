@@ -207,6 +207,14 @@ class Stack:
         records[name] = record
         self._save(records)
 
+    def forget(self, name: str) -> ProcessRecord | None:
+        """Drop ``name`` from the record (the caller stops it) and return its record."""
+        records = self._load()
+        record = records.pop(name, None)
+        if record is not None:
+            self._save(records)
+        return record
+
     def status(self) -> StackStatus:
         status = StackStatus(run_dir=self.run_dir)
         for name, rec in self._load().items():

@@ -167,3 +167,18 @@ def fault_lab(live_service: LiveService) -> Iterator[FaultLab]:
         yield lab
     finally:
         lab.all_off()
+
+
+@pytest.fixture(scope="session")
+def lab_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A whole stack as ``make up`` starts it (sink, service, Prometheus) in its own run
+    directory, for the labs and notebooks: a trainee's machine, fresh, with no other test's
+    faults in its history. Stopped by PID at the end of the session."""
+    run_dir = tmp_path_factory.mktemp("lab-stack")
+    stack = Stack(run_dir)
+    try:
+        status = stack.up(ServicePorts.free())
+        assert {SERVICE, SINK, "prometheus"} <= set(status.running), status
+        yield run_dir
+    finally:
+        stack.down()

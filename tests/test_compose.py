@@ -85,3 +85,16 @@ def test_prometheus_scrapes_the_apps_metrics_port() -> None:
     for line in re.findall(r"^COPY (.+)$", dockerfile, re.MULTILINE):
         for source in line.split()[:-1]:  # the last word is the destination
             assert (ROOT / source).exists(), source
+
+
+def test_loadgen_runs_the_locustfile_labctl_runs_with_the_same_options() -> None:
+    from labctl.load import LOCUSTFILE, LoadShape, load_command
+
+    loadgen = compose()["services"]["loadgen"]
+    command = loadgen["command"]
+    path = command[command.index("-f") + 1]
+    assert path.startswith("/lab/") and ROOT / path.removeprefix("/lab/") == LOCUSTFILE
+    assert "COPY loadgen ./loadgen" in (ROOT / "Dockerfile").read_text()
+    native = load_command("http://app:8000", LoadShape(), Path("run"))
+    for option in ("--headless", "--users", "--rate"):
+        assert option in command and option in native, option

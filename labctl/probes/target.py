@@ -10,13 +10,11 @@ from pathlib import Path
 
 import psutil
 
+from labctl.errors import LabctlError
 
-class ProbeError(RuntimeError):
+
+class ProbeError(LabctlError):
     """A profiler could not run; the message says why and how to fix it."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 # Exit codes shared by every profiling command.

@@ -1,0 +1,1 @@
+"""``labctl`` command groups, one module each; ``labctl.cli`` mounts them."""

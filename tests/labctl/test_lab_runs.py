@@ -1,0 +1,75 @@
+"""Labs against a whole live stack: every lab's signals cross their thresholds with its fault
+on (measured in Prometheus, against a baseline from the same run), and a trainee's round
+trip (start, a wrong answer, the right one, stop) leaves the service as it was."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from labctl.cli import main
+from labctl.lab_runs import current, verify_lab
+from labctl.labs import Lab, all_labs
+from labctl.load import running
+from labctl.patient import Patient
+from labctl.smtp_sink import Mailbox
+from labctl.stack import sink_dir
+from tests.polling import eventually_sync
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("lab", all_labs(), ids=lambda lab: f"{lab.number}-{lab.slug}")
+def test_each_lab_shows_its_signals_with_its_fault(lab_stack: Path, lab: Lab) -> None:
+    readings = verify_lab(lab_stack, lab, timeout=120)
+    missed = [(r.signal.name, r.baseline, r.value, r.signal.target(r.baseline))
+              for r in readings if not r.met]  # fmt: skip
+    assert missed == [], missed
+    # verify puts everything back: no fault, no load, mail healed.
+    with Patient.from_run_dir(lab_stack) as patient:
+        assert patient.faults().active == {}
+    assert running(lab_stack) is None
+    assert Mailbox(sink_dir(lab_stack)).fail_rate() == 0.0
+
+
+def test_a_trainee_round_trip_through_a_lab(
+    lab_stack: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = ["--run-dir", str(lab_stack)]
+    with Patient.from_run_dir(lab_stack) as patient:
+        tasks_before = patient.tasks().count
+        try:
+            assert main(["lab", "start", "04", *run_dir]) == 0
+            err = capsys.readouterr().err
+            assert "task_leak" not in err and "labs/04-tasks-pile-up/README.md" in err
+            assert current(lab_stack) is not None and running(lab_stack) is not None
+            # The scene is real: tasks pile up under the lab's load.
+            eventually_sync(lambda: patient.tasks().count > tasks_before + 200,
+                            "tasks pile up", deadline_s=60)  # fmt: skip
+
+            assert main(["lab", "check", "04", "--answer", "publish", *run_dir]) == 1
+            assert "name its class too" in capsys.readouterr().err
+            assert main(["lab", "check", "04", "--answer", "ClickEventPublisher.publish",
+                         "--json", *run_dir]) == 0  # fmt: skip
+            assert json.loads(capsys.readouterr().out)["correct"] is True
+        finally:
+            assert main(["lab", "stop", *run_dir]) == 0
+        assert "lab 04 stopped" in capsys.readouterr().err
+        assert patient.faults().active == {}
+        eventually_sync(lambda: patient.tasks().count < tasks_before + 50,
+                        "the leaked tasks are released")  # fmt: skip
+    assert current(lab_stack) is None and running(lab_stack) is None
+
+
+def test_verify_refuses_while_a_lab_runs_and_lab_commands_need_a_stack(
+    lab_stack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (lab_stack / "lab.json").write_text('{"number": "02", "title": "t", "started_at": 0}')
+    try:
+        assert main(["lab", "verify", "01", "--run-dir", str(lab_stack)]) == 1
+        assert "a lab is running" in capsys.readouterr().err
+    finally:
+        (lab_stack / "lab.json").unlink()
+    assert main(["lab", "start", "01", "--run-dir", str(tmp_path)]) == 3
+    assert "the service is not running" in capsys.readouterr().err
+    assert main(["lab", "check", "01", "--answer", "x", "--run-dir", str(tmp_path)]) == 3
