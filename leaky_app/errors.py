@@ -7,7 +7,7 @@ shape, so a client never sees a traceback or FastAPI's nested ``detail`` list.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -52,26 +52,28 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str, str]:
     return 422, "invalid_request", "; ".join(parts)
 
 
+# Domain exceptions whose message is already the sentence a client should read.
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    LinkNotFound: (404, "not_found"),
+    AliasTaken: (409, "alias_taken"),
+    AliasUnavailable: (409, "alias_taken"),
+    InsufficientCredits: (402, "insufficient_credits"),
+}
+
+
+def _domain_handler(
+    status: int, code: str
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handle(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(status, code, str(exc))
+
+    return handle
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_api_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
         return error_response(exc.status, exc.code, exc.message, exc.headers)
-
-    async def on_not_found(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, LinkNotFound)
-        return error_response(404, "not_found", str(exc))
-
-    async def on_alias_taken(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, AliasTaken)
-        return error_response(409, "alias_taken", str(exc))
-
-    async def on_alias_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, AliasUnavailable)
-        return error_response(409, "alias_taken", str(exc))
-
-    async def on_no_credit(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, InsufficientCredits)
-        return error_response(402, "insufficient_credits", str(exc))
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -87,10 +89,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal", "internal error; quote the request id")
 
     app.add_exception_handler(ApiError, on_api_error)
-    app.add_exception_handler(LinkNotFound, on_not_found)
-    app.add_exception_handler(AliasTaken, on_alias_taken)
-    app.add_exception_handler(AliasUnavailable, on_alias_unavailable)
-    app.add_exception_handler(InsufficientCredits, on_no_credit)
+    for domain_error, (status, code) in DOMAIN_ERRORS.items():
+        app.add_exception_handler(domain_error, _domain_handler(status, code))
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unhandled)
