@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -117,14 +117,6 @@ def read_signals(url: str, lab: Lab) -> list[float | None]:
     return [sample_value(query(url, s.promql)) for s in lab.signals]
 
 
-@contextmanager
-def _restored(run_dir: Path) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        stop_lab(run_dir)
-
-
 def verify_lab(
     run_dir: Path,
     lab: Lab,
@@ -135,22 +127,27 @@ def verify_lab(
     """Measure each signal with the lab's load and no fault (the baseline), then with the
     fault, until every one is met or ``timeout`` passes; leave the service as it was."""
     url = prometheus_url(run_dir)
-    with _restored(run_dir), Patient.from_run_dir(run_dir) as patient:
-        _scene(run_dir, lab, patient, echo)
-        echo(f"baseline: waiting for Prometheus to see the load (up to {settle:g} s)")
-        _wait_for_load(url, settle)
-        # Part of the method, not a guess: the baseline's windows must hold only this load.
-        echo(f"baseline: {lab.settle_seconds:g} s of steady load (the signals' longest range)")
-        time.sleep(lab.settle_seconds)
-        baseline = read_signals(url, lab)
-        echo(f"PUT /admin/faults/{lab.fault}?intensity={lab.intensity}")
-        patient.fault_on(lab.fault, lab.intensity)
-        echo(f"with the fault: waiting for every signal to cross (up to {timeout:g} s)")
+    try:
+        with Patient.from_run_dir(run_dir) as patient:
+            _scene(run_dir, lab, patient, echo)
+            echo(f"baseline: waiting for Prometheus to see the load (up to {settle:g} s)")
+            _wait_for_load(url, settle)
+            # Part of the method, not a guess: the baseline's windows must hold only this load.
+            echo(f"baseline: {lab.settle_seconds:g} s of steady load (the signals' longest range)")
+            time.sleep(lab.settle_seconds)
+            baseline = read_signals(url, lab)
+            echo(f"PUT /admin/faults/{lab.fault}?intensity={lab.intensity}")
+            patient.fault_on(lab.fault, lab.intensity)
+            echo(f"with the fault: waiting for every signal to cross (up to {timeout:g} s)")
 
-        def all_met(values: list[float | None]) -> bool:
-            return all(s.met(b, v) for s, b, v in zip(lab.signals, baseline, values, strict=True))
+            def all_met(values: list[float | None]) -> bool:
+                return all(
+                    s.met(b, v) for s, b, v in zip(lab.signals, baseline, values, strict=True)
+                )
 
-        values = _poll(url, lab, timeout, all_met)
+            values = _poll(url, lab, timeout, all_met)
+    finally:
+        stop_lab(run_dir)
     return [Reading(s, b, v) for s, b, v in zip(lab.signals, baseline, values, strict=True)]
 
 
