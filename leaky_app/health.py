@@ -33,7 +33,8 @@ async def livez() -> dict[str, str]:
 async def readyz(services: Annotated[Services, Depends(get_services)]) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        await asyncio.wait_for(services.store.ping(), CHECK_TIMEOUT_SECONDS)
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            await services.store.ping()
         checks["database"] = "ok"
     except StoreUnavailable as exc:
         checks["database"] = str(exc)

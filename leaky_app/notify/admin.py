@@ -35,7 +35,8 @@ def dead_letter_endpoints(
             )
         future = asyncio.run_coroutine_threadsafe(make(box), loop)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), QUERY_TIMEOUT_SECONDS)
+            async with asyncio.timeout(QUERY_TIMEOUT_SECONDS):
+                return await asyncio.wrap_future(future)
         except TimeoutError:
             return JSONResponse(
                 {"error": "busy", "message": "the service loop did not answer within 5 s"}, 503

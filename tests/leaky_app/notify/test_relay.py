@@ -71,3 +71,25 @@ async def test_a_row_finished_during_the_read_is_not_queued_again(tmp_path: Path
         assert queue.get_nowait().key == "k1"  # the next row, not the one just sent
     finally:
         await db.close()
+
+
+async def test_a_cancel_that_lands_as_the_relay_wakes_stops_it(tmp_path: Path) -> None:
+    """On Python 3.11 ``asyncio.wait_for`` drops a cancel that arrives in the loop iteration
+    where the awaited event fires; the relay then kept polling and the notifier's shutdown
+    waited for it forever (a 300 s CI timeout)."""
+    db = await Database.open(tmp_path / "r.db", SCHEMA)
+    metrics = NotifyMetrics.create(CollectorRegistry())
+    queue: asyncio.Queue[OutboxRow] = asyncio.Queue(maxsize=5)
+    try:
+        for _ in range(20):
+            relay = OutboxRelay(Outbox(db), queue, metrics, poll_seconds=30.0)
+            task = asyncio.create_task(relay.run())
+            await asyncio.sleep(0.01)  # the relay is waiting for a wake
+            relay.wake()
+            await asyncio.sleep(0)  # its wait has finished, the relay has not yet resumed
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=5)
+            assert done, "the relay ignored its cancellation"
+            assert task.cancelled()
+    finally:
+        await db.close()
