@@ -21,6 +21,7 @@ from rich.table import Table
 from labctl import smtp_sink
 from labctl.commands import lab as lab_commands
 from labctl.commands import load as load_commands
+from labctl.commands import top as top_commands
 from labctl.commands.common import JsonFlag, RunDir, console
 from labctl.commands.common import echo as _echo
 from labctl.commands.common import fail as _fail
@@ -29,6 +30,7 @@ from labctl.patient import FaultBoard, Patient, PatientError
 from labctl.preflight import run_checks
 from labctl.probes.heap import HeapReport, record_heap
 from labctl.probes.pyspy import record_cpu
+from labctl.probes.scalene import run_scalene
 from labctl.probes.target import ProbeError, Target
 from labctl.processes import ProcessError
 from labctl.render import tables
@@ -225,6 +227,30 @@ def profile_cpu(
     console.print(
         f"next: open {profile.artefacts['flamegraph']} in a browser, or drop the speedscope "
         "file on https://www.speedscope.app"
+    )
+
+
+@profile_app.command("scalene")
+def profile_scalene(
+    command: CommandArg = None,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Scalene: run a Python script and rank its lines by CPU (Python vs native) and memory."""
+    try:
+        out = _run_folder(run_dir, "scalene")
+        with console.status(f"running {' '.join(command or ())} under scalene"):
+            profile = run_scalene(tuple(command or ()), out, echo=_echo)
+    except ProbeError as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps(profile.to_json(), indent=2))
+        return
+    Console().print(tables.scalene_cpu_table(profile))
+    Console().print(tables.scalene_memory_table(profile))
+    console.print(
+        f"next: scalene view {profile.artefacts['profile']}  (the full line-by-line report in "
+        "a browser)"
     )
 
 
@@ -460,6 +486,7 @@ def diagnose_cmd(
 _PROFILE_FOR = {"memory": "heap", "tasks": "tasks", "gc": "gc", "loop": "loop"}
 
 
+app.command("top")(top_commands.top)
 app.add_typer(load_commands.app, name="load")
 app.add_typer(lab_commands.app, name="lab")
 

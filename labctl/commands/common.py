@@ -7,6 +7,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from labctl.errors import LabctlError
 
@@ -19,7 +20,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output 
 
 def fail(exc: LabctlError) -> NoReturn:
     """Print the error's sentence and exit with its code (never a traceback)."""
-    console.print(f"[red]labctl:[/red] {exc}")
+    console.print(f"[red]labctl:[/red] {escape(str(exc))}")  # paths may hold [ ]
     raise typer.Exit(exc.exit_code) from None
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 
 from labctl.diagnose import Diagnosis
 from labctl.probes.heap import HeapReport
 from labctl.probes.pyspy import CpuProfile
+from labctl.probes.scalene import ScaleneProfile
 from labctl.views import GcReport, GcWindow, LoopReport, ObjectCensus, TaskCensus
 
 
@@ -27,6 +30,24 @@ def cpu_table(profile: CpuProfile) -> Table:
     for row in profile.top:
         table.add_row(f"{row.self_pct:.1f}", f"{row.total_pct:.1f}", row.function,
                       f"{row.file}:{row.line}")  # fmt: skip
+    return table
+
+
+def scalene_cpu_table(profile: ScaleneProfile) -> Table:
+    table = Table("CPU %", "Python %", "function", "file:line", "source",
+                  title=f"lines by CPU ({profile.seconds:.1f} s run)")  # fmt: skip
+    for c in profile.top_cpu():
+        table.add_row(f"{c.cpu_pct:.1f}", f"{c.python_pct:.1f}", c.function,
+                      f"{Path(c.file).name}:{c.line}", c.source)  # fmt: skip
+    return table
+
+
+def scalene_memory_table(profile: ScaleneProfile) -> Table:
+    title = f"lines by memory (footprint peak {profile.max_footprint_mb:.1f} MB)"
+    table = Table("allocated MB", "peak MB", "function", "file:line", "source", title=title)
+    for c in profile.top_memory():
+        table.add_row(f"{c.malloc_mb:.1f}", f"{c.peak_mb:.1f}", c.function,
+                      f"{Path(c.file).name}:{c.line}", c.source)  # fmt: skip
     return table
 
 
