@@ -13,7 +13,7 @@ COPY leaky_app ./leaky_app
 COPY labctl ./labctl
 COPY dashboards ./dashboards
 COPY loadgen ./loadgen
-RUN pip install --no-cache-dir -c requirements.lock '.[profilers,load]'
+RUN pip install --no-cache-dir -c requirements.lock '.[profilers,load,notebooks,jupyter]'
 
 EXPOSE 8000 9464
 CMD ["leaky-app", "--host", "0.0.0.0", "--metrics-host", "0.0.0.0", "--db", "/data/leaky_app.db", \

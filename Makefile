@@ -60,6 +60,9 @@ bench: $(STAMP) system-deps ## benchmarks (wrk); tables land in bench/results/
 	$(BIN)/python -m bench.instrumentation_overhead
 	$(BIN)/python -m bench.hot_reload_latency
 	$(BIN)/python -m bench.debug_surface_overhead
+	$(BIN)/python -m bench.profiler_overhead
+	$(BIN)/python -m bench.diagnose_time
+	$(BIN)/python -m bench.footprint
 
 lock: ## re-pin requirements.lock from a fresh resolve (commit the result)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

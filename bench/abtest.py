@@ -18,6 +18,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,13 +36,20 @@ NO_LIMIT: dict[str, object] = {"rate_limit": {"enabled": False}}
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 
 
+# Something to keep running beside a variant for the whole measurement (a profiler); called
+# with the variant, once it is up, and the seconds the rounds will take.
+Attach = Callable[["Variant", float], AbstractContextManager[object]]
+
+
 @dataclass
 class Variant:
     name: str
     args: list[str]
     flags: dict[str, object] = field(default_factory=dict)
+    attach: Attach | None = None
     rps: list[float] = field(default_factory=list)
     record: ProcessRecord | None = None
+    run_dir: Path | None = None
     url: str = ""
 
 
@@ -71,13 +80,14 @@ def run(variants: list[Variant], args: argparse.Namespace) -> None:
     """Start every variant, then measure them in rotating order; fills ``variant.rps``."""
     if shutil.which("wrk") is None:
         raise SystemExit("bench: wrk is missing; install it with: apt-get install wrk")
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, contextlib.ExitStack() as attached:
         try:
             for i, variant in enumerate(variants):
                 run_dir = Path(tmp) / str(i)
                 ports = ServicePorts.free()
                 print(f"+ leaky-app {' '.join(variant.args)} on :{ports.http}", flush=True)
                 variant.record = start_service(run_dir, ports, extra_args=variant.args)
+                variant.run_dir = run_dir
                 with contextlib.suppress(AttributeError, psutil.Error):
                     psutil.Process(variant.record.pid).cpu_affinity([0])
                 base = f"http://127.0.0.1:{ports.http}"
@@ -86,6 +96,11 @@ def run(variants: list[Variant], args: argparse.Namespace) -> None:
                 variant.url = f"{base}/{created.json()['code']}"
             for variant in variants:
                 wrk(variant.url, 2, args.connections)  # warm-up; lets the flags apply
+            rounds_seconds = args.rounds * len(variants) * (args.seconds + 2) + 30
+            for variant in variants:
+                if variant.attach is not None:
+                    print(f"+ attach to {variant.name}", flush=True)
+                    attached.enter_context(variant.attach(variant, rounds_seconds))
             for round_no in range(args.rounds):
                 shift = round_no % len(variants)
                 for variant in variants[shift:] + variants[:shift]:
@@ -93,6 +108,7 @@ def run(variants: list[Variant], args: argparse.Namespace) -> None:
                     variant.rps.append(rps)
                     print(f"  round {round_no + 1}: {variant.name[:48]:<48} {rps:8.0f} req/s")
         finally:
+            attached.close()
             for variant in variants:
                 if variant.record is not None:
                     stop(variant.record)

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from labctl import smtp_sink
+from labctl.commands import grafana as grafana_commands
 from labctl.commands import lab as lab_commands
 from labctl.commands import load as load_commands
 from labctl.commands import top as top_commands
@@ -131,7 +132,7 @@ def _show_board(board: FaultBoard, as_json: bool) -> None:
     Console().print(table)
 
 
-def _switch(run_dir: Path, action: Callable[[Patient], FaultBoard], done: str) -> None:
+def _switch(run_dir: Path, action: Callable[[Patient], FaultBoard], done: str, fault: str) -> None:
     patient = _patient(run_dir)
     try:
         board = action(patient)
@@ -141,6 +142,7 @@ def _switch(run_dir: Path, action: Callable[[Patient], FaultBoard], done: str) -
         patient.close()
     active = ", ".join(f"{k} {v}" for k, v in board.active.items()) or "none"
     console.print(f"{done}; active now: {active}")
+    grafana_commands.annotate_switch(f"fault {done}", ["fault", fault])
     console.print("next: [bold]labctl fault list[/bold]; [bold]labctl fault off --all[/bold] heals")
 
 
@@ -165,7 +167,8 @@ def fault_on(
 ) -> None:
     """Switch a fault on (applies within a second, no restart)."""
     _echo(f"PUT /admin/faults/{fault_id}?intensity={intensity}")
-    _switch(run_dir, lambda p: p.fault_on(fault_id, intensity), f"{fault_id} on at {intensity}")
+    _switch(run_dir, lambda p: p.fault_on(fault_id, intensity), f"{fault_id} on at {intensity}",
+            fault_id)  # fmt: skip
 
 
 @fault_app.command("off")
@@ -179,7 +182,8 @@ def fault_off(
         console.print("[red]labctl:[/red] name one fault, or pass --all (not both)")
         raise typer.Exit(2)
     _echo(f"DELETE /admin/faults{'' if all_faults else '/' + str(fault_id)}")
-    _switch(run_dir, lambda p: p.fault_off(fault_id), f"{fault_id or 'every fault'} off")
+    _switch(run_dir, lambda p: p.fault_off(fault_id), f"{fault_id or 'every fault'} off",
+            fault_id or "all")  # fmt: skip
 
 
 profile_app = typer.Typer(help="Attach profilers to a live process.", no_args_is_help=True)
@@ -487,6 +491,7 @@ _PROFILE_FOR = {"memory": "heap", "tasks": "tasks", "gc": "gc", "loop": "loop"}
 
 
 app.command("top")(top_commands.top)
+app.add_typer(grafana_commands.app, name="grafana")
 app.add_typer(load_commands.app, name="load")
 app.add_typer(lab_commands.app, name="lab")
 

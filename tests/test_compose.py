@@ -75,6 +75,25 @@ def test_profiler_sidecar_joins_the_apps_pid_namespace_with_ptrace() -> None:
     assert profiler["cap_add"] == ["SYS_PTRACE"]
 
 
+def test_jupyter_sees_the_service_like_the_sidecar_and_is_published_on_loopback() -> None:
+    services = compose()["services"]
+    jupyter = services["jupyter"]
+    assert jupyter["pid"] == "service:app" and jupyter["network_mode"] == "service:app"
+    assert jupyter["cap_add"] == ["SYS_PTRACE"]
+    command = jupyter["command"]
+    assert command[command.index("--ip") + 1] == "127.0.0.1"
+    port = command[command.index("--port") + 1]
+    # In the app's network namespace, its port can only be published on the app service.
+    assert f"127.0.0.1:${{JUPYTER_PORT}}:{port}" in services["app"]["ports"]
+    assert "./notebooks:/lab/notebooks" in jupyter["volumes"]
+    # The image runs `jupyter lab`: the extras with the server and the notebooks' libraries.
+    install = re.search(r"pip install .*'\.\[([a-z,]+)\]'", (ROOT / "Dockerfile").read_text())
+    assert install is not None and {"notebooks", "jupyter"} <= set(install.group(1).split(","))
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    server = re.search(r"^jupyter = \[(.*?)\]", pyproject, re.MULTILINE | re.DOTALL)
+    assert server is not None and "jupyterlab" in server.group(1)
+
+
 def test_prometheus_scrapes_the_apps_metrics_port() -> None:
     config = yaml.safe_load((ROOT / "dashboards" / "prometheus" / "prometheus.yml").read_text())
     targets = [t for job in config["scrape_configs"] for sc in job["static_configs"]
