@@ -19,7 +19,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,profilers,load]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,profilers,load,notebooks]'
 	@touch $@
 
 system-deps: ## apt-get install prometheus, redis-server, lldb, gdb, wrk when missing (root only)

@@ -393,6 +393,15 @@ def write_all(out_dir: Path = OUT_DIR) -> list[Path]:
     return written
 
 
+def panel(title: str) -> PanelSpec:
+    """A panel by its title, in any dashboard: notebooks plot with the dashboards' PromQL."""
+    for d in DASHBOARDS:
+        for p in d.panels:
+            if p.title == title:
+                return p
+    raise KeyError(f"no panel titled {title!r}")
+
+
 def all_queries() -> list[tuple[str, str, str]]:
     """(dashboard uid, panel title, expr) for every panel query."""
     return [(d.uid, p.title, q.expr) for d in DASHBOARDS for p in d.panels for q in p.queries]

@@ -8,7 +8,9 @@ same rule files (by absolute path), so alerts behave the same in both.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +91,37 @@ class QueryError(LabctlError):
 
 def query(base_url: str, promql: str, timeout: float = 10.0) -> list[dict[str, Any]]:
     """An instant query: the ``result`` list of Prometheus's HTTP API."""
+    return _api(base_url, "query", {"query": promql}, timeout)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a range query: its labels, and (unix time, value) points."""
+
+    labels: dict[str, str]
+    points: list[tuple[float, float]]
+
+
+def query_range(
+    base_url: str, promql: str, seconds: float, step: float = 5.0, timeout: float = 10.0
+) -> list[Series]:
+    """The last ``seconds`` of ``promql`` at ``step``, as a dashboard panel would draw it."""
+    end = time.time()
+    params = {"query": promql, "start": f"{end - seconds:.3f}", "end": f"{end:.3f}",
+              "step": f"{step:g}"}  # fmt: skip
+    return [
+        Series(dict(r["metric"]), [(float(t), float(v)) for t, v in r["values"]])
+        for r in _api(base_url, "query_range", params, timeout)
+    ]
+
+
+def _api(
+    base_url: str, endpoint: str, params: dict[str, str], timeout: float
+) -> list[dict[str, Any]]:
+    promql = params["query"]
     try:
         response = httpx.get(
-            f"{base_url.rstrip('/')}/api/v1/query", params={"query": promql}, timeout=timeout
+            f"{base_url.rstrip('/')}/api/v1/{endpoint}", params=params, timeout=timeout
         )
     except httpx.TransportError as exc:
         raise QueryError(f"Prometheus at {base_url} does not answer: {exc}") from exc
