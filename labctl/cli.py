@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from labctl import smtp_sink
+from labctl.commands import drill as drill_commands
 from labctl.commands import grafana as grafana_commands
 from labctl.commands import lab as lab_commands
 from labctl.commands import load as load_commands
@@ -122,12 +123,17 @@ def _patient(run_dir: Path) -> Patient:
 
 
 def _show_board(board: FaultBoard, as_json: bool) -> None:
+    """In a drill, what is on stays hidden: finding it is the exercise."""
     if as_json:
-        print(json.dumps([asdict(f) for f in board.catalogue], indent=2))
+        rows = [{**asdict(f), "active": "hidden" if board.drill else f.active}
+                for f in board.catalogue]  # fmt: skip
+        print(json.dumps(rows, indent=2))
         return
-    table = Table("fault", "state", "intensities", "summary", "symptoms", "cap")
+    table = Table("fault", "state", "intensities", "summary", "symptoms", "cap",
+                  title="drill running: fault state hidden" if board.drill else None)  # fmt: skip
     for f in board.catalogue:
         state = f"[red]on {f.active}[/red]" if f.active else "off"
+        state = "hidden" if board.drill else state
         table.add_row(f.id, state, " ".join(f.intensities), f.summary, "\n".join(f.symptoms), f.cap)
     Console().print(table)
 
@@ -141,6 +147,7 @@ def _switch(run_dir: Path, action: Callable[[Patient], FaultBoard], done: str, f
     finally:
         patient.close()
     active = ", ".join(f"{k} {v}" for k, v in board.active.items()) or "none"
+    active = "hidden (a drill is running)" if board.drill else active
     console.print(f"{done}; active now: {active}")
     grafana_commands.annotate_switch(f"fault {done}", ["fault", fault])
     console.print("next: [bold]labctl fault list[/bold]; [bold]labctl fault off --all[/bold] heals")
@@ -494,6 +501,7 @@ app.command("top")(top_commands.top)
 app.add_typer(grafana_commands.app, name="grafana")
 app.add_typer(load_commands.app, name="load")
 app.add_typer(lab_commands.app, name="lab")
+app.add_typer(drill_commands.app, name="drill")
 
 smtp_app = typer.Typer(
     help="The lab's SMTP sink: run it, count what it kept, make it fail.", no_args_is_help=True

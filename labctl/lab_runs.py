@@ -30,6 +30,7 @@ from labctl.stack import Stack, sink_dir
 
 Echo = Callable[[str], None]
 STATE = "lab.json"
+DRILL_STATE = "drill.json"  # labctl.drills' record: a lab and a drill never run together
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,10 @@ def current(run_dir: Path) -> LabRun | None:
 
 def start_lab(run_dir: Path, lab: Lab, echo: Echo = lambda _line: None) -> LabRun:
     """One lab at a time: every other fault off, the lab's world, load, then its fault."""
+    if (run_dir / DRILL_STATE).exists():
+        raise LabError("a drill is running; end it first: labctl drill reveal", 2)
     with Patient.from_run_dir(run_dir) as patient:
-        _scene(run_dir, lab, patient, echo)
+        set_scene(run_dir, lab, patient, echo)
         echo(f"PUT /admin/faults/<the lab's fault>?intensity={lab.intensity}")
         patient.fault_on(lab.fault, lab.intensity)
     run = LabRun(lab.number, lab.title, time.time())
@@ -60,7 +63,8 @@ def start_lab(run_dir: Path, lab: Lab, echo: Echo = lambda _line: None) -> LabRu
     return run
 
 
-def _scene(run_dir: Path, lab: Lab, patient: Patient, echo: Echo) -> None:
+def set_scene(run_dir: Path, lab: Lab, patient: Patient, echo: Echo) -> None:
+    """The lab's world without its fault: faults off, the mail server's failure rate, load."""
     echo("DELETE /admin/faults")
     patient.fault_off(None)
     Mailbox(sink_dir(run_dir)).set_fail_rate(lab.setup.smtp_fail_rate)
@@ -129,7 +133,7 @@ def verify_lab(
     url = prometheus_url(run_dir)
     try:
         with Patient.from_run_dir(run_dir) as patient:
-            _scene(run_dir, lab, patient, echo)
+            set_scene(run_dir, lab, patient, echo)
             echo(f"baseline: waiting for Prometheus to see the load (up to {settle:g} s)")
             _wait_for_load(url, settle)
             # Part of the method, not a guess: the baseline's windows must hold only this load.

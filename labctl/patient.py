@@ -121,6 +121,15 @@ class Patient:
         path = "/admin/faults" if fault_id is None else f"/admin/faults/{fault_id}"
         return _board(self._call("DELETE", path))
 
+    def drill_start(self, fault_id: str, intensity: str) -> FaultBoard:
+        """Only this fault on, and its state hidden from metrics (drill mode)."""
+        return _board(
+            self._call("PUT", "/admin/drill", params={"fault": fault_id, "intensity": intensity})
+        )
+
+    def drill_end(self) -> FaultBoard:
+        return _board(self._call("DELETE", "/admin/drill"))
+
     # Debug views: typed records, rendered by the CLI and notebooks.
 
     def tasks(self) -> TaskCensus:

@@ -1,0 +1,96 @@
+"""Incident drills against a whole stack: the fault is hidden (metrics, ``fault list``), the
+symptom is real (its alert fires), answers are graded and timed, and the reveal ends it."""
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from labctl.cli import main
+from labctl.drills import pick_lab, start_drill
+from labctl.lab_runs import DRILL_STATE, prometheus_url, start_lab
+from labctl.labs import LabError, load_lab
+from labctl.patient import Patient
+from labctl.polling import wait_until
+from labctl.prometheus import query
+
+LAB = "04"  # tasks pile up: TasksGrowing pages within a minute or so (CPUSaturated took 2.5)
+
+
+def seed_for(lab_number: str) -> int:
+    return next(s for s in range(10_000) if pick_lab(s).number == lab_number)
+
+
+def test_a_seed_always_gives_the_same_incident() -> None:
+    assert [pick_lab(7).number for _ in range(3)] == [pick_lab(7).number] * 3
+    assert len({pick_lab(s).number for s in range(200)}) > 4  # seeds spread over the labs
+
+
+def test_answer_and_reveal_without_a_drill_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["drill", "answer", "X.y", "--run-dir", str(tmp_path)]) == 3
+    assert "no drill is running" in capsys.readouterr().err
+    assert main(["drill", "reveal", "--run-dir", str(tmp_path)]) == 3
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
+    lab_stack: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rd = ["--run-dir", str(lab_stack)]
+    lab = pick_lab(seed_for(LAB))
+    with Patient.from_run_dir(lab_stack) as patient:
+        culprit = next(f.culprit for f in patient.faults().catalogue if f.id == lab.fault)
+        metrics_url = patient.metrics_url
+    assert metrics_url is not None
+    code, out, err = run(["drill", "start", "--seed", str(seed_for(LAB)), *rd], capsys)
+    try:
+        assert code == 0, err
+        assert lab.fault not in out + err and lab.title not in out + err
+        code, out, _ = run(["drill", "start", *rd], capsys)
+        assert code == 2  # one drill at a time
+        assert "leaky_app_fault_active{" not in httpx.get(metrics_url, timeout=10).text
+        code, out, _ = run(["fault", "list", "--json", *rd], capsys)
+        assert {f["active"] for f in json.loads(out)} == {"hidden"}
+        prometheus = prometheus_url(lab_stack)
+        firing = f'ALERTS{{alertname="{lab.alert}",alertstate="firing"}}'
+        wait_until(lambda: bool(query(prometheus, firing)), 180, f"{lab.alert} firing", every=2)
+        code, _, err = run(["drill", "answer", "LinkStore.get", *rd], capsys)
+        assert code == 1 and "not" in err
+        code, _, err = run(["drill", "answer", culprit.partition(":")[2], *rd], capsys)
+        assert code == 0 and "right" in err
+        code, out, err = run(["drill", "reveal", "--json", *rd], capsys)
+        assert code == 0, err
+    finally:
+        main(["drill", "reveal", *rd])  # ends a drill a failed assertion left running
+    reveal = json.loads(out)
+    assert reveal["lab"] == LAB and reveal["culprit"] == culprit
+    events = [e["what"] for e in reveal["timeline"]]
+    assert events[0].startswith("fault switched on")
+    assert any(e.startswith("first alert fired") for e in events), events
+    first_alert = next(i for i, e in enumerate(events) if e.startswith("first alert"))
+    right = next(i for i, e in enumerate(events) if e.endswith(": right"))
+    assert 0 < first_alert < right, events
+    assert "answer 'LinkStore.get': wrong" in events
+    assert all(v is not None for v in [e["value"] for e in reveal["evidence"]])
+    with Patient.from_run_dir(lab_stack) as patient:
+        board = patient.faults()
+    assert board.active == {} and board.drill is False
+    assert "leaky_app_fault_active{" in httpx.get(metrics_url, timeout=10).text
+
+
+def test_a_lab_and_a_drill_never_run_together(tmp_path: Path) -> None:
+    (tmp_path / DRILL_STATE).write_text('{"seed": 1, "started_at": 0, "answers": []}\n')
+    with pytest.raises(LabError, match="a drill is running"):
+        start_lab(tmp_path, load_lab("01"))
+    with pytest.raises(LabError, match="a drill is already running"):
+        start_drill(tmp_path, seed=1)
