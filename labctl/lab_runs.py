@@ -14,6 +14,8 @@ of ``lab.toml`` before and with the fault, on this machine, and puts everything 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -21,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from labctl.labs import Lab, LabError, Reading, sample_value
+from labctl.labs import LABS_DIR, Lab, LabError, Reading, sample_value
 from labctl.load import LoadShape, start_load, stop_load
 from labctl.patient import Patient, PatientError
 from labctl.prometheus import PROMETHEUS, query
@@ -108,6 +110,24 @@ def check_answer(answer: str, culprit: str) -> Verdict:
     if len(parts) > 1 and given == ".".join(parts[:-1]):
         return Verdict(False, f"close: {given} is the right place; which of its methods?")
     return Verdict(False, f"not {given or 'that'}: look again at the evidence")
+
+
+def check_fix(lab: Lab, root: Path | None = None, echo: Echo = lambda _line: None) -> Verdict:
+    """Run the lab's fix test against the code in ``root`` (the checkout the trainee edits).
+    The test fails until the fix is made."""
+    test = lab.fix_test
+    if test is None:
+        raise LabError(f"lab {lab.number} has no fix exercise; answer with --answer", 2)
+    root = root or LABS_DIR.parent
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)]
+    echo(" ".join(cmd))
+    # Run from ``root`` so that its leaky_app, the one being fixed, is the one imported.
+    result = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    if result.returncode == 0:
+        return Verdict(True, f"fixed: {lines[-1] if lines else 'the test passes'}")
+    failures = [line for line in lines if line.startswith(("E ", "FAILED"))][:6]
+    return Verdict(False, "not fixed yet:\n" + "\n".join(failures or lines[-5:]))
 
 
 def prometheus_url(run_dir: Path) -> str:

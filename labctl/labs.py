@@ -79,6 +79,14 @@ class Setup(_Strict):
     smtp_fail_rate: float = Field(default=0.0, ge=0, le=1, description="the mail provider's woes")
 
 
+class FixExercise(_Strict):
+    """A test in the lab folder that fails until the trainee fixes the code, and the patch
+    (against the repository root) that makes it pass, for the catalogue's own test."""
+
+    test: str = Field(pattern=r"^test_\w+\.py$")
+    patch: str = Field(pattern=r"^[\w.-]+\.patch$")
+
+
 class Lab(_Strict):
     number: str
     slug: str
@@ -92,6 +100,7 @@ class Lab(_Strict):
     load: LoadSpec = LoadSpec()
     setup: Setup = Setup()
     signals: list[Signal] = Field(min_length=1)
+    fix: FixExercise | None = None
 
     @property
     def settle_seconds(self) -> float:
@@ -111,6 +120,14 @@ class Lab(_Strict):
     @property
     def solution(self) -> Path:
         return self.folder / "solution.md"
+
+    @property
+    def fix_test(self) -> Path | None:
+        return self.folder / self.fix.test if self.fix else None
+
+    @property
+    def fix_patch(self) -> Path | None:
+        return self.folder / self.fix.patch if self.fix else None
 
 
 def _read(folder: Path) -> Lab:

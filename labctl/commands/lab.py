@@ -8,12 +8,21 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from labctl.commands.common import JsonFlag, RunDir, console, echo, fail
 from labctl.errors import LabctlError
-from labctl.lab_runs import check_answer, current, start_lab, stop_lab, verify_lab
-from labctl.labs import LabError, all_labs, load_lab
+from labctl.lab_runs import (
+    Verdict,
+    check_answer,
+    check_fix,
+    current,
+    start_lab,
+    stop_lab,
+    verify_lab,
+)
+from labctl.labs import Lab, LabError, all_labs, load_lab
 from labctl.patient import Patient
 
 app = typer.Typer(help="Graded labs: start a scenario, name the culprit.", no_args_is_help=True)
@@ -57,25 +66,41 @@ def start(key: LabKey, run_dir: RunDir = Path("run")) -> None:
 @app.command("check")
 def check(
     key: LabKey,
-    answer: Annotated[str, typer.Option(help="the function you name, e.g. Class.method")],
+    answer: Annotated[
+        str | None, typer.Option(help="the function you name, e.g. Class.method")
+    ] = None,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="run the lab's fix test against your edited code")
+    ] = False,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
 ) -> None:
-    """Grade your answer against the service's catalogue. Exit 0 when right, 1 when not."""
+    """Grade your answer against the service's catalogue, or (--fix) your fix against the
+    lab's test. Exit 0 when right, 1 when not."""
+    if (answer is None) == (not fix):
+        fail(LabError("give --answer Class.method, or --fix (not both)", 2))
     try:
         lab = load_lab(key)
+        if fix:
+            verdict = check_fix(lab, echo=echo)
+            _report(lab, verdict, as_json)
+            return
         with Patient.from_run_dir(run_dir) as patient:
             faults = {f.id: f for f in patient.faults().catalogue}
     except Errors as exc:
         fail(exc)
     if lab.fault not in faults:
         fail(LabError(f"the running service has no fault {lab.fault!r}; is it this lab's?"))
-    verdict = check_answer(answer, faults[lab.fault].culprit)
+    assert answer is not None
+    _report(lab, check_answer(answer, faults[lab.fault].culprit), as_json)
+
+
+def _report(lab: Lab, verdict: Verdict, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"lab": lab.number, "correct": verdict.correct,
                           "message": verdict.message}))  # fmt: skip
     else:
-        console.print(("[green]" if verdict.correct else "[yellow]") + verdict.message)
+        console.print(("[green]" if verdict.correct else "[yellow]") + escape(verdict.message))
         console.print(f"next: read {lab.solution}, then [bold]labctl lab stop[/bold]"
                       if verdict.correct else "next: look again, and answer again")  # fmt: skip
     if not verdict.correct:

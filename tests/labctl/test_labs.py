@@ -3,6 +3,8 @@ names a real fault, alert, dashboard and command, and no page gives its answer a
 
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,9 +12,11 @@ import yaml
 
 from labctl.cli import main
 from labctl.dashboards import DASHBOARDS
-from labctl.lab_runs import check_answer
+from labctl.lab_runs import check_answer, check_fix
 from labctl.labs import LABS_DIR, Lab, LabError, all_labs, load_lab
 from leaky_app.faults import CATALOGUE, INTENSITIES
+
+ROOT = LABS_DIR.parent
 
 LABS = all_labs()
 FAULTS = {f.id: f for f in CATALOGUE}
@@ -143,3 +147,32 @@ def test_the_readme_lists_every_lab_with_its_alert() -> None:
     for lab in LABS:
         row = f"| [{lab.number}](labs/{lab.number}-{lab.slug}/README.md) | {lab.title}"
         assert row in readme and lab.alert in readme, row
+
+
+FIX_LABS = [lab for lab in all_labs() if lab.fix is not None]
+
+
+def test_the_p99_lab_has_a_fix_exercise() -> None:
+    assert "05" in [lab.number for lab in FIX_LABS]
+
+
+@pytest.mark.parametrize("lab", FIX_LABS, ids=[lab.number for lab in FIX_LABS])
+def test_a_fix_test_fails_on_the_lab_code_and_passes_with_the_solution_patch(
+    lab: Lab, tmp_path: Path
+) -> None:
+    assert lab.fix_test is not None and lab.fix_patch is not None
+    shutil.copytree(ROOT / "leaky_app", tmp_path / "leaky_app",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    before = check_fix(lab, root=tmp_path)
+    assert not before.correct, before.message
+    assert "FAILED" in before.message
+    subprocess.run(["git", "apply", str(lab.fix_patch)], cwd=tmp_path, check=True)
+    after = check_fix(lab, root=tmp_path)
+    assert after.correct, after.message
+
+
+def test_check_fix_from_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lab", "check", "05", "--fix"]) == 1  # the checkout has the bug
+    assert "not fixed yet" in capsys.readouterr().err
+    assert main(["lab", "check", "01", "--fix"]) == 2  # no fix exercise there
+    assert main(["lab", "check", "05"]) == 2  # --answer or --fix
