@@ -17,6 +17,7 @@ import httpx
 
 from labctl.errors import LabctlError
 from labctl.probes.heap import HeapReport
+from labctl.processes import ProcessRecord
 from labctl.stack import SERVICE, Stack
 from labctl.views import (
     GcReport,
@@ -79,6 +80,11 @@ class Patient:
         if record is None:
             raise PatientError(f"the service is not running (no live process in {run_dir}); "
                                "start it with: labctl up", exit_code=3)  # fmt: skip
+        return cls.from_record(record, run_dir)
+
+    @classmethod
+    def from_record(cls, record: ProcessRecord, run_dir: Path) -> Patient:
+        """A service started with ``run_dir`` as its state folder (its debug token is there)."""
         debug = record.urls.get("debug", "").removesuffix("/debug/")
         token_file = run_dir / "debug.token"
         try:

@@ -146,10 +146,12 @@ def start_service(
     *,
     timeout: float = 30.0,
     extra_args: list[str] | None = None,
+    cwd: Path | None = None,
 ) -> ProcessRecord:
-    """Start the patient and wait until ``/readyz`` answers 200."""
+    """Start the patient and wait until ``/readyz`` answers 200. ``python -m`` imports the
+    ``leaky_app`` in ``cwd`` first, when there is one (a patched copy, say)."""
     cmd = service_command(ports, run_dir) + (extra_args or [])
-    record = spawn(SERVICE, cmd, run_dir / "logs" / f"{SERVICE}.log")
+    record = spawn(SERVICE, cmd, run_dir / "logs" / f"{SERVICE}.log", cwd=cwd)
     base = f"http://{LOOPBACK}:{ports.http}"
     record.urls = {
         "api": base,

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from labctl.commands.common import JsonFlag, RunDir, console, echo, fail
 from labctl.errors import LabctlError
+from labctl.gc_tuning import compare_gc_settings
 from labctl.lab_runs import (
     Verdict,
     check_answer,
@@ -24,6 +25,7 @@ from labctl.lab_runs import (
 )
 from labctl.labs import Lab, LabError, all_labs, load_lab
 from labctl.patient import Patient
+from labctl.render import tables
 
 app = typer.Typer(help="Graded labs: start a scenario, name the culprit.", no_args_is_help=True)
 LabKey = Annotated[str, typer.Argument(help="the lab's number (01) or folder name")]
@@ -105,6 +107,28 @@ def _report(lab: Lab, verdict: Verdict, as_json: bool) -> None:
                       if verdict.correct else "next: look again, and answer again")  # fmt: skip
     if not verdict.correct:
         raise typer.Exit(1)
+
+
+@app.command("gc-tuning")
+def gc_tuning(
+    seconds: Annotated[float, typer.Option(min=3, max=300, help="each setting's window")] = 15.0,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Lab 05's exercise: default thresholds, raised ones, gc.freeze() and the cycle removed,
+    measured side by side in one run (about 4 windows and a minute of set-up)."""
+    try:
+        trials = compare_gc_settings(
+            run_dir, seconds, echo=echo, progress=lambda m: console.print(f"measuring: {m}")
+        )
+    except Errors as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps([t.to_json() for t in trials], indent=2))
+        return
+    Console().print(tables.gc_trials_table(trials))
+    console.print("next: read labs/05-p99-spikes/solution.md (Tuning), then make the fix: "
+                  "[bold]labctl lab check 05 --fix[/bold]")  # fmt: skip
 
 
 @app.command("stop")

@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from labctl.diagnose import Diagnosis
+from labctl.gc_tuning import GcTrial
 from labctl.probes.heap import HeapReport
 from labctl.probes.pyspy import CpuProfile
 from labctl.probes.scalene import ScaleneProfile
@@ -122,4 +123,17 @@ def findings_table(diagnosis: Diagnosis) -> Table:
     for i, f in enumerate(diagnosis.findings, 1):
         table.add_row(str(i), f.kind, f"{f.score:.2f}", f.function, f"{f.file}:{f.line}",
                       f.evidence)  # fmt: skip
+    return table
+
+
+def gc_trials_table(trials: list[GcTrial]) -> Table:
+    table = Table("setting", "requests", "request p99 ms", "old-gen pause p99 ms",
+                  "full collections", "gen-0 collections", "time in old-gen GC", "frozen",
+                  "RSS MiB",
+                  title="GC settings side by side (same load, same window)")  # fmt: skip
+    for t in trials:
+        table.add_row(t.setting, str(t.requests), ms(t.request_p99_seconds),
+                      ms(t.old_gen_pause_p99_seconds), str(t.full_collections),
+                      str(t.young_collections), f"{t.pause_share:.1%}", f"{t.frozen_objects:,}",
+                      "-" if t.rss_bytes is None else mib(int(t.rss_bytes)))  # fmt: skip
     return table
