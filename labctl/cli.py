@@ -35,6 +35,7 @@ from labctl.probes.pyspy import record_cpu
 from labctl.probes.scalene import run_scalene
 from labctl.probes.target import ProbeError, Target
 from labctl.processes import ProcessError
+from labctl.redis_server import RedisMissing
 from labctl.render import tables
 from labctl.smtp_sink import Mailbox
 from labctl.stack import Stack, sink_dir
@@ -71,11 +72,23 @@ def preflight(as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def up(run_dir: RunDir = Path("run")) -> None:
+def up(
+    run_dir: RunDir = Path("run"),
+    redis: Annotated[
+        bool,
+        typer.Option(
+            "--redis",
+            help="also start redis-server and give the service REDIS_URL: one rate limit and "
+            "one scheduler leader across instances, as in docker compose",
+        ),
+    ] = False,
+) -> None:
     """Start the local stack (idempotent) and print its URLs."""
     stack = Stack(run_dir)
     try:
-        status = stack.up(progress=_echo)
+        status = stack.up(progress=_echo, redis=redis)
+    except RedisMissing as exc:
+        _fail(exc)
     except ProcessError as exc:
         console.print(f"[red]labctl up failed:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -9,6 +9,7 @@ Everything lives in one run directory (default ``./run``)::
     run/debug.token        bearer token of the service's /debug/ surface (mode 0600)
     run/smtp/              what the SMTP sink received (messages.jsonl) and its fail switch
     run/prometheus.yml     Prometheus config rendered for the loopback ports (when installed)
+    run/logs/redis.log     redis-server, with ``labctl up --redis`` (nothing saved to disk)
 
 Usage::
 
@@ -29,10 +30,12 @@ from pathlib import Path
 from labctl import prometheus, smtp_sink
 from labctl.ports import LOOPBACK, free_port, preferred_or_free
 from labctl.processes import ProcessRecord, spawn, stop, wait_http_ok
+from labctl.redis_server import REDIS, start_redis
 
 DEFAULT_SERVICE_PORT = 8000
 DEFAULT_METRICS_PORT = 9464
 DEFAULT_DEBUG_PORT = 6060
+DEFAULT_REDIS_PORT = 6379
 SERVICE = "service"
 
 
@@ -230,9 +233,22 @@ class Stack:
         self,
         ports: ServicePorts | None = None,
         progress: Callable[[str], None] = lambda _msg: None,
+        *,
+        redis: bool = False,
     ) -> StackStatus:
+        """Start what is not running. ``redis`` adds a redis-server and gives the service
+        ``--redis-url`` (the shared rate limit and leader lease, as in docker compose)."""
         records = self.status().running
         chosen = ports or ServicePorts.choose()
+        service_args: list[str] = []
+        if redis:
+            if REDIS not in records:
+                port = free_port() if ports is not None else preferred_or_free(DEFAULT_REDIS_PORT)
+                records[REDIS] = start_redis(self.run_dir, port, echo=progress)
+                self._save(records)
+            service_args = ["--redis-url", records[REDIS].urls["redis"]]
+            if SERVICE in records and "--redis-url" not in records[SERVICE].cmd:
+                progress("the service runs without Redis; for it: labctl down, labctl up --redis")
         if smtp_sink.SINK not in records:
             if SERVICE in records:
                 # The running service mails the port it was started with.
@@ -242,8 +258,8 @@ class Stack:
             self._save(records)
         if SERVICE not in records:
             chosen = replace(chosen, smtp=_sink_smtp_port(records[smtp_sink.SINK], chosen.smtp))
-            progress(" ".join(service_command(chosen, self.run_dir)))
-            records[SERVICE] = start_service(self.run_dir, chosen)
+            progress(" ".join(service_command(chosen, self.run_dir) + service_args))
+            records[SERVICE] = start_service(self.run_dir, chosen, extra_args=service_args)
             self._save(records)
         if prometheus.PROMETHEUS not in records:
             if prometheus.binary() is None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, make_asgi_app
+from redis.asyncio import Redis
 
 from leaky_app import __version__, fault_hooks
 from leaky_app.admin import admin_endpoints
@@ -32,10 +33,12 @@ from leaky_app.errors import install_error_handlers
 from leaky_app.faults import FaultStateCollector, Switchboard
 from leaky_app.health import router as health_router
 from leaky_app.hot_reload import ConfigWatcher
+from leaky_app.leader import FileLease, Leadership, Lease, RedisLease
 from leaky_app.links.alias_claims import AliasClaims
 from leaky_app.links.cache import ReadCache
 from leaky_app.links.campaigns import CampaignTracker
 from leaky_app.links.clicks import ClickBuffer
+from leaky_app.links.expiry import LinkExpiry
 from leaky_app.links.exports import ClickExporter
 from leaky_app.links.service import ClickFeatures, LinkService
 from leaky_app.links.store import LinkStore
@@ -47,9 +50,10 @@ from leaky_app.notify.admin import dead_letter_endpoints
 from leaky_app.notify.mailer import Mailer, MailerConfig
 from leaky_app.notify.notifier import Notifier, NotifierConfig
 from leaky_app.outbox import Outbox
-from leaky_app.ratelimit import TokenBucketLimiter
+from leaky_app.ratelimit import RateLimiter, SlidingWindowLimiter, TokenBucketLimiter
 from leaky_app.runtime.gc_pauses import GCPauseRecorder
 from leaky_app.runtime.loop_lag import LoopLagMonitor
+from leaky_app.scheduler import Job, Scheduler
 from leaky_app.services import Services
 from leaky_app.settings import RuntimeConfig, Settings
 
@@ -62,6 +66,41 @@ def _count_tasks(loop: asyncio.AbstractEventLoop) -> int:
         return len(asyncio.all_tasks(loop))
     except RuntimeError:
         return 0
+
+
+# A Redis that does not answer must not hold a request (rate limit) or a lease renewal for
+# long: both fall back (local bucket, stepping down) after this.
+REDIS_TIMEOUT_SECONDS = 0.5
+
+
+def _redis(settings: Settings) -> Redis | None:
+    if settings.redis_url is None:
+        return None
+    return Redis.from_url(
+        settings.redis_url,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+    )
+
+
+def _rate_limiter(settings: Settings, redis: Redis | None, metrics: Metrics) -> RateLimiter:
+    config = RuntimeConfig().rate_limit  # the watcher applies the flags file's at load
+    local = TokenBucketLimiter(config, max_clients=settings.rate_limit_max_clients)
+    shared = None
+    if redis is not None:
+        shared = SlidingWindowLimiter(redis, settings.redis_key_prefix, config)
+    return RateLimiter(local, shared, metrics.rate_limit_backend_errors)
+
+
+def _leadership(settings: Settings, redis: Redis | None, metrics: Metrics) -> Leadership:
+    lease: Lease
+    if redis is not None:
+        key = f"{settings.redis_key_prefix}:leader:scheduler"
+        lease = RedisLease(redis, key, settings.leader_ttl_seconds)
+    else:
+        lease = FileLease(settings.leader_lock_path)
+    gauge = metrics.scheduler.leader
+    return Leadership(lease, settings.leader_ttl_seconds, lambda leads: gauge.set(int(leads)))
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -153,8 +192,16 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 settings.click_flush_seconds,
                 on_staged=notifier.relay.wake,
             )
-            limiter = TokenBucketLimiter(
-                RuntimeConfig().rate_limit, max_clients=settings.rate_limit_max_clients
+            redis = _redis(settings)
+            if redis is not None:
+                undo.push_async_callback(redis.aclose)
+            limiter = _rate_limiter(settings, redis, metrics)
+            leadership = _leadership(settings, redis, metrics)
+            expiry = LinkExpiry(store, cache)
+            scheduler = Scheduler(
+                leadership,
+                [Job("expire_links", settings.expiry_interval_seconds, expiry.run)],
+                metrics.scheduler,
             )
             watcher.add_listener(lambda c: set_level(c.log_level))
             watcher.add_listener(lambda c: limiter.configure(c.rate_limit))
@@ -174,6 +221,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 limiter=limiter,
                 config=watcher,
                 switchboard=switchboard,
+                leadership=leadership,
+                redis=redis,
             )
             metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
             gc_recorder = GCPauseRecorder(
@@ -195,6 +244,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 ("click-flush", clicks.run()),
                 ("loop-lag-probe", lag.run()),
                 ("config-watch", watcher.run()),
+                ("scheduler", scheduler.run()),
             ]
             if settings.notify_enabled:
                 loops.append(("notifier", notifier.run()))

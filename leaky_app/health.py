@@ -6,7 +6,9 @@
   balancer stops sending traffic and a human sees why. A mail server outage is reported under
   ``degraded`` but keeps the service ready: redirects do not need SMTP, and the notices wait
   in the outbox. Taking the shortener out of rotation for an email outage would turn a
-  partial failure into a full one.
+  partial failure into a full one. Redis, when configured, is reported the same way: without
+  it each instance limits clients with its own token bucket, and no instance runs the
+  scheduled jobs (none can be sure it is the only leader); redirects and link creation go on.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from leaky_app.links.store import StoreUnavailable
 from leaky_app.services import Services, get_services
@@ -48,7 +52,25 @@ async def readyz(services: Annotated[Services, Depends(get_services)]) -> JSONRe
             f"circuit breaker {breaker}: the mail server fails; "
             f"{services.notifier.relay.inflight} notices in flight, the rest wait in the outbox"
         )
+    if services.redis is not None:
+        problem = await _redis_problem(services.redis)
+        if problem is not None:
+            degraded["redis"] = (
+                f"{problem}: each instance rate-limits with its own bucket, "
+                "and no instance runs the scheduled jobs until Redis answers"
+            )
     return JSONResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks, "degraded": degraded},
         status_code=200 if ready else 503,
     )
+
+
+async def _redis_problem(redis: Redis) -> str | None:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            await redis.ping()
+    except TimeoutError:
+        return f"redis: no answer within {CHECK_TIMEOUT_SECONDS} s"
+    except RedisError as exc:
+        return f"redis: {exc}"
+    return None

@@ -66,6 +66,8 @@ class Metrics:
     config_reloads: Counter
     build_info: Info
     notify: NotifyMetrics
+    scheduler: SchedulerMetrics
+    rate_limit_backend_errors: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry, *, runtime_collectors: bool = True) -> Metrics:
@@ -173,6 +175,48 @@ class Metrics:
             ),
             build_info=build_info,
             notify=NotifyMetrics.create(registry),
+            scheduler=SchedulerMetrics.create(registry),
+            rate_limit_backend_errors=Counter(
+                "rate_limit_backend_errors",
+                "Shared (Redis) rate-limit checks that failed and fell back to the local bucket.",
+                namespace=ns,
+                registry=registry,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class SchedulerMetrics:
+    """Leader election and the scheduled jobs (seed Q372)."""
+
+    leader: Gauge
+    job_runs: Counter
+    job_items: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> SchedulerMetrics:
+        ns = NAMESPACE
+        return cls(
+            leader=Gauge(
+                "scheduler_leader",
+                "1 while this instance holds the scheduler's leader lease, else 0.",
+                namespace=ns,
+                registry=registry,
+            ),
+            job_runs=Counter(
+                "scheduler_job_runs",
+                "Scheduled job runs on this instance, by job and result (ok, error).",
+                ["job", "result"],
+                namespace=ns,
+                registry=registry,
+            ),
+            job_items=Counter(
+                "scheduler_job_items",
+                "Items scheduled jobs handled on this instance (expire_links: links deleted).",
+                ["job"],
+                namespace=ns,
+                registry=registry,
+            ),
         )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
+from redis.asyncio import Redis
 
 from leaky_app.errors import ApiError
 from leaky_app.faults import Switchboard
 from leaky_app.hot_reload import ConfigWatcher
+from leaky_app.leader import Leadership
 from leaky_app.links.alias_claims import AliasClaims
 from leaky_app.links.service import LinkService
 from leaky_app.links.store import LinkStore
@@ -16,7 +18,7 @@ from leaky_app.metrics import Metrics
 from leaky_app.middleware.telemetry import route_template
 from leaky_app.notify.notifier import Notifier
 from leaky_app.outbox import Outbox
-from leaky_app.ratelimit import TokenBucketLimiter
+from leaky_app.ratelimit import RateLimiter
 from leaky_app.settings import Settings
 
 
@@ -26,12 +28,14 @@ class Services:
     metrics: Metrics
     store: LinkStore
     links: LinkService
-    limiter: TokenBucketLimiter
+    limiter: RateLimiter
     config: ConfigWatcher
     switchboard: Switchboard
     outbox: Outbox
     alias_claims: AliasClaims
     notifier: Notifier
+    leadership: Leadership
+    redis: Redis | None = None  # when REDIS_URL is set
 
 
 def services_of(request: Request) -> Services:
@@ -49,7 +53,7 @@ async def rate_limit(request: Request) -> None:
     """FastAPI dependency: one token per request from the client's bucket, else 429."""
     services = services_of(request)
     client = request.client.host if request.client else "unknown"
-    decision = services.limiter.take(client)
+    decision = await services.limiter.take(client)
     if not decision.allowed:
         services.metrics.rate_limited.labels(route=route_template(request.scope)).inc()
         raise ApiError(

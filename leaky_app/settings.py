@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leaky_app.faults import check_faults
@@ -150,10 +150,35 @@ class Settings(BaseSettings):
     instrumented: bool = Field(
         default=True, description="request-id, RED metrics and access-log middleware"
     )
+    redis_url: str | None = Field(
+        default=None,
+        # REDIS_URL too: the name every Redis-aware tool and compose file already uses.
+        validation_alias=AliasChoices("redis_url", "LEAKY_APP_REDIS_URL", "REDIS_URL"),
+        description="Redis for leader election and the shared rate limit (redis://host:port/0)",
+    )
+    redis_key_prefix: str = Field(
+        default="leaky_app",
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="prefix of every Redis key (instances sharing it share leadership)",
+    )
+    scheduler_lock_file: Path | None = Field(
+        default=None,
+        description="leader lock without Redis; default: beside the database (DB.scheduler-lock)",
+    )
+    leader_ttl_seconds: float = Field(
+        default=5.0, ge=0.5, le=300, description="leader lease; a follower takes over after it"
+    )
+    expiry_interval_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="how often the leader deletes expired links"
+    )
 
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def leader_lock_path(self) -> Path:
+        return self.scheduler_lock_file or self.db.with_name(self.db.name + ".scheduler-lock")
 
 
 class RateLimitConfig(BaseModel):

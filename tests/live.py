@@ -18,6 +18,7 @@ import pytest
 from labctl.ports import free_port
 from labctl.processes import ProcessRecord, stop
 from labctl.prometheus import APP_JOB, SINK_JOB, start_prometheus
+from labctl.redis_server import start_redis
 from labctl.smtp_sink import SINK, Mailbox
 from labctl.stack import SERVICE, ServicePorts, Stack, sink_dir, start_service, start_sink
 from tests.integration.load import scrape
@@ -182,3 +183,22 @@ def lab_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield run_dir
     finally:
         stack.down()
+
+
+@dataclass
+class LiveRedis:
+    record: ProcessRecord
+    url: str
+
+    def stop(self) -> None:
+        stop(self.record)
+
+
+@pytest.fixture
+def live_redis(tmp_path: Path) -> Iterator[LiveRedis]:
+    """A real redis-server (Debian's package) on a free loopback port, for one test."""
+    record = start_redis(tmp_path / "redis", free_port())
+    try:
+        yield LiveRedis(record, record.urls["redis"])
+    finally:
+        stop(record)

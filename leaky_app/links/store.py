@@ -157,6 +157,16 @@ class LinkStore:
     async def delete(self, code: str) -> bool:
         return await self.db.execute("DELETE FROM links WHERE code = ?", (code,)) > 0
 
+    async def delete_expired(self, now: float, limit: int) -> list[str]:
+        """Delete up to ``limit`` links that expired by ``now``; returns their codes."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetchall(
+                "DELETE FROM links WHERE code IN (SELECT code FROM links"
+                " WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?) RETURNING code",
+                (now, limit),
+            )
+        return [row["code"] for row in rows]
+
     async def add_clicks(self, batches: Mapping[str, ClickBatch]) -> int:
         """Add buffered click counts (``clicks = clicks + n`` is atomic in SQL, no read first)
         and stage a milestone notice for each owned link that crossed one. Returns the number

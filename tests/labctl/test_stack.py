@@ -5,10 +5,13 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import redis
 
 from labctl.processes import stop
+from labctl.redis_server import REDIS
 from labctl.smtp_sink import SINK
 from labctl.stack import SERVICE, ServicePorts, Stack
+from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.integration
 
@@ -41,3 +44,24 @@ def test_stale_record_is_reported_not_signalled(tmp_path: Path) -> None:
     assert SERVICE not in status.running
     assert status.stale == [SERVICE]
     stack.down()
+
+
+def test_up_with_redis_shares_the_limit_and_lease_and_down_stops_redis(tmp_path: Path) -> None:
+    stack = Stack(tmp_path / "run")
+    status = stack.up(ServicePorts.free(), redis=True)
+    try:
+        assert REDIS in status.running
+        service, url = status.running[SERVICE], status.running[REDIS].urls["redis"]
+        assert service.cmd[service.cmd.index("--redis-url") + 1] == url
+        ready = httpx.get(f"{service.urls['api']}/readyz", timeout=5).json()
+        assert ready["degraded"] == {}, ready  # Redis answers
+        client = redis.Redis.from_url(url)
+        with client:
+            # The service holds the scheduler's lease in this Redis, and limits through it.
+            eventually_sync(lambda: client.get("leaky_app:leader:scheduler") is not None, "lease")
+            httpx.get(f"{service.urls['api']}/api/v1/links/nothere", timeout=5)
+            assert client.keys("leaky_app:ratelimit:*") != []
+        assert set(stack.down()) == {SERVICE, SINK, REDIS, "prometheus"}
+    finally:
+        for rec in status.running.values():
+            stop(rec)
