@@ -41,7 +41,7 @@ from labctl.lab_runs import (
 )
 from labctl.labs import Lab, LabError, all_labs
 from labctl.patient import Patient
-from labctl.prometheus import QueryError, query_range
+from labctl.prometheus import QueryError, raw_samples
 
 STATE = DRILL_STATE
 
@@ -138,11 +138,13 @@ def answer_drill(run_dir: Path, answer: str) -> Verdict:
 
 
 def _first_alert(url: str, since: float, step: float = 5.0) -> Event | None:
-    """When the first alert started firing after ``since``, from Prometheus' ALERTS series.
-    One already firing when the drill began (an earlier incident's) is not the drill's."""
+    """When the first alert started firing after ``since``: the first stored sample of
+    Prometheus' ALERTS series (one per rule evaluation), so the time is the evaluation's, not
+    a graph's grid point up to a step later. One already firing when the drill began (an
+    earlier incident's) is not the drill's."""
     seconds = max(time.time() - since, step)
     try:
-        series = query_range(url, 'ALERTS{alertstate="firing"}', seconds, step=step)
+        series = raw_samples(url, 'ALERTS{alertstate="firing"}', seconds + step)
     except QueryError:
         return None
     starts = [(min(t for t, _ in s.points), s.labels.get("alertname", "?"))

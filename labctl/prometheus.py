@@ -59,6 +59,8 @@ def command(run_dir: Path, port: int, config: Path) -> list[str]:
         "--storage.tsdb.retention.time=1d",  # a lab run, not a history
         f"--web.listen-address={LOOPBACK}:{port}",
         "--web.enable-lifecycle",  # POST /-/reload after editing rules
+        # Keep the trace ids the service attaches to latency observations (seed Q362).
+        "--enable-feature=exemplar-storage",
     ]
 
 
@@ -112,6 +114,19 @@ def query_range(
     return [
         Series(dict(r["metric"]), [(float(t), float(v)) for t, v in r["values"]])
         for r in _api(base_url, "query_range", params, timeout)
+    ]
+
+
+def raw_samples(
+    base_url: str, selector: str, seconds: float, timeout: float = 10.0
+) -> list[Series]:
+    """Every stored sample of ``selector`` in the last ``seconds``, at its own timestamp (an
+    instant query of a range vector). Unlike :func:`query_range`, which reads at grid points a
+    step apart, this says exactly when a series first appeared."""
+    params = {"query": f"{selector}[{max(1, round(seconds))}s]"}
+    return [
+        Series(dict(r["metric"]), [(float(t), float(v)) for t, v in r["values"]])
+        for r in _api(base_url, "query", params, timeout)
     ]
 
 
