@@ -64,6 +64,7 @@ bench: $(STAMP) system-deps ## benchmarks (wrk); tables land in bench/results/
 	$(BIN)/python -m bench.diagnose_time
 	$(BIN)/python -m bench.footprint
 	$(BIN)/python -m bench.gc_tuning
+	$(BIN)/python -m bench.websockets_memory
 
 lock: ## re-pin requirements.lock from a fresh resolve (commit the result)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

@@ -1,5 +1,5 @@
-"""Redirect throughput with the request telemetry (request id, RED metrics, access log) on,
-against the same service with ``--no-instrumented``.
+"""Redirect throughput with the request telemetry (request id, RED metrics, access log) and
+tracing on, against the same service with ``--no-instrumented --no-tracing-enabled``.
 
 Run: ``make bench``. Writes ``bench/results/instrumentation_overhead.md``.
 """
@@ -16,13 +16,18 @@ NO_DEBUG = ["--no-debug-enabled"]
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv, "instrumentation overhead")
     variants = [
-        Variant("instrumented, default access-log sampling (errors + 1%)", NO_DEBUG),
+        Variant("defaults: telemetry, access log errors + 1%, 1% of requests traced", NO_DEBUG),
+        Variant("telemetry, tracing off", [*NO_DEBUG, "--no-tracing-enabled"]),
+        Variant("telemetry, every request traced", [*NO_DEBUG, "--trace-sample-ratio", "1"]),
         Variant(
-            "instrumented, every request logged",
-            NO_DEBUG,
+            "telemetry, every request logged, tracing off",
+            [*NO_DEBUG, "--no-tracing-enabled"],
             flags={"access_log": {"sample_rate": 1.0}},
         ),
-        Variant("bare (--no-instrumented): baseline", [*NO_DEBUG, "--no-instrumented"]),
+        Variant(
+            "bare (--no-instrumented --no-tracing-enabled): baseline",
+            [*NO_DEBUG, "--no-instrumented", "--no-tracing-enabled"],
+        ),
     ]
     run(variants, args)
     write(

@@ -149,6 +149,26 @@ DASHBOARDS: tuple[DashboardSpec, ...] = (
                     ),
                 ),
             ),
+            PanelSpec(
+                "Live click subscribers",
+                "How many websocket clients follow clicks live, and are slow ones being dropped?",
+                "short",
+                (
+                    Query("sum(leaky_app_ws_clients)", "connected"),
+                    Query("sum(increase(leaky_app_ws_dropped_slow_total[5m])) or vector(0)",
+                          "dropped as slow (5m)"),
+                ),
+            ),
+            PanelSpec(
+                "Scheduler leader",
+                "Which instance runs the scheduled jobs (exactly one should), and do they work?",
+                "short",
+                (
+                    Query("sum by (instance) (leaky_app_scheduler_leader)", "leader {{instance}}"),
+                    Query('sum(rate(leaky_app_scheduler_job_items_total{job="expire_links"}[5m]))'
+                          " or vector(0)", "links expired / s"),
+                ),
+            ),
         ),
     ),
     DashboardSpec(

@@ -27,8 +27,9 @@ from redis.asyncio import Redis
 
 from leaky_app import __version__, fault_hooks
 from leaky_app.admin import admin_endpoints
-from leaky_app.api import aliases, notifications, redirect, v1, v2
+from leaky_app.api import aliases, live, notifications, redirect, v1, v2
 from leaky_app.debug import DebugConfig, DebugServer
+from leaky_app.debug.traces import trace_endpoints
 from leaky_app.errors import install_error_handlers
 from leaky_app.faults import FaultStateCollector, Switchboard
 from leaky_app.health import router as health_router
@@ -37,6 +38,7 @@ from leaky_app.leader import FileLease, Leadership, Lease, RedisLease
 from leaky_app.links.alias_claims import AliasClaims
 from leaky_app.links.cache import ReadCache
 from leaky_app.links.campaigns import CampaignTracker
+from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.expiry import LinkExpiry
 from leaky_app.links.exports import ClickExporter
@@ -56,6 +58,8 @@ from leaky_app.runtime.loop_lag import LoopLagMonitor
 from leaky_app.scheduler import Job, Scheduler
 from leaky_app.services import Services
 from leaky_app.settings import RuntimeConfig, Settings
+from leaky_app.tracing import FASTAPI_TELEMETRY_OFF
+from leaky_app.tracing import install as install_tracing
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +143,19 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         on_result=lambda result: metrics.config_reloads.labels(result=result).inc(),
     )
 
+    tracing = (
+        install_tracing(settings.trace_buffer_spans, settings.otlp_endpoint)
+        if settings.tracing_enabled
+        else None
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         # Every start-up step registers its undo, so a failure half-way leaves nothing behind.
         async with contextlib.AsyncExitStack() as undo:
+            if tracing is not None:
+                undo.callback(tracing.flush)  # last: the spans of shutdown itself go out too
             # First, so the task factory sees every task the service creates from here on.
             debug_server: DebugServer | None = None
             if settings.debug_enabled:
@@ -160,6 +172,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                     settings=lambda: settings.model_dump(mode="json"),
                     extra=[
                         *admin_endpoints(watcher, switchboard, loop),
+                        *(trace_endpoints(tracing.recent) if tracing else []),
                         *dead_letter_endpoints(lambda: getattr(app.state, "outbox", None), loop),
                     ],
                 )
@@ -208,12 +221,19 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             watcher.add_listener(lambda c: switchboard.apply(c.faults, drill=c.drill))
             undo.callback(switchboard.apply, {})  # release what faults hold, on shutdown too
             watcher.load_initial()
+            click_stream = ClickStream(settings.ws_max_clients, settings.ws_queue_size, metrics.ws)
             app.state.services = Services(
                 settings=settings,
                 metrics=metrics,
                 store=store,
                 links=LinkService(
-                    store, cache, clicks, metrics, features, on_staged=notifier.relay.wake
+                    store,
+                    cache,
+                    clicks,
+                    metrics,
+                    features,
+                    on_staged=notifier.relay.wake,
+                    stream=click_stream,
                 ),
                 outbox=outbox,
                 alias_claims=AliasClaims(store, settings.alias_starting_credits),
@@ -222,6 +242,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 config=watcher,
                 switchboard=switchboard,
                 leadership=leadership,
+                click_stream=click_stream,
                 redis=redis,
             )
             metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
@@ -257,6 +278,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         version=__version__,
         description="A link shortener with planted production bugs, for diagnosis training.",
         lifespan=lifespan,
+        telemetry=FASTAPI_TELEMETRY_OFF,
     )
     install_error_handlers(app)
     app.include_router(health_router)
@@ -264,10 +286,14 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     app.include_router(v2.router)
     app.include_router(notifications.router)
     app.include_router(aliases.router)
+    app.include_router(live.router)
     app.mount("/metrics", make_asgi_app(registry))
     app.include_router(redirect.router)  # last: /{code} must not shadow the fixed paths
     if settings.instrumented:
         app.add_middleware(
-            TelemetryMiddleware, metrics=metrics, access=lambda: watcher.current.access_log
+            TelemetryMiddleware,
+            metrics=metrics,
+            access=lambda: watcher.current.access_log,
+            trace_ratio=settings.trace_sample_ratio if tracing is not None else None,
         )
     return app

@@ -42,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             # and task introspection are what the lab teaches. httptools parses HTTP in C.
             loop="asyncio",
             http="httptools",
+            # The websockets library's Sans-I/O core. Compression is off by default: its zlib
+            # buffers dominate an idle connection's memory (bench/results/websockets_memory.md).
+            ws="websockets-sansio",
+            ws_per_message_deflate=settings.ws_per_message_deflate,
             log_config=None,  # our JSON handler on the root logger formats uvicorn's lines too
             access_log=False,  # HttpMetricsMiddleware writes a richer, JSON access line
             lifespan="on",

@@ -23,11 +23,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from opentelemetry.trace import Span, SpanKind
+
+from leaky_app.tracing import child_span
 
 Params = Sequence[Any]
 
@@ -44,15 +47,26 @@ class Transaction:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
-        async with self._conn.execute(sql, params) as cursor:
-            return cursor.rowcount
+        with db_span(sql):
+            async with self._conn.execute(sql, params) as cursor:
+                return cursor.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        with db_span(sql):
+            await self._conn.executemany(sql, rows)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        with db_span(sql):
+            async with self._conn.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
+
+
+def db_span(sql: str) -> AbstractContextManager[Span | None]:
+    """A client span for one statement (named by its verb), inside a recording trace only.
+    The statement text has no values in it: they are bound parameters."""
+    verb = sql.split(None, 1)[0].upper() if sql.strip() else "SQL"
+    attributes = {"db.system.name": "sqlite", "db.query.text": sql[:300]}
+    return child_span(f"sqlite {verb}", SpanKind.CLIENT, attributes)
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
@@ -101,30 +115,43 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """``async with db.transaction() as tx:`` every statement commits together, or, when
         the block raises, none does."""
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield Transaction(self._writer)
-                await self._writer.execute("COMMIT")
-            except BaseException:
-                # Also after a failed COMMIT, which leaves the transaction open.
-                if self._writer.in_transaction:
-                    await self._writer.execute("ROLLBACK")
+        with db_span("TRANSACTION"):
+            async with self._write_lock:
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Transaction(self._writer)
+                    await self._writer.execute("COMMIT")
+                except BaseException:
+                    # Also after a failed COMMIT, which leaves the transaction open.
+                    if self._writer.in_transaction:
+                        await self._rollback()
+                    raise
+
+    async def _rollback(self) -> None:
+        try:
+            await self._writer.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            # Cancelled while COMMIT was on the connection's thread: the COMMIT went on and
+            # finished first, so there is nothing left to roll back.
+            if self._writer.in_transaction:
                 raise
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One write statement on its own (it commits by itself); returns rows changed."""
-        async with self._write_lock, self._writer.execute(sql, params) as cursor:
-            return cursor.rowcount
+        with db_span(sql):
+            async with self._write_lock, self._writer.execute(sql, params) as cursor:
+                return cursor.rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._reader.execute(sql, params) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
+        with db_span(sql):
+            async with self._reader.execute(sql, params) as cursor:
+                row: sqlite3.Row | None = await cursor.fetchone()
         return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        with db_span(sql):
+            async with self._reader.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
 
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless the database file is there and answers."""

@@ -68,6 +68,7 @@ class Metrics:
     notify: NotifyMetrics
     scheduler: SchedulerMetrics
     rate_limit_backend_errors: Counter
+    ws: WebsocketMetrics
 
     @classmethod
     def create(cls, registry: CollectorRegistry, *, runtime_collectors: bool = True) -> Metrics:
@@ -176,9 +177,50 @@ class Metrics:
             build_info=build_info,
             notify=NotifyMetrics.create(registry),
             scheduler=SchedulerMetrics.create(registry),
+            ws=WebsocketMetrics.create(registry),
             rate_limit_backend_errors=Counter(
                 "rate_limit_backend_errors",
                 "Shared (Redis) rate-limit checks that failed and fell back to the local bucket.",
+                namespace=ns,
+                registry=registry,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class WebsocketMetrics:
+    """The live click stream's connections (seed Q375)."""
+
+    clients: Gauge
+    events_sent: Counter
+    dropped_slow: Counter
+    refused: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> WebsocketMetrics:
+        ns = NAMESPACE
+        return cls(
+            clients=Gauge(
+                "ws_clients",
+                "Websocket subscribers of the live click stream connected now.",
+                namespace=ns,
+                registry=registry,
+            ),
+            events_sent=Counter(
+                "ws_events_sent",
+                "Click events written to websocket subscribers.",
+                namespace=ns,
+                registry=registry,
+            ),
+            dropped_slow=Counter(
+                "ws_dropped_slow",
+                "Websocket subscribers dropped for falling a whole queue behind (slow consumers).",
+                namespace=ns,
+                registry=registry,
+            ),
+            refused=Counter(
+                "ws_refused",
+                "Websocket connections refused because the subscriber cap was reached.",
                 namespace=ns,
                 registry=registry,
             ),

@@ -28,7 +28,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
 from leaky_app.db import Database, Transaction
+from leaky_app.tracing import child_span, inject_current
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -41,11 +44,15 @@ CREATE TABLE IF NOT EXISTS outbox (
     state      TEXT NOT NULL DEFAULT 'pending',
     attempts   INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
-    done_at    REAL
+    done_at    REAL,
+    traceparent TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_dead ON outbox (id) WHERE state = 'dead';
 """
+
+# Databases made before tracing: the column the W3C trace context of the staging request rides in.
+MIGRATIONS = ("ALTER TABLE outbox ADD COLUMN traceparent TEXT",)
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
 
@@ -69,6 +76,7 @@ class OutboxRow:
     state: str
     attempts: int
     last_error: str | None
+    traceparent: str | None = None  # the staging request's trace: the delivery continues it
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> OutboxRow:
@@ -82,6 +90,7 @@ class OutboxRow:
             state=row["state"],
             attempts=row["attempts"],
             last_error=row["last_error"],
+            traceparent=row["traceparent"],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -95,28 +104,34 @@ class OutboxRow:
             "state": self.state,
             "attempts": self.attempts,
             "last_error": self.last_error,
+            "traceparent": self.traceparent,
         }
 
 
 _SELECT = (
-    "SELECT id, key, kind, recipient, payload, created_at, state, attempts, last_error FROM outbox"
+    "SELECT id, key, kind, recipient, payload, created_at, state, attempts, last_error,"
+    " traceparent FROM outbox"
 )
 
 
 async def stage(tx: Transaction, event: OutboxEvent, now: float | None = None) -> None:
     """Add ``event`` to the outbox inside the caller's transaction. A key already there is
-    kept as it is (the event was staged before), so staging is idempotent."""
-    await tx.execute(
-        "INSERT OR IGNORE INTO outbox (key, kind, recipient, payload, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (
-            event.key,
-            event.kind,
-            event.recipient,
-            json.dumps(dict(event.payload)),
-            time.time() if now is None else now,
-        ),
-    )
+    kept as it is (the event was staged before), so staging is idempotent. The current trace
+    context is stored with the row, so its delivery joins the trace of the staging request."""
+    attributes = {"messaging.destination.name": "outbox", "leaky_app.notice.kind": event.kind}
+    with child_span("outbox stage", SpanKind.PRODUCER, attributes):
+        await tx.execute(
+            "INSERT OR IGNORE INTO outbox (key, kind, recipient, payload, created_at, traceparent)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                event.key,
+                event.kind,
+                event.recipient,
+                json.dumps(dict(event.payload)),
+                time.time() if now is None else now,
+                inject_current(),
+            ),
+        )
 
 
 class Outbox:

@@ -12,6 +12,7 @@ from leaky_app.faults import Switchboard
 from leaky_app.hot_reload import ConfigWatcher
 from leaky_app.leader import Leadership
 from leaky_app.links.alias_claims import AliasClaims
+from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.service import LinkService
 from leaky_app.links.store import LinkStore
 from leaky_app.metrics import Metrics
@@ -35,6 +36,7 @@ class Services:
     alias_claims: AliasClaims
     notifier: Notifier
     leadership: Leadership
+    click_stream: ClickStream
     redis: Redis | None = None  # when REDIS_URL is set
 
 

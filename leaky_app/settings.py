@@ -171,6 +171,37 @@ class Settings(BaseSettings):
     expiry_interval_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="how often the leader deletes expired links"
     )
+    ws_max_clients: int = Field(
+        default=20_000, ge=1, le=1_000_000, description="live click-stream subscribers at most"
+    )
+    ws_queue_size: int = Field(
+        default=64,
+        ge=1,
+        le=100_000,
+        description="events a subscriber may fall behind, then it is dropped (slow consumer)",
+    )
+    ws_per_message_deflate: bool = Field(
+        default=False,
+        description="websocket compression: saves bandwidth, costs tens of KiB per connection",
+    )
+    tracing_enabled: bool = Field(default=True, description="OpenTelemetry spans (seed Q362)")
+    trace_sample_ratio: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="share of requests traced; a caller's traceparent decides for its request",
+    )
+    trace_buffer_spans: int = Field(
+        default=2000, ge=10, le=100_000, description="finished spans kept for /debug/traces"
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "otlp_endpoint", "LEAKY_APP_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+        description="OTLP/HTTP collector base URL (spans go to /v1/traces), e.g. "
+        "http://127.0.0.1:4318",
+    )
 
     @property
     def base_url(self) -> str:

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from leaky_app.links.audit import RedirectAudit
 from leaky_app.links.cache import CachedTarget, ReadCache
 from leaky_app.links.campaigns import CampaignTracker
+from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.codes import new_code
 from leaky_app.links.events import ClickEventPublisher
@@ -67,8 +68,10 @@ class LinkService:
         metrics: Metrics,
         features: ClickFeatures | None = None,
         on_staged: Callable[[], None] = lambda: None,
+        stream: ClickStream | None = None,
     ) -> None:
         self.store = store
+        self.stream = stream  # live subscribers (websockets) hear of every click
         self._on_staged = on_staged  # a notice was staged in the outbox
         self.cache = cache
         self.clicks = clicks
@@ -117,6 +120,8 @@ class LinkService:
             self._expired.inc()
             raise LinkNotFound(code, "link expired")
         self.clicks.record(code, now)
+        if self.stream is not None:
+            self.stream.publish(code, target.url, now)
         self._on_click(code, target.url, referrer, query)
         self._found.inc()
         return target.url

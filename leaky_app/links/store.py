@@ -21,6 +21,7 @@ from pathlib import Path
 
 from leaky_app.db import Database, StoreUnavailable, Transaction
 from leaky_app.links import notices
+from leaky_app.outbox import MIGRATIONS as OUTBOX_MIGRATIONS
 from leaky_app.outbox import SCHEMA as OUTBOX_SCHEMA
 from leaky_app.outbox import stage
 
@@ -62,7 +63,7 @@ CREATE INDEX IF NOT EXISTS links_expires_at ON links (expires_at) WHERE expires_
     + CLAIMS_SCHEMA
 )
 # Databases created before a column existed get it here (a no-op when it is there).
-MIGRATIONS = ("ALTER TABLE links ADD COLUMN owner_email TEXT",)
+MIGRATIONS = ("ALTER TABLE links ADD COLUMN owner_email TEXT", *OUTBOX_MIGRATIONS)
 # SQLite's default cap on bound parameters is 32766; stay far below it.
 _IN_CHUNK = 500
 _OWNED_IN = (

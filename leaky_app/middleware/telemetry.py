@@ -10,6 +10,11 @@ closure per request; merged, the instrumentation stays within a few percent of a
   path, so the number of series stays bounded whatever codes clients send.
 * **Access log**: every error (status >= 400) and every slow request is logged; other requests
   are sampled at ``access_log.sample_rate`` (hot-reloadable, default 1%).
+* **Trace** (seed Q362): a sampled request (:func:`~leaky_app.tracing.should_trace`) gets one
+  server span, continuing the caller's ``traceparent``; its trace id is the exemplar of the
+  request's latency observation, so a slow bucket leads to a trace. One span opened here, not
+  opentelemetry-instrumentation-asgi (two more spans per request, for ``receive`` and
+  ``send``) or FastAPI's native layer: both pay before they know whether a request is traced.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import random
 import time
 from collections.abc import Callable
 
+from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import Counter, Histogram
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,9 +32,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from leaky_app.context import REQUEST_ID_HEADER, accept_or_generate, request_id_var
 from leaky_app.metrics import UNMATCHED_ROUTE, Metrics
 from leaky_app.settings import AccessLogConfig
+from leaky_app.tracing import TRACER, extract, should_trace, trace_id_of
 
 access_log = logging.getLogger("leaky_app.access")
 _HEADER_BYTES = REQUEST_ID_HEADER.encode()
+_TRACEPARENT = b"traceparent"
 
 
 def route_template(scope: Scope) -> str:
@@ -42,11 +50,16 @@ def route_template(scope: Scope) -> str:
 
 class TelemetryMiddleware:
     def __init__(
-        self, app: ASGIApp, metrics: Metrics, access: Callable[[], AccessLogConfig]
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        access: Callable[[], AccessLogConfig],
+        trace_ratio: float | None = None,  # None: tracing off
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.access = access
+        self.trace_ratio = trace_ratio
         # prometheus-client's labels() validates and locks on every call; children are
         # stable objects, so look each one up once.
         self._counters: dict[tuple[str, str, int], Counter] = {}
@@ -58,10 +71,12 @@ class TelemetryMiddleware:
             return
         started = time.perf_counter()
         incoming = None
+        traceparent = None
         for name, value in scope["headers"]:
             if name == _HEADER_BYTES:
                 incoming = value.decode("latin-1")
-                break
+            elif name == _TRACEPARENT:
+                traceparent = value
         request_id = accept_or_generate(incoming)
         token = request_id_var.set(request_id)
         header = (_HEADER_BYTES, request_id.encode())
@@ -74,14 +89,36 @@ class TelemetryMiddleware:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_telemetry)
-        finally:
-            elapsed = time.perf_counter() - started
-            self._record(scope, status, elapsed)
-            request_id_var.reset(token)
+        if self.trace_ratio is None or not should_trace(
+            scope["path"], traceparent, self.trace_ratio
+        ):
+            try:
+                await self.app(scope, receive, send_with_telemetry)
+            finally:
+                self._record(scope, status, time.perf_counter() - started, None)
+                request_id_var.reset(token)
+            return
+        method: str = scope["method"]
+        with TRACER.start_as_current_span(
+            method,  # renamed "GET /{code}" once routing has matched
+            context=extract(traceparent.decode("latin-1") if traceparent else None),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method, "url.path": scope["path"]},
+        ) as span:
+            try:
+                await self.app(scope, receive, send_with_telemetry)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = self._record(scope, status, elapsed, trace_id_of(span))
+                span.update_name(f"{method} {route}")
+                span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(StatusCode.ERROR)
+                request_id_var.reset(token)
 
-    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+    def _record(self, scope: Scope, status: int, elapsed: float, trace_id: str | None) -> str:
+        """Count and time the request, log it when due; returns its route template."""
         method: str = scope["method"]
         route = route_template(scope)
         key = (method, route, status)
@@ -97,13 +134,13 @@ class TelemetryMiddleware:
             histogram = self._histograms[hkey] = self.metrics.http_request_duration.labels(
                 method, route
             )
-        histogram.observe(elapsed)
+        histogram.observe(elapsed, None if trace_id is None else {"trace_id": trace_id})
         access = self.access()
         if not access.enabled:
-            return
+            return route
         sampled_out = random.random() >= access.sample_rate  # noqa: S311 - not security
         if status < 400 and elapsed * 1000 < access.slow_ms and sampled_out:
-            return
+            return route
         access_log.info(
             "%s %s %d",
             method,
@@ -117,3 +154,4 @@ class TelemetryMiddleware:
                 "duration_ms": round(elapsed * 1000, 3),
             },
         )
+        return route

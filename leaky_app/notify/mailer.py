@@ -27,6 +27,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
+from opentelemetry.trace import SpanKind
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
@@ -35,6 +36,7 @@ from tenacity import wait_random_exponential as full_jitter
 from leaky_app.links.notices import render
 from leaky_app.metrics import NotifyMetrics
 from leaky_app.outbox import OutboxRow
+from leaky_app.tracing import child_span
 
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
 BREAKER = "smtp"
@@ -143,6 +145,11 @@ class Mailer:
 
     async def _send(self, message: EmailMessage) -> None:
         """One SMTP transaction, straight to the server."""
+        attributes = {"server.address": self.config.host, "server.port": self.config.port}
+        with child_span("smtp send", SpanKind.CLIENT, attributes):
+            await self._send_once(message)
+
+    async def _send_once(self, message: EmailMessage) -> None:
         try:
             await aiosmtplib.send(
                 message,

@@ -22,11 +22,13 @@ from dataclasses import dataclass
 
 from aiolimiter import AsyncLimiter
 from cachetools import LRUCache
+from opentelemetry.trace import SpanKind
 
 from leaky_app.metrics import NotifyMetrics
 from leaky_app.notify.mailer import Mailer
 from leaky_app.notify.relay import OutboxRelay
 from leaky_app.outbox import Outbox, OutboxRow
+from leaky_app.tracing import TRACER, extract
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,22 @@ class Notifier:
         if not allowance.has_capacity():
             self._defer(row)  # still in flight for the relay: it will not be read twice
             return
+        # The delivery continues the trace of the request that staged the notice (seed Q362);
+        # a notice staged outside a sampled trace is delivered untraced.
+        parent = extract(row.traceparent)
+        if parent is None:
+            await self._deliver(row, allowance)
+            return
+        with TRACER.start_as_current_span(
+            "notify deliver",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={"messaging.destination.name": "outbox", "leaky_app.notice.kind": row.kind,
+                        "messaging.message.id": row.key},
+        ):  # fmt: skip
+            await self._deliver(row, allowance)
+
+    async def _deliver(self, row: OutboxRow, allowance: AsyncLimiter) -> None:
         try:
             await allowance.acquire()
             delivery = await self.mailer.deliver(row)

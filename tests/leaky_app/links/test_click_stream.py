@@ -1,0 +1,64 @@
+"""The click stream's fan-out: filters, bounded queues, slow consumers dropped, a cap."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from leaky_app.links.click_stream import ClickStream, StreamFull
+from leaky_app.metrics import WebsocketMetrics
+
+
+def make(max_subscribers: int = 10, queue_size: int = 3) -> tuple[ClickStream, CollectorRegistry]:
+    registry = CollectorRegistry()
+    return ClickStream(max_subscribers, queue_size, WebsocketMetrics.create(registry)), registry
+
+
+async def test_events_reach_matching_subscribers_and_a_full_queue_drops_only_its_owner() -> None:
+    stream, registry = make(queue_size=3)
+    everything = stream.subscribe(None)
+    only_abc = stream.subscribe("abc")
+    stream.publish("xyz", "https://x.example", 1.0)
+    stream.publish("abc", "https://a.example", 2.0)
+    assert [json.loads(t)["code"] for t in await everything.next()] == ["xyz", "abc"]
+    assert [json.loads(t) for t in await only_abc.next()] == [
+        {"code": "abc", "url": "https://a.example", "at": 2.0}
+    ]
+    # Nobody reads now: the fourth event overflows everything's queue of three.
+    for n in range(4):
+        stream.publish("xyz", "https://x.example", 3.0 + n)
+    assert everything.slow and everything.closed
+    assert await everything.next() == []  # its writer is told to stop
+    assert len(stream) == 1  # the slow one is out; the filtered one never got those
+    assert not only_abc.slow
+    assert registry.get_sample_value("leaky_app_ws_dropped_slow_total") == 1
+    assert registry.get_sample_value("leaky_app_ws_clients") == 1
+    stream.unsubscribe(only_abc)
+    assert len(stream) == 0
+
+
+async def test_a_waiting_writer_wakes_for_an_event_and_for_a_close() -> None:
+    stream, _ = make()
+    sub = stream.subscribe(None)
+    waiting = asyncio.create_task(sub.next())
+    await asyncio.sleep(0)
+    stream.publish("abc", "https://a.example", 1.0)
+    assert len(await asyncio.wait_for(waiting, 5)) == 1
+    waiting = asyncio.create_task(sub.next())
+    await asyncio.sleep(0)
+    sub.close()  # the client left
+    assert await asyncio.wait_for(waiting, 5) == []
+
+
+async def test_over_the_cap_a_subscriber_is_refused_and_counted() -> None:
+    stream, registry = make(max_subscribers=2)
+    first = stream.subscribe(None)
+    stream.subscribe(None)
+    with pytest.raises(StreamFull, match="try again later"):
+        stream.subscribe(None)
+    assert registry.get_sample_value("leaky_app_ws_refused_total") == 1
+    stream.unsubscribe(first)
+    stream.subscribe(None)  # room again
