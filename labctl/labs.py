@@ -57,6 +57,15 @@ class Signal(_Strict):
             return value > self.threshold
         return value >= self.threshold * max(baseline or 0.0, self.floor)
 
+    def recovered(self, baseline: float | None, value: float | None) -> bool:
+        """Halfway back or more: under half the "above" threshold, or under the baseline plus
+        half the growth a ratio signal looks for."""
+        if value is None:
+            return False
+        if self.compare == "above":
+            return value < self.threshold / 2
+        return value < max(baseline or 0.0, self.floor) * (1 + (self.threshold - 1) / 2)
+
     def target(self, baseline: float | None) -> float:
         """The value the signal has to reach."""
         if self.compare == "above":

@@ -40,6 +40,7 @@ SECONDS = float(os.environ.get("LAB_NOTEBOOK_SECONDS", "10"))
 # leaves what already runs alone, so this cell is safe to run again.
 
 # %%
+# %matplotlib inline
 from labctl.stack import Stack
 
 stack = Stack(RUN_DIR)

@@ -62,7 +62,7 @@ def render_svg(stacks: Stacks, title: str) -> str:
                 depth_max = max(depth_max, depth)
                 label = html.escape(f"{child.frame.function} ({child.frame.file})")
                 share = 100 * child.count / total
-                text = html.escape(child.frame.function)[: max(0, int(width / 7) - 1)]
+                text = html.escape(child.frame.function[: max(0, int(width / 7) - 1)])
                 rects.append(
                     f"<g><title>{label}: {child.count} samples, {share:.1f}%</title>"
                     f'<rect x="{x:.1f}" y="{{y{depth}}}" width="{width:.1f}" height="{ROW - 1}" '

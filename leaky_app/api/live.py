@@ -23,9 +23,10 @@ POLICY_VIOLATION, TRY_AGAIN_LATER = 1008, 1013
 
 
 async def _close_when_gone(websocket: WebSocket, sub: Subscriber) -> None:
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await websocket.receive_text()  # ignored: the stream is one-way
+    # RuntimeError: receiving after the server closed the socket (a dropped slow consumer).
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass  # text or bytes, what a client sends is ignored: the stream is one-way
     sub.close()
 
 

@@ -49,6 +49,8 @@ async def test_clicks_stream_live_and_a_code_filter_keeps_only_that_link(
         httpx.AsyncClient(base_url=api, timeout=10) as client,
     ):
         await eventually(lambda: metric(live_service, "leaky_app_ws_clients") >= 2, "subscribed")
+        await everything.send("hello")  # what clients send, text or bytes, is ignored
+        await everything.send(b"\x00\x01")
         await click(client, other)
         await click(client, mine)
         first, second = [json.loads(await asyncio.wait_for(everything.recv(), 10)) for _ in "ab"]

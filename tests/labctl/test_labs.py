@@ -13,7 +13,7 @@ import yaml
 from labctl.cli import main
 from labctl.dashboards import DASHBOARDS
 from labctl.lab_runs import check_answer, check_fix
-from labctl.labs import LABS_DIR, Lab, LabError, all_labs, load_lab
+from labctl.labs import LABS_DIR, Lab, LabError, Signal, all_labs, load_lab
 from leaky_app.faults import CATALOGUE, INTENSITIES
 
 ROOT = LABS_DIR.parent
@@ -176,3 +176,12 @@ def test_check_fix_from_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert "not fixed yet" in capsys.readouterr().err
     assert main(["lab", "check", "01", "--fix"]) == 2  # no fix exercise there
     assert main(["lab", "check", "05"]) == 2  # --answer or --fix
+
+
+def test_a_signal_counts_as_recovered_halfway_back() -> None:
+    ratio = Signal(name="r", promql="x", compare="ratio", threshold=5)
+    assert ratio.met(1.0, 5.0) and not ratio.recovered(1.0, 5.0)
+    assert not ratio.recovered(1.0, 3.0) and ratio.recovered(1.0, 2.9)  # baseline + half of 4x
+    above = Signal(name="a", promql="x", compare="above", threshold=20)
+    assert above.met(None, 25) and not above.recovered(None, 10)
+    assert above.recovered(None, 9.9) and not above.recovered(None, None)

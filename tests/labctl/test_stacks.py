@@ -1,3 +1,5 @@
+from xml.etree import ElementTree
+
 from labctl.render.flamegraph import render_svg
 from labctl.stacks import Frame, Stacks
 
@@ -32,3 +34,13 @@ def test_speedscope_round_trip_and_svg() -> None:
     svg = render_svg(stacks, "t")
     assert svg.count("<rect") == 2
     assert "b (/srv/app/orders.py): 2 samples, 66.7%" in svg
+
+
+def test_svg_stays_well_formed_when_a_label_is_cut_to_fit() -> None:
+    stacks = Stacks()
+    # Boxes 14 to 140 px wide: labels cut after 1 to 19 characters, through "&lt;" and "&gt;"
+    # if they were escaped before being cut.
+    for n in range(1, 11):
+        stacks.counts[(Frame(f"<lambda>.<locals>.f{n}", APP, n),)] += n
+    svg = render_svg(stacks, "cut <labels> & all")
+    ElementTree.fromstring(svg)  # noqa: S314 - our own output; raises on a broken entity

@@ -47,7 +47,6 @@ def test_notebook_runs_top_to_bottom(
     elapsed = time.monotonic() - started
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    images = [o for o in outputs if "image/png" in o.get("data", {}) or
-              "image/svg+xml" in o.get("data", {})]  # fmt: skip
-    assert images, f"{path.name} drew no chart or flamegraph"
+    charts = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert charts, f"{path.name} drew no chart (a dashboard panel is a PNG)"
     print(f"{path.name}: {elapsed:.0f} s")

@@ -1,0 +1,125 @@
+"""The arc every lab notebook follows, as one object: a healthy baseline under the lab's
+load, the page (the lab starts, its fault unnamed, and the notebook waits until Prometheus
+shows the lab's signals), the evidence (the notebook's own), the answer, and the recovery
+with a before/after chart.
+
+Collecting only: it returns numbers, verdicts and figures; the notebook shows them.
+
+Usage (in a notebook)::
+
+    walk = Walkthrough.begin(RUN_DIR, "03")       # scene set, baseline read
+    walk.page()                                   # lab started; its signals crossed
+    display(walk.plot("CPU"))                     # the dashboard panel, "paged" marked
+    ...                                           # evidence: profiles, tables
+    print(walk.grade("LinkHealth.score").message)
+    walk.recover()                                # fault off under load; signals back
+    display(walk.plot("CPU"))                     # before, during, after
+    walk.end()
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from labctl.dashboards import panel
+from labctl.lab_runs import (
+    Verdict,
+    check_answer,
+    prometheus_url,
+    read_signals,
+    set_scene,
+    start_lab,
+    stop_lab,
+)
+from labctl.labs import Lab, load_lab
+from labctl.patient import Patient
+from labctl.polling import wait_until
+from labctl.render.plots import plot_panel
+from labctl.stack import Stack
+
+
+def _print(command: str) -> None:
+    print("$", command)
+
+
+@dataclass
+class Walkthrough:
+    run_dir: Path
+    lab: Lab
+    patient: Patient
+    prometheus: str
+    baseline: list[float | None]
+    echo: Callable[[str], None] = _print
+    marks: dict[str, float] = field(default_factory=dict)  # event -> unix time, for charts
+
+    @classmethod
+    def begin(
+        cls,
+        run_dir: Path,
+        key: str,
+        settle_seconds: float = 10.0,
+        echo: Callable[[str], None] = _print,
+    ) -> Walkthrough:
+        """Find or start the stack, run the lab's load with nothing wrong, read the baseline
+        of every signal once Prometheus has ``settle_seconds`` of it."""
+        Stack(run_dir).up()
+        lab = load_lab(key)
+        prometheus = prometheus_url(run_dir)
+        patient = Patient.from_run_dir(run_dir)
+        set_scene(run_dir, lab, patient, echo)
+        load_seen = lab.signals[0].promql
+        wait_until(lambda: bool(read_signals(prometheus, lab)[0] is not None), 90,
+                   f"Prometheus data for {load_seen}")  # fmt: skip
+        time.sleep(settle_seconds)
+        return cls(run_dir, lab, patient, prometheus, read_signals(prometheus, lab), echo)
+
+    def signals(self) -> list[float | None]:
+        return read_signals(self.prometheus, self.lab)
+
+    def page(self, timeout: float = 150.0) -> list[float | None]:
+        """Start the lab (its fault on, unnamed) and wait until every signal has crossed."""
+        run = start_lab(self.run_dir, self.lab, self.echo)
+        self.marks["paged"] = run.started_at
+
+        def crossed() -> bool:
+            values = self.signals()
+            return all(s.met(b, v) for s, b, v in
+                       zip(self.lab.signals, self.baseline, values, strict=True))  # fmt: skip
+
+        wait_until(crossed, timeout, f"the lab's signals: {self.describe()}", every=2)
+        return self.signals()
+
+    def describe(self) -> str:
+        return "; ".join(s.name for s in self.lab.signals)
+
+    def plot(self, panel_title: str, seconds: float = 240.0) -> Figure:
+        """A dashboard panel from the lab's Prometheus, with the page and the fix marked."""
+        return plot_panel(self.prometheus, panel(panel_title), seconds, dict(self.marks))
+
+    def grade(self, function: str) -> Verdict:
+        """The check ``labctl lab check NN --answer FUNCTION`` makes."""
+        culprit = next(f.culprit for f in self.patient.faults().catalogue if f.id == self.lab.fault)
+        return check_answer(function, culprit)
+
+    def recover(self, timeout: float = 150.0, hold_seconds: float = 0.0) -> list[float | None]:
+        """Switch the fault off with the load still on (in real life: ship the fix) and wait
+        until the first signal is at least halfway back to its baseline, then ``hold_seconds``
+        more, so a panel averaging over a window shows the "after" too."""
+        self.echo("DELETE /admin/faults")
+        self.patient.fault_off(None)
+        self.marks["fault off"] = time.time()
+        first = self.lab.signals[0]
+        wait_until(lambda: first.recovered(self.baseline[0], self.signals()[0]), timeout,
+                   f"recovery: '{first.name}' halfway back", every=2)  # fmt: skip
+        time.sleep(hold_seconds)
+        return self.signals()
+
+    def end(self) -> None:
+        """Load stopped, every fault off: the stack as the notebook found it."""
+        stop_lab(self.run_dir)
+        self.patient.close()
