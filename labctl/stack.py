@@ -243,6 +243,8 @@ class Stack:
         service_args: list[str] = []
         if redis:
             if REDIS not in records:
+                # Like the other parts: the documented port for a user's stack, any free one
+                # when the caller chose the ports (tests, a second lab).
                 port = free_port() if ports is not None else preferred_or_free(DEFAULT_REDIS_PORT)
                 records[REDIS] = start_redis(self.run_dir, port, echo=progress)
                 self._save(records)

@@ -72,9 +72,9 @@ class Walkthrough:
         prometheus = prometheus_url(run_dir)
         patient = Patient.from_run_dir(run_dir)
         set_scene(run_dir, lab, patient, echo)
-        load_seen = lab.signals[0].promql
-        wait_until(lambda: bool(read_signals(prometheus, lab)[0] is not None), 90,
-                   f"Prometheus data for {load_seen}")  # fmt: skip
+        first = lab.signals[0]
+        wait_until(lambda: read_signals(prometheus, lab)[0] is not None, 90,
+                   f"Prometheus data for {first.promql}")  # fmt: skip
         time.sleep(settle_seconds)
         return cls(run_dir, lab, patient, prometheus, read_signals(prometheus, lab), echo)
 
