@@ -192,7 +192,7 @@ class Settings(BaseSettings):
         description="share of requests traced; a caller's traceparent decides for its request",
     )
     trace_buffer_spans: int = Field(
-        default=2000, ge=10, le=100_000, description="finished spans kept for /debug/traces"
+        default=1000, ge=10, le=100_000, description="finished spans kept for /debug/traces"
     )
     otlp_endpoint: str | None = Field(
         default=None,
