@@ -120,6 +120,10 @@ def compare_gc_settings(
     """Run lab 05 and measure every setting in turn; the stack is put back at the end."""
     lab = load_lab(LAB)
     trials: list[GcTrial] = []
+    with Patient.from_run_dir(run_dir) as patient:
+        # The service freezes its start-up heap (gc_freeze_at_startup); the freeze row's
+        # unfreeze releases that too, so it is put back once the lab's table is gone.
+        frozen_at_start = patient.gc().frozen_objects
     try:
         start_lab(run_dir, lab, echo)
         with Patient.from_run_dir(run_dir) as patient:
@@ -159,5 +163,9 @@ def compare_gc_settings(
             finally:
                 stop_load(run_dir)
     finally:
-        stop_lab(run_dir)
+        stop_lab(run_dir)  # the fault's table released and collected
+        if frozen_at_start:
+            with Patient.from_run_dir(run_dir) as patient:
+                echo("POST /debug/gc/freeze  (the service's start-up freeze, put back)")
+                patient.gc_freeze()
     return trials

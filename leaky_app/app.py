@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
@@ -111,6 +112,16 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def _freeze_startup_heap() -> None:
+    """The imported modules leave ~85,000 long-lived objects that every full collection
+    walks: about 50 ms on a lab machine, so a clean service paged GCPauseHigh. Frozen, they
+    leave the collector's generations for good (Instagram's gc.freeze; seed Q379). Done
+    before the pause recorder starts, so this one deliberate collection is not a symptom."""
+    gc.collect()
+    gc.freeze()
+    log.info("start-up heap frozen: %d objects out of the collector's way", gc.get_freeze_count())
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
@@ -246,6 +257,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 redis=redis,
             )
             metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
+            if settings.gc_freeze_at_startup:
+                _freeze_startup_heap()
             gc_recorder = GCPauseRecorder(
                 metrics.gc_pause, debug_server.pauses if debug_server is not None else None
             )

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     loop_lag_interval_seconds: float = Field(
         default=0.25, gt=0, le=10, description="event-loop lag probe period"
     )
+    gc_freeze_at_startup: bool = Field(
+        default=True,
+        description="gc.freeze() the start-up heap (seed Q379): full collections skip the "
+        "imported modules' objects",
+    )
     debug_enabled: bool = Field(default=True, description="serve the /debug/ surface")
     debug_host: str = Field(default="127.0.0.1", description="debug surface interface")
     debug_port: int = Field(default=6060, ge=0, le=65535, description="debug surface port")

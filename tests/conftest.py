@@ -28,6 +28,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "flags_file": tmp_path / "flags.json",
         "metrics_port": 0,
         "debug_enabled": False,
+        "gc_freeze_at_startup": False,  # the test process's heap is not the app's to freeze
         "debug_token_file": tmp_path / "debug.token",
         "public_url": "http://short.test",
         "smtp_port": free_port(),  # nothing listens: in-process apps never mail a real server

@@ -283,7 +283,8 @@ def build_endpoints(state: DebugState, extra: Sequence[Endpoint] = ()) -> list[E
         Endpoint("/debug/gc/freeze", ("POST",), "gc.freeze(): move every object to the "
                  "permanent generation",
                  "", gc_freeze),
-        Endpoint("/debug/gc/unfreeze", ("POST",), "gc.unfreeze()", "", gc_unfreeze),
+        Endpoint("/debug/gc/unfreeze", ("POST",), "gc.unfreeze(): every frozen object "
+                 "back in the oldest generation, the start-up freeze too", "", gc_unfreeze),
         Endpoint("/debug/gc/collect", ("POST",), "run a collection and time it", "generation",
                  gc_collect, expensive=True),
         Endpoint("/debug/loop", ("GET",), "event-loop lag and the calls that blocked it", "", loop),
