@@ -254,7 +254,11 @@ def build_endpoints(state: DebugState, extra: Sequence[Endpoint] = ()) -> list[E
                     501, "no_graphviz", "graphviz 'dot' is not installed; use format=text"
                 )
             return Response(image, media_type="image/png")
-        return JSONResponse({"type": type_name, "chain": state.objects.describe_chain(chain)})
+        body: dict[str, Any] = {"type": type_name, "chain": state.objects.describe_chain(chain)}
+        note = state.objects.frozen_note(chain)
+        if note:
+            body["note"] = note
+        return JSONResponse(body)
 
     async def vars_(request: Request) -> Response:
         return JSONResponse(process_vars(state.started, state.settings()))

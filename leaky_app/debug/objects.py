@@ -1,6 +1,8 @@
 """objgraph views: most common types, growth since the last call, a type's back-reference chain.
 
 Each call walks every object the GC tracks, so these are "expensive" endpoints (one at a time).
+Frozen objects are not walked (gc.get_objects and gc.get_referrers skip the permanent
+generation): after the service's start-up freeze, counts are of what was made since.
 """
 
 from __future__ import annotations
@@ -50,6 +52,20 @@ class ObjectsView:
                 label += f" --{_edge(obj, chain[i + 1])}-->"
             lines.append(label)
         return lines
+
+    @staticmethod
+    def frozen_note(chain: list[Any]) -> str | None:
+        """Why a chain may stop short of a module: gc.get_referrers, which objgraph walks,
+        skips the permanent generation, so frozen containers (the service's start-up
+        freeze) hold objects invisibly."""
+        frozen = gc.get_freeze_count()
+        if not frozen or objgraph.is_proper_module(chain[0]):
+            return None
+        return (
+            f"the chain stops short of a module: {frozen} objects are frozen (gc.freeze) and "
+            "referrers among them are invisible; POST /debug/gc/unfreeze and ask again "
+            "(full collections then walk them again)"
+        )
 
     @staticmethod
     def chain_png(chain: list[Any]) -> bytes | None:

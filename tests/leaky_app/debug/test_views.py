@@ -275,13 +275,26 @@ async def test_objects_growth_and_backrefs_name_the_type(debug: DebugHandle) -> 
         assert row["delta"] >= 5000
         common = (await debug.client.get("/debug/objects?limit=100")).json()["most_common"]
         assert any(r["type"].endswith("Widget") for r in common)
-        chain = (
-            await debug.client.get(f"/debug/objects/backrefs?type={row['type']}&max_depth=10")
-        ).json()["chain"]
+        backrefs = f"/debug/objects/backrefs?type={row['type']}&max_depth=10"
+        body = (await debug.client.get(backrefs)).json()
+        chain = body["chain"]
         assert chain[0].startswith("builtins.module")
         assert any("widget_registry" in hop for hop in chain)
         assert chain[-1].endswith("Widget")
+        assert "note" not in body
         missing = await debug.client.get("/debug/objects/backrefs?type=NoSuchType")
         assert missing.status_code == 404
+        # The registry frozen (as the service's start-up freeze does), widgets added after:
+        # gc.get_referrers no longer sees who holds them, and the answer says so.
+        widget_registry.clear()
+        gc.freeze()
+        try:
+            for i in range(100):
+                widget_registry[i] = Widget()
+            frozen = (await debug.client.get(backrefs)).json()
+        finally:
+            gc.unfreeze()
+        assert not frozen["chain"][0].startswith("builtins.module")
+        assert "gc/unfreeze" in frozen["note"]
     finally:
         widget_registry.clear()
