@@ -55,6 +55,34 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class _QuietServer(uvicorn.Server):
+    """uvicorn's main loop wakes ten times a second (to refresh the Date header and look for
+    an exit request). On a thread beside a busy service each wake-up takes the GIL from the
+    service's loop, so this one wakes once a second, and at once when asked to exit."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._exit: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._exit = asyncio.Event()
+        counter = 0  # on_tick refreshes the headers when counter % 10 == 0: every call here
+        while not await self.on_tick(counter):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._exit.wait()
+
+    def request_exit(self) -> None:
+        """From any thread."""
+        self.should_exit = True
+        loop, event = self._loop, self._exit
+        if loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):  # its loop already closed
+                loop.call_soon_threadsafe(event.set)
+
+
 class DebugServer:
     """Usage (from inside the service's running loop)::
 
@@ -91,7 +119,7 @@ class DebugServer:
         self.pauses = GCPauses()
         self._settings = settings
         self._extra = extra
-        self._server: uvicorn.Server | None = None
+        self._server: _QuietServer | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -144,7 +172,7 @@ class DebugServer:
                 lifespan="off",
                 loop="asyncio",
             )
-            self._server = uvicorn.Server(config)
+            self._server = _QuietServer(config)
             task = asyncio.create_task(self._server.serve())
             # uvicorn exposes `started` as a flag, not an event, so poll it briefly.
             while not self._server.started and not task.done():  # noqa: ASYNC110
@@ -163,7 +191,7 @@ class DebugServer:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_exit()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.watchdog.stop()
