@@ -1,7 +1,7 @@
 """Memory per idle websocket connection on ``/ws/clicks`` at 1,000 and 10,000 loopback
 connections (seed Q375's C10K question), beside the figures others publish.
 
-Each variant is a fresh service. A helper process (``bench.ws_clients``) opens N idle
+Each variant is a fresh service. A helper process (``labctl.ws_crowd``) opens N idle
 connections; the service's resident memory (RSS) and unique memory (USS) are read before
 and once the service counts N subscribers; the difference over N is the cost of one idle
 connection: socket, transport, websocket protocol state, the ASGI task and the stream's
@@ -32,6 +32,7 @@ from bench.abtest import write
 from labctl.processes import stop
 from labctl.stack import ServicePorts, start_service
 from labctl.top import Scrape
+from labctl.ws_crowd import command
 
 GOAL_KIB = 10.0
 CLIENTS = "leaky_app_ws_clients"
@@ -147,7 +148,7 @@ def measure(setup: Setup, n: int) -> Row:
 def run_clients(url: str, n: int, while_open: Callable[[], None]) -> None:
     """Open ``n`` connections in a helper process, call ``while_open()``, close them."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.ws_clients", url, str(n)],
+        [*command(url, n, reconnect=0), "--until-stdin-closes"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -227,6 +227,10 @@ def profile_cpu(
     seconds: SecondsOption = 10.0,
     rate: Annotated[int, typer.Option(min=1, max=1000, help="samples a second")] = 100,
     idle: Annotated[bool, typer.Option(help="include threads that wait")] = False,
+    callers: Annotated[
+        str | None,
+        typer.Option(help="also show who calls this function (qualified name), like pprof -peek"),
+    ] = None,
     command: CommandArg = None,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
@@ -242,10 +246,16 @@ def profile_cpu(
             )  # fmt: skip
     except ProbeError as exc:
         _fail(exc)
+    peek = profile.stacks().callers(callers) if callers else []
     if as_json:
-        print(json.dumps(profile.to_json(), indent=2))
+        body = profile.to_json()
+        if callers:
+            body["callers"] = [asdict(c) for c in peek]
+        print(json.dumps(body, indent=2))
         return
     Console().print(tables.cpu_table(profile))
+    if callers:
+        Console().print(tables.callers_table(callers, peek))
     for name, path in profile.artefacts.items():
         console.print(f"  {name:<11} {path}")
     console.print(

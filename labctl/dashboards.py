@@ -160,6 +160,16 @@ DASHBOARDS: tuple[DashboardSpec, ...] = (
                 ),
             ),
             PanelSpec(
+                "Memory per live subscriber",
+                "What does one websocket connection cost (resident memory over connections)?",
+                "bytes",
+                (
+                    Query('process_resident_memory_bytes{job="leaky-app"}'
+                          " / scalar(clamp_min(sum(leaky_app_ws_clients), 1))",
+                          "RSS / connections"),
+                ),
+            ),
+            PanelSpec(
                 "Scheduler leader",
                 "Which instance runs the scheduled jobs (exactly one should), and do they work?",
                 "short",

@@ -315,11 +315,7 @@ def findings(evidence: Evidence) -> list[Finding]:
         gc_paused = sum(a.total_seconds - b.total_seconds for b, a in old)
         share = gc_paused / max(evidence.wall, 1e-6)
         if share >= GC_SHARE_FLOOR:
-            paused_before = {t.site: t.pause_seconds for t in before_gc.triggers}
-            blamed = sorted(
-                after_gc.triggers,
-                key=lambda t: -(t.pause_seconds - paused_before.get(t.site, 0.0)),
-            )
+            blamed = after_gc.triggers_since(before_gc)
             site = blamed[0].site if blamed else None
             windows = gc_windows([("window", before_gc, after_gc)])
             p99 = max((w.p99_seconds or 0.0) for w in windows if w.generation >= 1)

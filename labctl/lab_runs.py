@@ -26,11 +26,15 @@ from typing import Any
 from labctl.labs import LABS_DIR, Lab, LabError, Reading, sample_value
 from labctl.load import LoadShape, start_load, stop_load
 from labctl.patient import Patient, PatientError
+from labctl.polling import TimedOut, wait_until
 from labctl.prometheus import PROMETHEUS, query
 from labctl.smtp_sink import Mailbox
 from labctl.stack import Stack, sink_dir
+from labctl.top import Scrape
+from labctl.ws_crowd import start_crowd, stop_crowd
 
 Echo = Callable[[str], None]
+WS_CLIENTS = "leaky_app_ws_clients"
 STATE = "lab.json"
 DRILL_STATE = "drill.json"  # labctl.drills' record: a lab and a drill never run together
 
@@ -66,7 +70,8 @@ def start_lab(run_dir: Path, lab: Lab, echo: Echo = lambda _line: None) -> LabRu
 
 
 def set_scene(run_dir: Path, lab: Lab, patient: Patient, echo: Echo) -> None:
-    """The lab's world without its fault: faults off, the mail server's failure rate, load."""
+    """The lab's world without its fault: faults off, the mail server's failure rate, load
+    (clicks, and websocket subscribers when the lab has them)."""
     echo("DELETE /admin/faults")
     patient.fault_off(None)
     Mailbox(sink_dir(run_dir)).set_fail_rate(lab.setup.smtp_fail_rate)
@@ -77,6 +82,10 @@ def set_scene(run_dir: Path, lab: Lab, patient: Patient, echo: Echo) -> None:
                       create_share=lab.load.create_share)  # fmt: skip
     record = start_load(run_dir, None, shape)
     echo(" ".join(record.cmd))
+    stop_crowd(run_dir)
+    if lab.load.ws_clients:
+        crowd = start_crowd(run_dir, lab.load.ws_clients, lab.load.ws_reconnect_seconds)
+        echo(" ".join(crowd.cmd))
 
 
 def stop_lab(run_dir: Path) -> LabRun | None:
@@ -86,8 +95,20 @@ def stop_lab(run_dir: Path) -> LabRun | None:
         patient.fault_off(None)
     Mailbox(sink_dir(run_dir)).set_fail_rate(0.0)
     stop_load(run_dir)
+    if stop_crowd(run_dir) is not None:
+        _collect_after_crowd(run_dir)
     (run_dir / STATE).unlink(missing_ok=True)
     return run
+
+
+def _collect_after_crowd(run_dir: Path) -> None:
+    """A thousand connections gone leave their cycles in the oldest generation; the next
+    full collection walks them (over 100 ms here). Collect now, once the service has seen
+    them leave, so that pause is not in the next lab's baseline."""
+    with suppress(PatientError, TimedOut), Patient.from_run_dir(run_dir) as patient:
+        wait_until(lambda: not Scrape.parse(patient.metrics_text()).value(WS_CLIENTS), 15,
+                   "the websocket subscribers gone")  # fmt: skip
+        patient.gc_collect(2)
 
 
 @dataclass(frozen=True)

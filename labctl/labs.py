@@ -77,6 +77,10 @@ class LoadSpec(_Strict):
     users: int = Field(default=10, ge=1, le=200)
     rate: float = Field(default=30.0, gt=0, le=1000)
     create_share: float = Field(default=0.02, ge=0, le=1)
+    # Websocket subscribers on /ws/clicks besides the clicks (labctl.ws_crowd), each
+    # reconnecting after about ws_reconnect_seconds.
+    ws_clients: int = Field(default=0, ge=0, le=20_000)
+    ws_reconnect_seconds: float = Field(default=10.0, ge=0, le=600)
     # Steady load before a baseline is read, beyond the signals' longest range (see
     # ``Lab.settle_seconds``): the service warms its caches.
     warmup_seconds: float = Field(default=5.0, ge=0, le=120)

@@ -157,6 +157,11 @@ class Patient:
     def gc_unfreeze(self) -> int:
         return int(self._call("POST", "/debug/gc/unfreeze")["frozen_objects"])
 
+    def gc_collect(self, generation: int = 2) -> float:
+        """Run a collection now; the seconds it took."""
+        body = self._call("POST", "/debug/gc/collect", params={"generation": generation})
+        return float(body["seconds"])
+
     def loop(self) -> LoopReport:
         return LoopReport.from_json(self._call("GET", "/debug/loop"))
 

@@ -1,17 +1,22 @@
-"""Map a file and line to the function that contains it.
+"""Map a file and line to the function that contains it, and grep a source tree naming the
+function around each hit.
 
 tracemalloc records only ``file:line``; findings name functions. Reading the source with
 :mod:`ast` gives the qualified name (``Class.method``) the same way ``co_qualname`` does.
+``grep`` is the "grep the code for it" step of a diagnosis (a metric's name, a file-name
+pattern seen in ``/proc/PID/fd``), answering with functions rather than lines.
 
 Usage::
 
     function_at("/srv/app/links/landing.py", 21)   # "LandingPageRenderer.render"
+    grep("clicks-", Path("leaky_app"))             # [SourceHit("ClickExporter.append", ...)]
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 _Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
@@ -50,3 +55,33 @@ def function_at(file: str, line: int) -> str | None:
         if first <= line <= last and (best is None or first >= best[0]):
             best = (first, last, name)
     return best[2] if best else None
+
+
+@dataclass(frozen=True)
+class SourceHit:
+    function: str | None  # None at module level
+    file: str
+    line: int
+    text: str  # the line, stripped
+
+
+MAX_HITS = 200  # a pattern found everywhere is the wrong pattern; say so rather than flood
+
+
+def grep(pattern: str, root: Path) -> list[SourceHit]:
+    """Every line of the ``*.py`` files under ``root`` containing ``pattern`` (a fixed
+    string, as ``grep -F``), with the function around it. Comment-only lines are skipped:
+    they mention things, they do not do them."""
+    hits: list[SourceHit] = []
+    for path in sorted(root.rglob("*.py")):
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for number, line in enumerate(lines, start=1):
+            if pattern in line and not line.lstrip().startswith("#"):
+                hits.append(SourceHit(function_at(str(path), number), str(path), number,
+                                      line.strip()))  # fmt: skip
+                if len(hits) >= MAX_HITS:
+                    return hits
+    return hits

@@ -39,6 +39,14 @@ class FunctionShare:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Caller:
+    function: str
+    file: str
+    samples: int
+    share_pct: float  # of the callee's samples
+
+
 @dataclass
 class Stacks:
     """Sample counts per stack (outermost frame first)."""
@@ -98,6 +106,23 @@ class Stacks:
             )
             for f in ranked[:limit]
         ]
+
+    def callers(self, function: str) -> list[Caller]:
+        """Who calls ``function`` (pprof's ``-peek``): in every sample with it on the stack,
+        the nearest application frame above its outermost call, as a share of its samples.
+        Library frames in between (a retry decorator, a context manager) are skipped."""
+        by_caller: collections.Counter[Frame] = collections.Counter()
+        seen = 0
+        for stack, count in self.counts.items():
+            at = next((i for i, f in enumerate(stack) if f.function == function), None)
+            if at is None:
+                continue
+            seen += count
+            above = [f for f in stack[:at] if f.is_application]
+            if above:
+                by_caller[_key(above[-1])] += count
+        return [Caller(f.function, f.file, n, round(100 * n / seen, 2))
+                for f, n in by_caller.most_common()]  # fmt: skip
 
     def collapsed(self) -> str:
         return "".join(

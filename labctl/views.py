@@ -99,6 +99,19 @@ class GcReport:
     # that does not report it, None for a number its platform lacks.
     allocator: dict[str, int | None] = field(default_factory=dict)
 
+    def triggers_since(self, before: GcReport) -> list[GcTrigger]:
+        """The collections that started between ``before`` and this report, by site, most
+        pause time first: a window, so start-up work (loading a table) is left out."""
+        earlier = {t.site: t for t in before.triggers}
+        grown = []
+        for t in self.triggers:
+            prior = earlier.get(t.site)
+            collections = t.collections - (prior.collections if prior else 0)
+            if collections > 0:
+                paused = t.pause_seconds - (prior.pause_seconds if prior else 0.0)
+                grown.append(GcTrigger(t.site, collections, paused))
+        return sorted(grown, key=lambda t: -t.pause_seconds)
+
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> GcReport:
         pauses = [

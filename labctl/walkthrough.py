@@ -66,16 +66,20 @@ class Walkthrough:
         echo: Callable[[str], None] = _print,
     ) -> Walkthrough:
         """Find or start the stack, run the lab's load with nothing wrong, read the baseline
-        of every signal once Prometheus has ``settle_seconds`` of it."""
+        of every signal once Prometheus has ``settle_seconds`` of it, and never before the
+        signals' longest range holds only this load (``Lab.settle_seconds``): whatever ran
+        before (another lab) must be out of the baseline's windows."""
         Stack(run_dir).up()
         lab = load_lab(key)
         prometheus = prometheus_url(run_dir)
         patient = Patient.from_run_dir(run_dir)
         set_scene(run_dir, lab, patient, echo)
+        scene_set = time.monotonic()
         first = lab.signals[0]
         wait_until(lambda: read_signals(prometheus, lab)[0] is not None, 90,
                    f"Prometheus data for {first.promql}")  # fmt: skip
-        time.sleep(settle_seconds)
+        since_scene = time.monotonic() - scene_set
+        time.sleep(max(settle_seconds, lab.settle_seconds - since_scene))
         return cls(run_dir, lab, patient, prometheus, read_signals(prometheus, lab), echo)
 
     def signals(self) -> list[float | None]:

@@ -118,7 +118,8 @@ def _freeze_startup_heap() -> None:
     """The imported modules leave ~85,000 long-lived objects that every full collection
     walks: about 50 ms on a lab machine, so a clean service paged GCPauseHigh. Frozen, they
     leave the collector's generations for good (Instagram's gc.freeze; seed Q379). Done
-    before the pause recorder starts, so this one deliberate collection is not a symptom."""
+    before any pause recorder starts (the debug surface's included), so this one deliberate
+    collection is not a symptom."""
     gc.collect()
     gc.freeze()
     log.info("start-up heap frozen: %d objects out of the collector's way", gc.get_freeze_count())
@@ -148,7 +149,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         ),
         metrics.notify,
     )
-    fault_hooks.connect(switchboard, features, mailer, settings)
+    click_stream = ClickStream(settings.ws_max_clients, settings.ws_queue_size, metrics.ws)
+    fault_hooks.connect(switchboard, features, mailer, settings, click_stream)
     watcher = ConfigWatcher(
         settings.flags_file,
         on_result=lambda result: metrics.config_reloads.labels(result=result).inc(),
@@ -165,6 +167,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         loop = asyncio.get_running_loop()
         # Every start-up step registers its undo, so a failure half-way leaves nothing behind.
         async with contextlib.AsyncExitStack() as undo:
+            if settings.gc_freeze_at_startup:
+                _freeze_startup_heap()
             if tracing is not None:
                 undo.callback(tracing.flush)  # last: the spans of shutdown itself go out too
             # First, so the task factory sees every task the service creates from here on.
@@ -232,7 +236,6 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             watcher.add_listener(lambda c: switchboard.apply(c.faults, drill=c.drill))
             undo.callback(switchboard.apply, {})  # release what faults hold, on shutdown too
             watcher.load_initial()
-            click_stream = ClickStream(settings.ws_max_clients, settings.ws_queue_size, metrics.ws)
             app.state.services = Services(
                 settings=settings,
                 metrics=metrics,
@@ -257,8 +260,6 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 redis=redis,
             )
             metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
-            if settings.gc_freeze_at_startup:
-                _freeze_startup_heap()
             gc_recorder = GCPauseRecorder(
                 metrics.gc_pause, debug_server.pauses if debug_server is not None else None
             )

@@ -12,6 +12,7 @@ import gc
 import resource
 
 from leaky_app.faults import Switchboard
+from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.service import ClickFeatures
 from leaky_app.notify.mailer import Mailer
 from leaky_app.settings import Settings
@@ -29,7 +30,11 @@ def _release_memory() -> None:
 
 
 def connect(
-    switchboard: Switchboard, features: ClickFeatures, mailer: Mailer, settings: Settings
+    switchboard: Switchboard,
+    features: ClickFeatures,
+    mailer: Mailer,
+    settings: Settings,
+    stream: ClickStream,
 ) -> set[str]:
     """Register every fault's hook; returns the fault ids connected (a test keeps them equal
     to the catalogue)."""
@@ -40,6 +45,7 @@ def connect(
     features.reputation.max_block_ms = settings.fault_max_block_ms
     soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     features.exports.max_open = min(settings.fault_max_fds, max(10, soft_limit // 2))
+    stream.max_resume_bytes = settings.fault_max_memory_bytes
 
     def cpu_hotloop(level: float) -> None:
         features.referrers.panel_window = min(int(300 * level), settings.fault_cpu_max_items)
@@ -84,6 +90,13 @@ def connect(
         else:
             features.exports.close()
 
+    def ws_resume_rings(level: float) -> None:
+        if level:
+            stream.resume_kib = int(16 * level)
+        else:
+            stream.drop_resume_rings()
+            _release_memory()
+
     hooks = {
         "cpu_hotloop": cpu_hotloop,
         "task_leak": task_leak,
@@ -93,6 +106,7 @@ def connect(
         "cardinality_explosion": cardinality_explosion,
         "retry_storm": retry_storm,
         "fd_leak": fd_leak,
+        "ws_resume_rings": ws_resume_rings,
     }
     for fault_id, hook in hooks.items():
         switchboard.on_change(fault_id, hook)

@@ -111,6 +111,14 @@ CATALOGUE: tuple[FaultSpec, ...] = (
         tools=("/proc/PID/fd", "process_open_fds", "lsof"),
         cap="at most fault_max_fds descriptors (half the soft limit at most); off closes them",
     ),
+    FaultSpec(
+        id="ws_resume_rings",
+        summary="a resume ring per websocket connection, preallocated at its largest",
+        culprit="leaky_app.links.click_stream:ClickStream.subscribe",
+        symptoms=("process_resident_memory_bytes", "leaky_app_ws_clients"),
+        tools=("memory per connection", "tracemalloc", "labctl profile heap"),
+        cap="rings hold at most fault_max_memory_bytes in all; switching off releases them",
+    ),
 )
 
 BY_ID: Mapping[str, FaultSpec] = {spec.id: spec for spec in CATALOGUE}

@@ -37,6 +37,11 @@ class CpuProfile:
     artefacts: dict[str, str] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
 
+    def stacks(self) -> Stacks:
+        """The sampled stacks behind the table, read back from the speedscope file: for
+        ``Stacks.callers`` (who calls a function) and other questions the table cannot answer."""
+        return Stacks.from_speedscope(json.loads(Path(self.artefacts["speedscope"]).read_text()))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "target": self.target,

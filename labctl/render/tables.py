@@ -11,6 +11,7 @@ from labctl.gc_tuning import GcTrial
 from labctl.probes.heap import HeapReport
 from labctl.probes.pyspy import CpuProfile
 from labctl.probes.scalene import ScaleneProfile
+from labctl.stacks import Caller
 from labctl.views import GcReport, GcWindow, LoopReport, ObjectCensus, TaskCensus
 
 
@@ -31,6 +32,15 @@ def cpu_table(profile: CpuProfile) -> Table:
     for row in profile.top:
         table.add_row(f"{row.self_pct:.1f}", f"{row.total_pct:.1f}", row.function,
                       f"{row.file}:{row.line}")  # fmt: skip
+    return table
+
+
+def callers_table(function: str, callers: list[Caller]) -> Table:
+    table = Table("% of its samples", "samples", "caller", "file", title=f"who calls {function}")
+    for c in callers:
+        table.add_row(f"{c.share_pct:.1f}", str(c.samples), c.function, c.file)
+    if not callers:
+        table.add_row("-", "0", f"{function} was not sampled, or only at the top of its stacks", "")
     return table
 
 

@@ -36,7 +36,7 @@ class Subscriber:
     the websocket bench measures. Here an idle subscriber is a few small objects.
     """
 
-    __slots__ = ("_events", "_waiter", "closed", "code", "limit", "slow")
+    __slots__ = ("_events", "_waiter", "closed", "code", "limit", "resume", "slow")
 
     def __init__(self, code: str | None, limit: int) -> None:
         self.code = code  # only this link's clicks, or all when None
@@ -45,6 +45,7 @@ class Subscriber:
         self.closed = False
         self._events: list[str] = []
         self._waiter: asyncio.Future[None] | None = None
+        self.resume: bytearray | None = None  # see ClickStream.resume_kib
 
     def offer(self, text: str) -> bool:
         """Add an event; False (and nothing added) when ``limit`` are already waiting."""
@@ -83,6 +84,11 @@ class ClickStream:
         self.metrics = metrics
         self._subscribers: set[Subscriber] = set()
         metrics.clients.set_function(lambda: len(self._subscribers))
+        # Resume rings: > 0 gives every connection a ring of that many KiB, so a client that
+        # reconnects can pick up the events it missed. Capped in total by max_resume_bytes.
+        self.resume_kib = 0
+        self.max_resume_bytes = 0
+        self._resume_bytes = 0
 
     def __len__(self) -> int:
         return len(self._subscribers)
@@ -92,11 +98,27 @@ class ClickStream:
             self.metrics.refused.inc()
             raise StreamFull(f"{self.max_subscribers} live subscribers already; try again later")
         sub = Subscriber(code, self.queue_size)
+        if self.resume_kib:
+            size = self.resume_kib * 1024
+            if self._resume_bytes + size <= self.max_resume_bytes:
+                # Preallocated at its largest and blank-filled, so writing an event into it
+                # never reallocates.
+                sub.resume = bytearray(b" ") * size
+                self._resume_bytes += size
         self._subscribers.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
+        if sub in self._subscribers and sub.resume is not None:
+            self._resume_bytes -= len(sub.resume)
         self._subscribers.discard(sub)
+
+    def drop_resume_rings(self) -> None:
+        """Resume rings off: every connection's ring is released now."""
+        self.resume_kib = 0
+        for sub in self._subscribers:
+            sub.resume = None
+        self._resume_bytes = 0
 
     def publish(self, code: str, url: str, at: float) -> None:
         if not self._subscribers:

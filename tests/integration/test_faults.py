@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from labctl.ws_crowd import command as ws_crowd_command
 from leaky_app.faults import BY_ID
 from tests.integration.load import OwnedLinks, load, scrape
 from tests.live import FaultLab
@@ -325,3 +326,44 @@ def test_retry_storm_multiplies_smtp_sends_against_a_failing_server(fault_lab: F
         "the outbox drains once the server accepts mail again",
         deadline_s=60,
     )
+
+
+def test_ws_resume_rings_cost_memory_per_connection_and_switching_off_frees_it(
+    fault_lab: FaultLab,
+) -> None:
+    url = fault_lab.service.metrics_url
+    rss, clients = "process_resident_memory_bytes", "leaky_app_ws_clients"
+    crowd_size = 300
+    ws_url = fault_lab.service.url.replace("http://", "ws://") + "/ws/clicks"
+    crowd = subprocess.Popen([*ws_crowd_command(ws_url, crowd_size, reconnect=2.0),
+                              "--until-stdin-closes"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert crowd.stdout is not None and crowd.stdout.readline().strip() == f"open {crowd_size}"
+        eventually_sync(lambda: scrape(url)[clients] >= 0.9 * crowd_size, "the crowd is in")
+        time.sleep(4)  # two renewals of the crowd: what a connection costs with no fault
+        base = scrape(url)
+        fault_lab.switch("ws_resume_rings", "10x")
+        ring = 160 * 1024  # 16 KiB x 10
+
+        def per_connection_growth() -> float:
+            now = scrape(url)
+            return (now[rss] - base[rss]) / max(now[clients], 1.0)
+
+        # Every connection renewed since the switch holds a ring: about 160 KiB more each.
+        eventually_sync(lambda: per_connection_growth() > 0.75 * ring,
+                        "memory per connection rises by most of a ring", deadline_s=60)  # fmt: skip
+        peak = scrape(url)
+        assert peak[clients] >= 0.8 * crowd_size  # the same crowd: a cost, not more clients
+        fault_lab.switch("ws_resume_rings", None)
+        # Off, with the crowd still connected: the rings are released.
+        growth = peak[rss] - base[rss]
+        eventually_sync(lambda: peak[rss] - scrape(url)[rss] > 0.5 * growth,
+                        "half the growth handed back", deadline_s=30)  # fmt: skip
+        assert scrape(url)[clients] >= 0.8 * crowd_size
+    finally:
+        fault_lab.switch("ws_resume_rings", None)
+        assert crowd.stdin is not None and crowd.stdout is not None
+        crowd.stdin.close()
+        crowd.wait(timeout=60)
+        crowd.stdout.close()

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from labctl.sources import function_at
+from labctl.sources import function_at, grep
 
 SOURCE = """\
 import functools
@@ -30,3 +30,19 @@ def test_function_at_names_methods_nested_functions_and_module_level(tmp_path: P
     assert function_at(str(path), 13) == "top_level"
     assert function_at(str(path), 1) is None
     assert function_at(str(tmp_path / "missing.py"), 1) is None
+
+
+def test_grep_names_the_function_around_each_hit_and_skips_comments(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "exports.py").write_text(
+        "# segments are named clicks-<ns>.csv\n"
+        "class Exporter:\n"
+        "    def append(self):\n"
+        "        return open(f'clicks-{1}.csv', 'a')\n"
+        "PATTERN = 'clicks-'\n"
+    )
+    (tmp_path / "pkg" / "other.py").write_text("def unrelated():\n    return 1\n")
+    hits = grep("clicks-", tmp_path)
+    assert [(h.function, h.line) for h in hits] == [("Exporter.append", 4), (None, 5)]
+    assert hits[0].file.endswith("exports.py") and hits[0].text.startswith("return open(")
+    assert grep("no such text", tmp_path) == []

@@ -44,3 +44,19 @@ def test_svg_stays_well_formed_when_a_label_is_cut_to_fit() -> None:
         stacks.counts[(Frame(f"<lambda>.<locals>.f{n}", APP, n),)] += n
     svg = render_svg(stacks, "cut <labels> & all")
     ElementTree.fromstring(svg)  # noqa: S314 - our own output; raises on a broken entity
+
+
+def test_callers_skip_library_frames_and_share_the_callee_samples() -> None:
+    stacks = Stacks()
+    main = Frame("main", APP, 1)
+    send = Frame("send", APP, 50)
+    retry = Frame("retry_call", "/srv/venv/lib/python3.11/site-packages/tenacity/__init__.py", 9)
+    stacks.counts[(main, Frame("resend_at_once", APP, 40), send)] += 90
+    stacks.counts[(main, Frame("deliver", APP, 30), retry, send)] += 10
+    stacks.counts[(main, Frame("other", APP, 60))] += 500  # never calls send: not in the share
+    callers = stacks.callers("send")
+    assert [(c.function, c.samples, c.share_pct) for c in callers] == [
+        ("resend_at_once", 90, 90.0),
+        ("deliver", 10, 10.0),  # through tenacity: the library frame is skipped
+    ]
+    assert stacks.callers("absent") == []

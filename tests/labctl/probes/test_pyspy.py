@@ -26,7 +26,7 @@ def test_profile_a_command_names_the_busy_function(
 ) -> None:
     body = run_json(
         ["profile", "cpu", "--run-dir", str(tmp_path), "--json", "--seconds", "3",
-         "--", sys.executable, BUSYLOOP, "2"],
+         "--callers", "spin_checksum", "--", sys.executable, BUSYLOOP, "2"],
         capsys,
     )  # fmt: skip
     top = body["top"]
@@ -39,6 +39,9 @@ def test_profile_a_command_names_the_busy_function(
     assert svg.startswith("<svg") and "spin_checksum" in svg
     speedscope = json.loads(Path(artefacts["speedscope"]).read_text())
     assert speedscope["profiles"]
+    callers = body["callers"]  # who calls it, like pprof -peek: only main does
+    assert isinstance(callers, list)
+    assert [(c["function"], c["share_pct"]) for c in callers] == [("main", 100.0)]
 
 
 def test_profile_a_pid_names_the_busy_function(

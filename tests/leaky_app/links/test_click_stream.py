@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tracemalloc
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -62,3 +63,23 @@ async def test_over_the_cap_a_subscriber_is_refused_and_counted() -> None:
     assert registry.get_sample_value("leaky_app_ws_refused_total") == 1
     stream.unsubscribe(first)
     stream.subscribe(None)  # room again
+
+
+def test_resume_rings_cost_memory_per_connection_up_to_the_cap_and_are_released() -> None:
+    stream, _ = make(max_subscribers=100)
+    stream.resume_kib, stream.max_resume_bytes = 64, 10 * 64 * 1024  # room for ten rings
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        subs = [stream.subscribe(None) for _ in range(12)]
+        per_connection = (tracemalloc.get_traced_memory()[0] - start) / 12
+        assert per_connection > 10 * 64 * 1024 / 12  # ten rings of 64 KiB among twelve
+        assert sum(s.resume is not None for s in subs) == 10  # the cap holds
+        stream.unsubscribe(subs.pop(0))  # a ring's room comes back with its connection
+        stream.subscribe(None)
+        assert sum(s.resume is not None for s in stream._subscribers) == 10
+        stream.drop_resume_rings()
+        assert all(s.resume is None for s in stream._subscribers)
+        assert tracemalloc.get_traced_memory()[0] - start < 64 * 1024
+    finally:
+        tracemalloc.stop()

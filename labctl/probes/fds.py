@@ -1,0 +1,57 @@
+"""Open file descriptors of any process, grouped the way a leak shows in ``ls -l
+/proc/PID/fd``: by folder and by file-name shape (digits folded to ``*``), so a thousand
+``clicks-1796...csv`` segments are one row and the shape's fixed prefix is what to grep for.
+
+Usage::
+
+    groups = open_files(pid)            # largest group first
+    groups[0].shape                     # "clicks-*.csv"
+    groups[0].stem                      # "clicks-": grep the code for it
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+from dataclasses import dataclass
+
+import psutil
+
+from labctl.probes.target import EXIT_NO_PROCESS, EXIT_PERMISSION, ProbeError
+
+_DIGITS = re.compile(r"\d+")
+
+
+@dataclass(frozen=True)
+class FdGroup:
+    folder: str
+    shape: str  # the file name with every run of digits replaced by "*"
+    count: int
+
+    @property
+    def parts(self) -> list[str]:
+        """The shape's fixed parts (["clicks-", ".csv"]): a line of code that names these
+        files contains each of them."""
+        return [p for p in self.shape.split("*") if p]
+
+    @property
+    def stem(self) -> str:
+        """The shape's fixed start ("clicks-" of "clicks-*.csv"): the string to grep for."""
+        return self.shape.split("*", 1)[0]
+
+
+def open_files(pid: int) -> list[FdGroup]:
+    """Regular files ``pid`` has open, grouped by folder and name shape, largest first.
+    Sockets and pipes are not files (psutil lists only paths)."""
+    try:
+        paths = [f.path for f in psutil.Process(pid).open_files()]
+    except psutil.NoSuchProcess as exc:
+        raise ProbeError(f"no process with pid {pid}", EXIT_NO_PROCESS) from exc
+    except psutil.AccessDenied as exc:
+        message = f"not allowed to list the files of pid {pid}: run as its user"
+        raise ProbeError(message, EXIT_PERMISSION) from exc
+    counts = collections.Counter(
+        (os.path.dirname(p), _DIGITS.sub("*", os.path.basename(p))) for p in paths
+    )
+    return [FdGroup(folder, shape, n) for (folder, shape), n in counts.most_common()]

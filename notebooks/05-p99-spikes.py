@@ -1,0 +1,136 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+
+# %% [markdown]
+# # 05 · p99 spikes
+#
+# You are on call. The page (`labs/05-p99-spikes/README.md`) says the slowest requests got
+# much slower while the median did not move. Walk the diagnosis on the live stack: see the
+# pauses, find who makes the garbage that the old-generation collections stall on, name the
+# function, check the recovery, then compare the GC settings side by side (seed Q379, the
+# Python answer to Go's GOGC).
+
+# %% tags=["parameters"]
+import os
+from pathlib import Path
+
+RUN_DIR = Path(os.environ.get("LABCTL_RUN_DIR", "../run"))
+SECONDS = float(os.environ.get("LAB_NOTEBOOK_SECONDS", "10"))  # capture length
+LAB = "05"
+
+# %% [markdown]
+# ## 1. The stack, and a healthy baseline
+#
+# The lab's load runs first with nothing wrong, so the charts below have a "before".
+
+# %%
+# %matplotlib inline
+from IPython.display import display
+from rich.console import Console
+
+from labctl.walkthrough import Walkthrough
+
+walk = Walkthrough.begin(RUN_DIR, LAB, settle_seconds=SECONDS)
+print(f"lab {walk.lab.number}: {walk.lab.title}. {walk.lab.question}")
+print("baseline:", walk.baseline)
+
+# %% [markdown]
+# ## 2. The incident starts
+#
+# `labctl lab start 05` does this: the lab's load, then its fault, without saying which.
+# We wait until Prometheus shows what the page describes.
+
+# %%
+print("now:", walk.page())
+
+# %% [markdown]
+# ## 3. The symptom, as the dashboard shows it
+#
+# GC pause p99 by generation (Python runtime), fed by `gc.callbacks`: generation 2, the full
+# collection, is the one that went from milliseconds to hundreds of them. While it runs, the
+# event loop runs nothing else.
+
+# %%
+display(walk.plot("GC pause p99 by generation"))
+display(walk.plot("GC collections per second by generation"))
+
+# %% [markdown]
+# ## 4. Evidence: who was allocating when the slow collections started
+#
+# A collection starts when allocations outnumber deallocations by the threshold, so the code
+# running at that moment is usually the code making the garbage. The debug surface records
+# that code for every generation-1 and -2 collection, with the pause it caused
+# (`labctl profile gc` prints the same). Since the service started, though, that includes the
+# fault's own start-up: read it over a window, as a profile would.
+
+# %%
+import time
+
+from labctl.polling import wait_until
+from labctl.render.tables import gc_table, gc_triggers_table
+
+before = walk.patient.gc()
+time.sleep(SECONDS)
+wait_until(lambda: bool(walk.patient.gc().triggers_since(before)), 60,
+           "an old-generation collection in the window")  # fmt: skip
+report = walk.patient.gc()
+console = Console()
+console.print(gc_table(report))
+console.print(gc_triggers_table(report))
+trigger = report.triggers_since(before)[0]
+print(f"in the window, {trigger.pause_seconds:.2f} s of pauses began in {trigger.site.function}")
+
+# %% [markdown]
+# ## 5. Name the culprit
+#
+# The same grading as `labctl lab check 05 --answer <function>`. This lab also has a fix
+# exercise: `labctl lab check 05 --fix` runs `labs/05-p99-spikes/test_fix.py`, which fails
+# until an evicted audit record is freed without the cyclic collector.
+
+# %%
+verdict = walk.grade(trigger.site.function)
+print(verdict.message)
+assert verdict.correct, "the site that started most pause time should be the culprit"
+
+# %% [markdown]
+# ## 6. Recovery
+#
+# Switch the fault off (in real life: ship the fix) with the load still running.
+
+# %%
+print("after:", walk.recover())
+display(walk.plot("GC pause p99 by generation"))
+
+# %%
+walk.end()  # load stopped, every fault off
+
+# %% [markdown]
+# ## 7. Tuning, measured: four settings side by side
+#
+# `labctl lab gc-tuning` does this: the lab again, one window per setting. Default
+# thresholds; gen-0 threshold ten times higher; `gc.freeze()` after warm-up; and the code
+# with the cycle removed (`solution.patch` applied to a copy of the service, run as a second
+# process). Read the table for the trade-off: fewer collections cost memory, and a freeze
+# keeps whatever it froze, garbage included.
+
+# %%
+from labctl.gc_tuning import compare_gc_settings
+from labctl.render.tables import gc_trials_table
+
+trials = compare_gc_settings(RUN_DIR, seconds=SECONDS, warmup_seconds=SECONDS, echo=walk.echo,
+                             progress=lambda step: print("measuring:", step))  # fmt: skip
+console.print(gc_trials_table(trials))
+default, raised, frozen, fixed = trials
+assert raised.young_collections / raised.requests < default.young_collections / default.requests
+assert frozen.frozen_objects > default.frozen_objects  # the geo table left every later walk

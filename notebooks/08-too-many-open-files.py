@@ -1,0 +1,121 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+
+# %% [markdown]
+# # 08 · Too many open files
+#
+# You are on call. The page (`labs/08-too-many-open-files/README.md`) says the service's open
+# file descriptors keep climbing towards its limit; when they reach it, every `accept()` and
+# every `open()` fails. Walk the diagnosis on the live stack: see the climb, list what the
+# descriptors point at, find the code that opens those files, and check the count comes back.
+
+# %% tags=["parameters"]
+import os
+from pathlib import Path
+
+RUN_DIR = Path(os.environ.get("LABCTL_RUN_DIR", "../run"))
+SECONDS = float(os.environ.get("LAB_NOTEBOOK_SECONDS", "10"))  # capture length
+LAB = "08"
+
+# %% [markdown]
+# ## 1. The stack, and a healthy baseline
+#
+# The lab's load runs first with nothing wrong, so the charts below have a "before".
+
+# %%
+# %matplotlib inline
+from IPython.display import display
+from rich.console import Console
+
+from labctl.walkthrough import Walkthrough
+
+walk = Walkthrough.begin(RUN_DIR, LAB, settle_seconds=SECONDS)
+print(f"lab {walk.lab.number}: {walk.lab.title}. {walk.lab.question}")
+print("baseline:", walk.baseline)
+
+# %% [markdown]
+# ## 2. The incident starts
+#
+# `labctl lab start 08` does this: the lab's load, then its fault, without saying which.
+# We wait until Prometheus shows what the page describes.
+
+# %%
+print("now:", walk.page())
+
+# %% [markdown]
+# ## 3. The symptom, as the dashboard shows it
+#
+# Open file descriptors against the process's limit (Python runtime dashboard).
+
+# %%
+display(walk.plot("Open file descriptors"))
+
+# %% [markdown]
+# ## 4. Evidence: what the descriptors point at
+#
+# `ls -l /proc/PID/fd`, grouped: by folder, and by file-name shape with the digits folded, so a
+# thousand segment files are one row. The biggest group is what leaks.
+
+# %%
+from labctl.probes.fds import open_files
+
+assert walk.patient.pid is not None
+groups = open_files(walk.patient.pid)
+for group in groups[:5]:
+    print(f"{group.count:>6}  {group.folder}/{group.shape}")
+leak = groups[0]
+
+# %% [markdown]
+# ## 5. Evidence: the file objects, and the code that names those files
+#
+# The descriptors belong to Python file objects that are still alive: objgraph's growth
+# census shows them climbing (`labctl profile objects`). Then grep the code for the file
+# name's fixed parts; `labctl.sources.grep` names the function around each hit.
+
+# %%
+from labctl.labs import LABS_DIR
+from labctl.render.tables import objects_table
+from labctl.sources import grep
+
+census = walk.patient.objects(limit=15)
+Console().print(objects_table(census))
+hits = [h for h in grep(leak.stem, LABS_DIR.parent / "leaky_app")
+        if all(part in h.text for part in leak.parts)]  # fmt: skip
+for hit in hits:
+    print(f"{hit.function} ({hit.file}:{hit.line}): {hit.text}")
+function = hits[0].function
+assert function is not None
+
+# %% [markdown]
+# ## 6. Name the culprit
+#
+# The same grading as `labctl lab check 08 --answer <function>`.
+
+# %%
+verdict = walk.grade(function)
+print(verdict.message)
+assert verdict.correct, "the function that opens the leaked files should be the culprit"
+
+# %% [markdown]
+# ## 7. Recovery
+#
+# Switch the fault off (in real life: close each segment, or write with `with open(...)`)
+# with the load still running.
+
+# %%
+print("after:", walk.recover())
+display(walk.plot("Open file descriptors"))
+
+# %%
+walk.end()  # load stopped, every fault off: the stack as we found it

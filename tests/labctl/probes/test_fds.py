@@ -1,0 +1,47 @@
+"""Open files of a real process, grouped by folder and name shape."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from labctl.probes.fds import open_files
+from labctl.probes.target import ProbeError
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+folder = Path(sys.argv[1])
+held = [open(folder / f"segment-{n}.csv", "a") for n in range(1000, 1012)]
+held.append(open(folder / "state.json", "a"))
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_process_holding_segments_shows_one_group_and_its_stem(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        groups = open_files(proc.pid)
+        top = groups[0]
+        assert (top.folder, top.shape, top.count, top.stem) == (
+            str(tmp_path),
+            "segment-*.csv",
+            12,
+            "segment-",
+        )
+        assert top.parts == ["segment-", ".csv"]
+        assert any(g.shape == "state.json" and g.count == 1 for g in groups)
+    finally:
+        proc.kill()  # by its PID, through the Popen handle
+        proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+def test_a_missing_process_is_a_sentence_not_a_traceback() -> None:
+    with pytest.raises(ProbeError, match="no process with pid"):
+        open_files(2**22 + 12345)
