@@ -80,9 +80,10 @@ from labctl.render.tables import loop_table
 
 report = walk.patient.loop()
 Console().print(loop_table(report))
+# The watchdog keeps its last stalls whatever their age: count those since the page only.
 blocked = collections.Counter[str]()
 for stall in report.stalls:
-    if stall.location is not None:
+    if stall.location is not None and stall.started_at >= walk.marks["paged"]:
         blocked[stall.location.function] += stall.seconds
 function, seconds = blocked.most_common(1)[0]
 print(f"{seconds:.2f} s of the recorded stalls were in {function}")

@@ -102,7 +102,9 @@ def test_objects_view_shows_the_leaking_type_growing(
 ) -> None:
     args = ["profile", "objects", "--run-dir", str(fault_lab.service.run_dir), "--json"]
     baseline = json.loads(run(args, capsys))
-    assert {r["type"]: r["count"] for r in baseline["most_common"]}["builtins.dict"] > 1000
+    # Counted are the objects made since the service froze its start-up heap (objgraph walks
+    # gc.get_objects, which skips the permanent generation): requests make dicts all the time.
+    assert {r["type"]: r["count"] for r in baseline["most_common"]}["builtins.dict"] > 100
     with fault_showing(fault_lab, "task_leak", "10x", tasks_pile_up, "tasks pile up"):
         grown = json.loads(run(args, capsys))
     deltas = {r["type"]: r["delta"] for r in grown["growth"]}

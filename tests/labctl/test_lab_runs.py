@@ -1,6 +1,12 @@
-"""Labs against a whole live stack: every lab's signals cross their thresholds with its fault
-on (measured in Prometheus, against a baseline from the same run), and a trainee's round
-trip (start, a wrong answer, the right one, stop) leaves the service as it was."""
+"""Labs against a whole live stack: ``lab verify`` measures a lab's signals crossing their
+thresholds with its fault on (in Prometheus, against a baseline from the same run), and a
+trainee's round trip (start, a wrong answer, the right one, stop) leaves the service as it
+was.
+
+Every lab's signals are checked live by its notebook (``Walkthrough.page`` waits for each one
+to cross, with the same ``Signal.met`` against a baseline of the same run, and
+tests/notebooks enforces one notebook per lab); here ``verify`` runs for one lab, so the
+suite does not measure each lab twice."""
 
 import json
 from pathlib import Path
@@ -9,7 +15,7 @@ import pytest
 
 from labctl.cli import main
 from labctl.lab_runs import current, verify_lab
-from labctl.labs import Lab, all_labs
+from labctl.labs import load_lab
 from labctl.load import running
 from labctl.patient import Patient
 from labctl.smtp_sink import Mailbox
@@ -19,8 +25,8 @@ from tests.polling import eventually_sync
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("lab", all_labs(), ids=lambda lab: f"{lab.number}-{lab.slug}")
-def test_each_lab_shows_its_signals_with_its_fault(lab_stack: Path, lab: Lab) -> None:
+def test_verify_shows_a_labs_signals_with_its_fault(lab_stack: Path) -> None:
+    lab = load_lab("06")  # the quickest to cross; every lab crosses in its notebook
     readings = verify_lab(lab_stack, lab, timeout=120)
     missed = [(r.signal.name, r.baseline, r.value, r.signal.target(r.baseline))
               for r in readings if not r.met]  # fmt: skip

@@ -11,9 +11,22 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from labctl.labs import all_labs
+
 pytestmark = pytest.mark.integration
-NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("[0-9][0-9]-*.py"))
+NOTEBOOKS_DIR = Path(__file__).parents[2] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]-*.py"))
 BUDGET_SECONDS = 180  # the issue's ceiling per notebook; a cell timeout, not a speed claim
+
+
+def test_every_lab_has_a_notebook_that_pages_on_its_signals() -> None:
+    """The notebooks are where each lab's signals are checked live: each one starts its lab
+    and waits in ``walk.page()`` until every signal has crossed."""
+    for lab in all_labs():
+        path = NOTEBOOKS_DIR / f"{lab.number}-{lab.slug}.py"
+        source = path.read_text()
+        assert f'LAB = "{lab.number}"' in source, path
+        assert "Walkthrough.begin(RUN_DIR, LAB" in source and "walk.page()" in source, path
 
 
 def test_there_are_notebooks_and_each_is_paired_as_py_percent() -> None:
