@@ -1,10 +1,11 @@
 """A crowd of websocket clients on ``/ws/clicks``, as a process of the stack (``ws-crowd``):
 the lab load for memory per connection (seed Q375), and the bench's idle connections.
 
-Each client holds its connection for ``reconnect`` seconds (jittered +-50%, so the crowd
-renews itself evenly, like phones that come and go), then connects again; 0 holds them for
-good. The process prints ``open N`` once every client has connected the first time, then
-runs until SIGTERM (or, with ``--until-stdin-closes``, until its stdin closes)::
+Each client holds its connection for ``reconnect`` seconds (jittered +-50%, and its first
+one for a uniform share of that, so the crowd renews itself at a steady rate from the start,
+like phones that come and go), then connects again; 0 holds them for good. The process
+prints ``open N`` once every client has connected the first time, then runs until SIGTERM
+(or, with ``--until-stdin-closes``, until its stdin closes)::
 
     record = start_crowd(Path("run"), clients=1000, reconnect=10.0)
     ...
@@ -52,6 +53,9 @@ async def _client(url: str, reconnect: float, gate: asyncio.Semaphore,
         except (OSError, TimeoutError, WebSocketException):
             await asyncio.sleep(1.0)  # refused (over the cap) or the service restarting
             continue
+        # The first connection lives a uniform share of the period, so the crowd renews
+        # itself at a steady rate from the start instead of all at once a period later.
+        lifetime = reconnect * (random.uniform(0, 1) if first else random.uniform(0.5, 1.5))  # noqa: S311
         if first:
             first = False
             counter[0] += 1
@@ -61,7 +65,7 @@ async def _client(url: str, reconnect: float, gate: asyncio.Semaphore,
             if not reconnect:
                 await asyncio.Future()  # held until cancelled
             with contextlib.suppress(TimeoutError, WebSocketException):
-                async with asyncio.timeout(reconnect * random.uniform(0.5, 1.5)):  # noqa: S311
+                async with asyncio.timeout(lifetime):
                     async for _message in conn:
                         pass  # clicks are read and dropped: this client is never slow
 
