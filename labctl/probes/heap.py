@@ -73,23 +73,37 @@ class HeapReport:
         }
 
 
+NO_STACK = "<no stack>"
+
+
 def group_growth(
     records: list[tuple[list[tuple[str, str, int]], int, int]], limit: int = 20
 ) -> list[GrowthSite]:
     """``records`` are (stack innermost first, bytes, count); one row per innermost
-    application frame, or the innermost frame when the stack has no application code."""
+    application frame, or the innermost frame when the stack has no application code.
+    Allocations with no stack at all are one last row, ``<no stack>``, whatever their size:
+    they name no place in the code (memray attach's own buffers, made as it starts, are
+    among them, and in a short window they can outweigh the growth being looked for)."""
     sizes: collections.Counter[Frame] = collections.Counter()
     counts: collections.Counter[Frame] = collections.Counter()
+    unplaced = [0, 0]
     for stack, size, count in records:
         frames = [Frame(fn, file, line) for fn, file, line in stack]
+        if not frames:
+            unplaced[0] += size
+            unplaced[1] += count
+            continue
         app = [f for f in frames if f.is_application]
-        site = app[0] if app else (frames[0] if frames else Frame("<native>", "?", 0))
+        site = app[0] if app else frames[0]
         sizes[site] += size
         counts[site] += count
-    return [
+    rows = [
         GrowthSite(_qualified(f), f.file, f.line, size, counts[f])
         for f, size in sizes.most_common(limit)
     ]
+    if unplaced[1]:
+        rows.append(GrowthSite(NO_STACK, "?", 0, unplaced[0], unplaced[1]))
+    return rows
 
 
 def _qualified(frame: Frame) -> str:
