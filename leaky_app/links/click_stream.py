@@ -109,9 +109,13 @@ class ClickStream:
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
-        if sub in self._subscribers and sub.resume is not None:
-            self._resume_bytes -= len(sub.resume)
+        if sub in self._subscribers:
+            self._forget(sub)
+
+    def _forget(self, sub: Subscriber) -> None:
         self._subscribers.discard(sub)
+        if sub.resume is not None:
+            self._resume_bytes -= len(sub.resume)
 
     def drop_resume_rings(self) -> None:
         """Resume rings off: every connection's ring is released now."""
@@ -130,6 +134,6 @@ class ClickStream:
             if (sub.code is None or sub.code == code) and not sub.offer(text)
         ]
         for sub in slow:
-            self._subscribers.discard(sub)
+            self._forget(sub)
             self.metrics.dropped_slow.inc()
             sub.close(slow=True)

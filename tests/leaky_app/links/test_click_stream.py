@@ -83,3 +83,14 @@ def test_resume_rings_cost_memory_per_connection_up_to_the_cap_and_are_released(
         assert tracemalloc.get_traced_memory()[0] - start < 64 * 1024
     finally:
         tracemalloc.stop()
+
+
+def test_a_slow_subscriber_dropped_gives_its_ring_room_back() -> None:
+    stream, _ = make(queue_size=1)
+    stream.resume_kib, stream.max_resume_bytes = 64, 64 * 1024  # room for one ring
+    slow = stream.subscribe(None)
+    assert slow.resume is not None
+    stream.publish("abc", "https://a.example", 1.0)
+    stream.publish("abc", "https://a.example", 2.0)  # its queue of one overflows: dropped
+    assert slow.slow and len(stream) == 0
+    assert stream.subscribe(None).resume is not None
