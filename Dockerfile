@@ -15,6 +15,6 @@ COPY dashboards ./dashboards
 COPY loadgen ./loadgen
 RUN pip install --no-cache-dir -c requirements.lock '.[profilers,load,notebooks,jupyter]'
 
-EXPOSE 8000 9464
+EXPOSE 8000 8001 9464
 CMD ["leaky-app", "--host", "0.0.0.0", "--metrics-host", "0.0.0.0", "--db", "/data/leaky_app.db", \
      "--flags-file", "/data/flags.json", "--debug-token-file", "/data/debug.token"]

@@ -35,6 +35,7 @@ from labctl.top import Scrape
 from labctl.ws_crowd import command
 
 GOAL_KIB = 10.0
+BREAKDOWN = ("stream port", "API port")
 CLIENTS = "leaky_app_ws_clients"
 
 
@@ -42,6 +43,11 @@ CLIENTS = "leaky_app_ws_clients"
 class Setup:
     name: str
     args: list[str]
+    stream_port: bool = False  # the lean listener (leaky_app.stream_server), not the API port
+
+
+def ws_url(ports: ServicePorts, stream_port: bool) -> str:
+    return f"ws://127.0.0.1:{ports.stream if stream_port else ports.http}/ws/clicks"
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ def heap_by_owner(debug_url: str, token: str, seconds: float) -> dict[str, int]:
     return totals
 
 
-def breakdown(n: int, seconds: float = 40.0) -> dict[str, int]:
+def breakdown(n: int, stream_port: bool, seconds: float = 40.0) -> dict[str, int]:
     """Where one idle connection's Python heap goes: a tracemalloc window over opening ``n``
     connections on a default service (the window's own tracing costs are not in RSS rows)."""
     with tempfile.TemporaryDirectory(prefix="bench-ws-heap-") as tmp:
@@ -91,7 +97,7 @@ def breakdown(n: int, seconds: float = 40.0) -> dict[str, int]:
         )
         try:
             token = (Path(tmp) / "debug.token").read_text().strip()
-            url = f"ws://127.0.0.1:{ports.http}/ws/clicks"
+            url = ws_url(ports, stream_port)
             run_clients(url, 50, lambda: None)
             result: dict[str, int] = {}
             window = threading.Thread(
@@ -121,7 +127,7 @@ def measure(setup: Setup, n: int) -> Row:
             extra_args=[*setup.args, "--ws-max-clients", str(n + 100), "--no-notify-enabled"],
         )
         metrics = f"http://127.0.0.1:{ports.metrics}/metrics"
-        url = f"ws://127.0.0.1:{ports.http}/ws/clicks"
+        url = ws_url(ports, setup.stream_port)
         try:
             # Warm up: the code paths and allocator pools a first connection creates.
             run_clients(url, 50, lambda: None)
@@ -177,9 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the open-files limit ({limit}) is below {max(counts) + 200}", file=sys.stderr)
         return 2
     setups = [
-        Setup("defaults (compression off)", []),
-        Setup("compression on (--ws-per-message-deflate)", ["--ws-per-message-deflate"]),
-        Setup("compression off, debug surface off", ["--no-debug-enabled"]),
+        Setup("stream port (`leaky_app.stream_server`)", [], stream_port=True),
+        Setup("API port, defaults (compression off)", []),
+        Setup("API port, compression on (--ws-per-message-deflate)", ["--ws-per-message-deflate"]),
+        Setup("API port, debug surface off", ["--no-debug-enabled"]),
     ]
     rows = []
     for setup in setups:
@@ -191,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         "# Memory per idle websocket connection (`/ws/clicks`)",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {sys.version.split()[0]}, "
-        "one uvicorn worker (websockets Sans-I/O), N idle loopback connections held by a "
-        "helper process; the service's memory after minus before, over N.",
+        "one service process; N idle loopback connections held by a helper process; the "
+        "service's memory after minus before, over N. The stream port is an asyncio.Protocol "
+        "on websockets' Sans-I/O ServerProtocol, no task per connection; the API port is "
+        "uvicorn (websockets Sans-I/O) and FastAPI, two tasks per connection.",
         f"Goal: at most {GOAL_KIB:g} KiB per idle connection.",
         "",
         "| setup | connections | RSS KiB / connection | USS KiB / connection | goal |",
@@ -210,20 +219,30 @@ def main(argv: list[str] | None = None) -> int:
         "in the seed (Q375) says about 2 KB per goroutine, before buffers.",
         "",
     ]
-    per_owner = breakdown(counts[0])
-    total = sum(per_owner.values())
+    n = counts[0]
+    owners = {listener: breakdown(n, listener == "stream port") for listener in BREAKDOWN}
     lines += [
         f"Where an idle connection's Python heap goes (tracemalloc on the debug surface, over "
-        f"opening {counts[0]:,} connections with the defaults; {total / counts[0] / 1024:.1f} "
-        "KiB in all; RSS adds the allocator's own overhead and the kernel's socket buffers are "
-        "outside the process):",
+        f"opening {n:,} connections with the defaults; RSS adds the allocator's own overhead "
+        "and the kernel's socket buffers are outside the process), KiB per connection:",
         "",
-        "| allocated by | KiB / connection |",
-        "|---|---:|",
+        f"| allocated by | {' | '.join(BREAKDOWN)} |",
+        f"|---|{'---:|' * len(BREAKDOWN)}",
     ]
-    for who, size in sorted(per_owner.items(), key=lambda kv: -kv[1]):
-        if size / counts[0] >= 100:
-            lines.append(f"| {who} | {size / counts[0] / 1024:.1f} |")
+    names = sorted({who for o in owners.values() for who in o}, key=lambda w: -max(
+        owners[listener].get(w, 0) for listener in BREAKDOWN))  # fmt: skip
+    for who in names:
+        cells = [owners[listener].get(who, 0) / n / 1024 for listener in BREAKDOWN]
+        if max(cells) >= 0.1:
+            lines.append(f"| {who} | {' | '.join(f'{c:.1f}' for c in cells)} |")
+    totals = [sum(owners[listener].values()) / n / 1024 for listener in BREAKDOWN]
+    lines.append(f"| all | {' | '.join(f'{t:.1f}' for t in totals)} |")
+    lines += [
+        "",
+        "An allocation belongs to the innermost frame outside the standard library: on the "
+        "stream port, uvicorn's share is asyncio's transport and socket, made under the loop "
+        "uvicorn runs.",
+    ]
     lines.append("")
     write("websockets_memory.md", "\n".join(lines))
     return 0

@@ -33,6 +33,7 @@ from labctl.processes import ProcessRecord, spawn, stop, wait_http_ok
 from labctl.redis_server import REDIS, start_redis
 
 DEFAULT_SERVICE_PORT = 8000
+DEFAULT_STREAM_PORT = 8001
 DEFAULT_METRICS_PORT = 9464
 DEFAULT_DEBUG_PORT = 6060
 DEFAULT_REDIS_PORT = 6379
@@ -42,6 +43,7 @@ SERVICE = "service"
 @dataclass(frozen=True)
 class ServicePorts:
     http: int
+    stream: int  # the click stream's own websocket port (leaky_app.stream_server)
     metrics: int
     debug: int
     smtp: int  # the SMTP sink the service mails
@@ -52,6 +54,7 @@ class ServicePorts:
         """The documented defaults when free, otherwise free ports (a second lab, CI)."""
         return cls(
             http=preferred_or_free(DEFAULT_SERVICE_PORT),
+            stream=preferred_or_free(DEFAULT_STREAM_PORT),
             metrics=preferred_or_free(DEFAULT_METRICS_PORT),
             debug=preferred_or_free(DEFAULT_DEBUG_PORT),
             smtp=preferred_or_free(smtp_sink.DEFAULT_PORT),
@@ -63,6 +66,7 @@ class ServicePorts:
         """Free loopback ports (tests, benchmarks)."""
         return cls(
             http=free_port(),
+            stream=free_port(),
             metrics=free_port(),
             debug=free_port(),
             smtp=free_port(),
@@ -94,6 +98,8 @@ def service_command(ports: ServicePorts, run_dir: Path, host: str = LOOPBACK) ->
         host,
         "--port",
         str(ports.http),
+        "--stream-port",
+        str(ports.stream),
         "--metrics-port",
         str(ports.metrics),
         "--db",
@@ -161,6 +167,7 @@ def start_service(
         "docs": f"{base}/docs",
         "metrics": f"http://{LOOPBACK}:{ports.metrics}/metrics",
         "debug": f"http://{LOOPBACK}:{ports.debug}/debug/",
+        "stream": f"ws://{LOOPBACK}:{ports.stream}/ws/clicks",
     }
     try:
         wait_http_ok(f"{base}/readyz", record, timeout=timeout)

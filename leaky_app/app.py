@@ -59,6 +59,8 @@ from leaky_app.runtime.loop_lag import LoopLagMonitor
 from leaky_app.scheduler import Job, Scheduler
 from leaky_app.services import Services
 from leaky_app.settings import RuntimeConfig, Settings
+from leaky_app.stream_server import PATH as STREAM_PATH
+from leaky_app.stream_server import StreamServer
 from leaky_app.tracing import FASTAPI_TELEMETRY_OFF
 from leaky_app.tracing import install as install_tracing
 
@@ -259,6 +261,15 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 click_stream=click_stream,
                 redis=redis,
             )
+            if settings.stream_port:
+                stream_server = await StreamServer.start(
+                    click_stream, metrics.ws, settings.host, settings.stream_port
+                )
+                undo.push_async_callback(stream_server.stop)
+                app.state.stream_server = stream_server
+                log.info(
+                    "click stream on ws://%s:%d%s", settings.host, stream_server.port, STREAM_PATH
+                )
             metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
             gc_recorder = GCPauseRecorder(
                 metrics.gc_pause, debug_server.pauses if debug_server is not None else None

@@ -6,6 +6,7 @@ Every setting is a flag and an environment variable (``--port 8000`` or
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -16,6 +17,31 @@ from pydantic_settings import CliApp, SettingsError
 from leaky_app.app import create_app
 from leaky_app.logs import configure_logging
 from leaky_app.settings import ConfigError, Settings, load_runtime_config
+
+
+def _taken_port(settings: Settings) -> str | None:
+    """Which of the ports the service listens on is in use already, as a sentence.
+
+    Checked before start-up: a listener that fails to bind inside the lifespan makes uvicorn
+    log a traceback and exit 3, which tells a user less than this does.
+    """
+    listeners = [
+        ("--port", settings.host, settings.port),
+        ("--stream-port", settings.host, settings.stream_port),
+        ("--metrics-port", settings.metrics_host, settings.metrics_port),
+    ]
+    if settings.debug_enabled:
+        listeners.append(("--debug-port", settings.debug_host, settings.debug_port))
+    for flag, host, port in listeners:
+        if port == 0:
+            continue
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio binds
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                return f"cannot listen on {host}:{port} ({flag}): {exc.strerror}"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"leaky-app: {exc}", file=sys.stderr)
         return 2
+    taken = _taken_port(settings)
+    if taken is not None:
+        print(f"leaky-app: {taken}; choose another with its flag, or 0 for any", file=sys.stderr)
+        return 1
     configure_logging(runtime.log_level)
     app = create_app(settings)
     try:

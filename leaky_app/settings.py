@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from leaky_app.faults import check_faults
 
 DEFAULT_PORT = 8000
+DEFAULT_STREAM_PORT = 8001
 DEFAULT_METRICS_PORT = 9464  # the port OpenTelemetry's Prometheus exporter uses by convention
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -184,6 +185,13 @@ class Settings(BaseSettings):
         ge=1,
         le=100_000,
         description="events a subscriber may fall behind, then it is dropped (slow consumer)",
+    )
+    stream_port: int = Field(
+        default=DEFAULT_STREAM_PORT,
+        ge=0,
+        le=65535,
+        description="port of the lean click-stream websocket listener (ws://host:port/ws/clicks,"
+        " about 7 KiB per idle connection where /ws/clicks on the API port takes 36); 0 = off",
     )
     ws_per_message_deflate: bool = Field(
         default=False,

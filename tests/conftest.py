@@ -27,6 +27,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "db": tmp_path / "links.db",
         "flags_file": tmp_path / "flags.json",
         "metrics_port": 0,
+        "stream_port": 0,
         "debug_enabled": False,
         "gc_freeze_at_startup": False,  # the test process's heap is not the app's to freeze
         "debug_token_file": tmp_path / "debug.token",

@@ -14,12 +14,17 @@ Usage::
     batch = await sub.next()     # the events waiting, oldest first; [] once it is closed
     sub.close()                  # the client left
     stream.unsubscribe(sub)
+
+A writer with no task of its own (the stream port's protocol, :mod:`leaky_app.stream_server`)
+sets ``sub.on_ready`` instead of awaiting ``next()``: it is called when events arrive or the
+subscriber is closed, and ``sub.take()`` hands over what is waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 from leaky_app.metrics import WebsocketMetrics
 
@@ -36,7 +41,7 @@ class Subscriber:
     the websocket bench measures. Here an idle subscriber is a few small objects.
     """
 
-    __slots__ = ("_events", "_waiter", "closed", "code", "limit", "resume", "slow")
+    __slots__ = ("_events", "_waiter", "closed", "code", "limit", "on_ready", "resume", "slow")
 
     def __init__(self, code: str | None, limit: int) -> None:
         self.code = code  # only this link's clicks, or all when None
@@ -46,6 +51,7 @@ class Subscriber:
         self._events: list[str] = []
         self._waiter: asyncio.Future[None] | None = None
         self.resume: bytearray | None = None  # see ClickStream.resume_kib
+        self.on_ready: Callable[[], None] | None = None  # a push writer's wake-up, see above
 
     def offer(self, text: str) -> bool:
         """Add an event; False (and nothing added) when ``limit`` are already waiting."""
@@ -69,11 +75,17 @@ class Subscriber:
                 await self._waiter
             finally:
                 self._waiter = None
+        return self.take()
+
+    def take(self) -> list[str]:
+        """Every waiting event, oldest first, without waiting."""
         batch, self._events = self._events, []
         return batch
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
+        if self.on_ready is not None:
+            self.on_ready()
+        elif self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
 

@@ -1,5 +1,7 @@
 """``/ws/clicks`` on a real service process (seed Q375): clicks stream live, a slow consumer
-is dropped without holding up the others, and the subscriber cap refuses clearly."""
+is dropped without holding up the others, and the subscriber cap refuses clearly. Each test
+runs against both listeners: the API port (FastAPI) and the stream port
+(``leaky_app.stream_server``), which must behave the same."""
 
 from __future__ import annotations
 
@@ -23,8 +25,19 @@ from tests.polling import eventually
 pytestmark = pytest.mark.integration
 
 
-def ws_url(api: str, query: str = "") -> str:
-    return api.replace("http://", "ws://") + "/ws/clicks" + query
+@pytest.fixture(params=["api port", "stream port"])
+def listener(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def ws_url(urls: dict[str, str], listener: str, query: str = "") -> str:
+    if listener == "stream port":
+        return urls["stream"] + query
+    return urls["api"].replace("http://", "ws://") + "/ws/clicks" + query
+
+
+def port_of(url: str) -> int:
+    return int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
 
 
 def create(api: str, url: str) -> str:
@@ -39,16 +52,19 @@ async def click(client: httpx.AsyncClient, code: str) -> None:
 
 
 async def test_clicks_stream_live_and_a_code_filter_keeps_only_that_link(
-    live_service: LiveService,
+    live_service: LiveService, listener: str
 ) -> None:
-    api = live_service.url
+    api, urls = live_service.url, live_service.record.urls
     mine, other = create(api, "https://live.example/mine"), create(api, "https://live.example/x")
+    before = metric(live_service, "leaky_app_ws_clients")
     async with (
-        connect(ws_url(api)) as everything,
-        connect(ws_url(api, f"?code={mine}")) as only_mine,
+        connect(ws_url(urls, listener)) as everything,
+        connect(ws_url(urls, listener, f"?code={mine}")) as only_mine,
         httpx.AsyncClient(base_url=api, timeout=10) as client,
     ):
-        await eventually(lambda: metric(live_service, "leaky_app_ws_clients") >= 2, "subscribed")
+        await eventually(
+            lambda: metric(live_service, "leaky_app_ws_clients") >= before + 2, "subscribed"
+        )
         await everything.send("hello")  # what clients send, text or bytes, is ignored
         await everything.send(b"\x00\x01")
         await click(client, other)
@@ -64,8 +80,10 @@ def metric(service: LiveService, name: str) -> float:
     return scrape(service.metrics_url).get(name, 0.0)
 
 
-async def test_a_bad_code_is_refused_with_a_reason(live_service: LiveService) -> None:
-    async with connect(ws_url(live_service.url, "?code=no%20spaces")) as ws:
+async def test_a_bad_code_is_refused_with_a_reason(
+    live_service: LiveService, listener: str
+) -> None:
+    async with connect(ws_url(live_service.record.urls, listener, "?code=no%20spaces")) as ws:
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd is not None
@@ -97,13 +115,13 @@ def tiny_receive_buffer_socket(port: int) -> socket.socket:
 
 
 async def test_a_slow_consumer_is_dropped_and_the_others_get_every_click(
-    small_service: ProcessRecord,
+    small_service: ProcessRecord, listener: str
 ) -> None:
     api = small_service.urls["api"]
     metrics_url = small_service.urls["metrics"]
     # 2 KiB events, so the stuck client's socket buffers fill in a few thousand at most.
     code = create(api, "https://live.example/" + "x" * 2000)
-    port = int(api.rsplit(":", 1)[1])
+    url = ws_url(small_service.urls, listener)
     received: list[str] = []
 
     async def read_forever(ws: ClientConnection) -> None:
@@ -111,9 +129,9 @@ async def test_a_slow_consumer_is_dropped_and_the_others_get_every_click(
             received.append(json.loads(message)["code"])
 
     async with (
-        connect(ws_url(api)) as reader,
+        connect(url) as reader,
         # max_queue=1: the client library stops reading the socket after one unread frame.
-        connect(ws_url(api), sock=tiny_receive_buffer_socket(port), max_queue=1),
+        connect(url, sock=tiny_receive_buffer_socket(port_of(url)), max_queue=1),
         httpx.AsyncClient(base_url=api, timeout=10) as client,
     ):
         reading = asyncio.create_task(read_forever(reader))
@@ -133,11 +151,11 @@ async def test_a_slow_consumer_is_dropped_and_the_others_get_every_click(
 
 
 async def test_over_the_cap_a_new_subscriber_is_told_to_try_later(
-    small_service: ProcessRecord,
+    small_service: ProcessRecord, listener: str
 ) -> None:
-    api = small_service.urls["api"]
-    async with connect(ws_url(api)), connect(ws_url(api)), connect(ws_url(api)):
-        async with connect(ws_url(api)) as fourth:
+    url = ws_url(small_service.urls, listener)
+    async with connect(url), connect(url), connect(url):
+        async with connect(url) as fourth:
             with pytest.raises(ConnectionClosed) as closed:
                 await asyncio.wait_for(fourth.recv(), 10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013

@@ -1,5 +1,6 @@
 """``leaky-app`` refuses bad flags and a bad flags file with exit 2 and a sentence."""
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,18 @@ def test_help_lists_flags_with_env_equivalents(tmp_path: Path) -> None:
     assert result.returncode == 0
     for flag in ("--host", "--port", "--db", "--metrics-port", "--flags-file"):
         assert flag in result.stdout
+
+
+def test_a_port_in_use_is_exit_1_naming_the_flag(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run(
+            *("--port", "0", "--metrics-port", "0", "--debug-port", "0"),
+            *("--stream-port", port, "--flags-file", str(tmp_path / "flags.json")),
+            cwd=tmp_path,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port} (--stream-port)" in result.stderr
+    assert "Traceback" not in result.stderr
