@@ -58,6 +58,7 @@ test: lint typecheck pytest ## everything CI runs: lint, types, tests
 
 bench: $(STAMP) system-deps ## benchmarks (wrk); tables land in bench/results/
 	$(BIN)/python -m bench.instrumentation_overhead
+	$(BIN)/python -m bench.request_path_cost
 	$(BIN)/python -m bench.hot_reload_latency
 	$(BIN)/python -m bench.debug_surface_overhead
 	$(BIN)/python -m bench.profiler_overhead

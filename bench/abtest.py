@@ -20,7 +20,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +34,13 @@ RESULTS = Path(__file__).parent / "results"
 # The rate limiter is switched off: we measure the variants, not the limiter.
 NO_LIMIT: dict[str, object] = {"rate_limit": {"enabled": False}}
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
+_REQUESTS = re.compile(r"(\d+) requests in")
+
+
+@dataclass(frozen=True)
+class Round:
+    rps: float
+    requests: int
 
 
 # Something to keep running beside a variant for the whole measurement (a profiler); called
@@ -48,20 +55,35 @@ class Variant:
     flags: dict[str, object] = field(default_factory=dict)
     attach: Attach | None = None
     rps: list[float] = field(default_factory=list)
+    cpu_us: list[float] = field(default_factory=list)  # service CPU per request, per round
     record: ProcessRecord | None = None
     run_dir: Path | None = None
     url: str = ""
 
 
-def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:
+def parse_args(
+    argv: list[str] | None,
+    description: str,
+    *,
+    rounds: int = 8,
+    seconds: int = 8,
+    instances: int = 1,
+) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--seconds", type=int, default=seconds)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=instances,
+        help="service processes per variant, averaged per round: two processes of one "
+        "variant differed by up to 7%% here (memory layout, hash seeds)",
+    )
     return parser.parse_args(argv)
 
 
-def wrk(url: str, seconds: int, connections: int) -> float:
+def wrk(url: str, seconds: int, connections: int) -> Round:
     pin = ["taskset", "-c", "1"] if (os.cpu_count() or 1) > 1 and shutil.which("taskset") else []
     out = subprocess.run(
         [*pin, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url],
@@ -70,14 +92,32 @@ def wrk(url: str, seconds: int, connections: int) -> float:
         check=True,
         timeout=seconds + 30,
     ).stdout
-    match = _RPS.search(out)
-    if match is None:
+    rps, requests = _RPS.search(out), _REQUESTS.search(out)
+    if rps is None or requests is None:
         raise RuntimeError(f"wrk printed no Requests/sec:\n{out}")
-    return float(match.group(1))
+    return Round(float(rps.group(1)), int(requests.group(1)))
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def run(variants: list[Variant], args: argparse.Namespace) -> None:
-    """Start every variant, then measure them in rotating order; fills ``variant.rps``."""
+    """Start every variant (``args.instances`` processes of each), then measure them in
+    rotating order; fills each variant's ``rps`` and ``cpu_us`` with one value per round, the
+    mean over its processes."""
+    instances = args.instances
+    slots = [replace(v, rps=[], cpu_us=[]) for v in variants for _ in range(instances)]
+    _run(slots, args)
+    for i, variant in enumerate(variants):
+        mine = slots[i * instances : (i + 1) * instances]
+        variant.record, variant.run_dir, variant.url = mine[0].record, mine[0].run_dir, mine[0].url
+        variant.rps = [statistics.fmean(r) for r in zip(*(s.rps for s in mine), strict=True)]
+        variant.cpu_us = [statistics.fmean(c) for c in zip(*(s.cpu_us for s in mine), strict=True)]
+
+
+def _run(variants: list[Variant], args: argparse.Namespace) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("bench: wrk is missing; install it with: apt-get install wrk")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, contextlib.ExitStack() as attached:
@@ -104,9 +144,17 @@ def run(variants: list[Variant], args: argparse.Namespace) -> None:
             for round_no in range(args.rounds):
                 shift = round_no % len(variants)
                 for variant in variants[shift:] + variants[:shift]:
-                    rps = wrk(variant.url, args.seconds, args.connections)
-                    variant.rps.append(rps)
-                    print(f"  round {round_no + 1}: {variant.name[:48]:<48} {rps:8.0f} req/s")
+                    assert variant.record is not None
+                    process = psutil.Process(variant.record.pid)
+                    cpu_before = _cpu_seconds(process)
+                    result = wrk(variant.url, args.seconds, args.connections)
+                    cpu_us = (_cpu_seconds(process) - cpu_before) / result.requests * 1e6
+                    variant.rps.append(result.rps)
+                    variant.cpu_us.append(cpu_us)
+                    print(
+                        f"  round {round_no + 1}: {variant.name[:48]:<48} "
+                        f"{result.rps:8.0f} req/s {cpu_us:7.1f} µs CPU/req"
+                    )
         finally:
             attached.close()
             for variant in variants:
@@ -115,25 +163,32 @@ def run(variants: list[Variant], args: argparse.Namespace) -> None:
 
 
 def render(title: str, goal: str, variants: list[Variant], args: argparse.Namespace) -> str:
-    baseline = statistics.median(variants[-1].rps)
     lines = [
         f"# {title}",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {sys.version.split()[0]}, "
         f"one uvicorn worker per variant, `wrk -t1 -c{args.connections} -d{args.seconds}s` on "
-        f"the cache-hit redirect, {args.rounds} rounds in rotating order; medians. Services "
-        "pinned to CPU 0, wrk to CPU 1.",
+        f"the cache-hit redirect, {args.rounds} rounds in rotating order, "
+        f"{args.instances} process(es) per variant averaged in each round; "
+        "medians. Services pinned to CPU 0, wrk to CPU 1. Throughput cost: the median of each "
+        "round's ratio to the baseline's run in the same round. CPU cost: the service's CPU "
+        "time per request (user + system, over the requests wrk counted), median over rounds, "
+        "against the baseline's.",
         f"Goal: {goal}",
         "",
-        "| variant | median req/s | vs baseline | cost | rounds (req/s) |",
-        "|---|---:|---:|---:|---|",
+        "| variant | median req/s | throughput cost | CPU µs/req | CPU cost | rounds (req/s) |",
+        "|---|---:|---:|---:|---:|---|",
     ]
+    base = variants[-1]
+    base_cpu = statistics.median(base.cpu_us)
     for v in variants:
-        median = statistics.median(v.rps)
-        ratio = median / baseline
+        # Paired: each round's ratio to the baseline's run in the same round.
+        ratio = statistics.median(r / b for r, b in zip(v.rps, base.rps, strict=True))
+        cpu = statistics.median(v.cpu_us)
         rounds = ", ".join(f"{r:.0f}" for r in v.rps)
         lines.append(
-            f"| {v.name} | {median:.0f} | {ratio:.3f} | {(1 - ratio) * 100:.1f}% | {rounds} |"
+            f"| {v.name} | {statistics.median(v.rps):.0f} | {(1 - ratio) * 100:.1f}% "
+            f"| {cpu:.1f} | {(cpu / base_cpu - 1) * 100:.1f}% | {rounds} |"
         )
     lines.append("")
     return "\n".join(lines)

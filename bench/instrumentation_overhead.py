@@ -14,7 +14,7 @@ NO_DEBUG = ["--no-debug-enabled"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv, "instrumentation overhead")
+    args = parse_args(argv, "instrumentation overhead", rounds=6, seconds=4, instances=3)
     variants = [
         Variant("defaults: telemetry, access log errors + 1%, 1% of requests traced", NO_DEBUG),
         Variant("telemetry, tracing off", [*NO_DEBUG, "--no-tracing-enabled"]),

@@ -29,6 +29,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from leaky_app import __version__
+from leaky_app.http_metrics import HttpMetrics
 
 NAMESPACE = "leaky_app"
 
@@ -51,8 +52,7 @@ UNMATCHED_ROUTE = "unmatched"
 @dataclass(frozen=True)
 class Metrics:
     registry: CollectorRegistry
-    http_requests: Counter
-    http_request_duration: Histogram
+    http: HttpMetrics
     rate_limited: Counter
     links_created: Counter
     redirects: Counter
@@ -89,21 +89,7 @@ class Metrics:
         build_info.info({"version": __version__, "python": platform.python_version()})
         return cls(
             registry=registry,
-            http_requests=Counter(
-                "http_requests",
-                "HTTP requests answered, by method, route template and status.",
-                ["method", "route", "status"],
-                namespace=ns,
-                registry=registry,
-            ),
-            http_request_duration=Histogram(
-                "http_request_duration_seconds",
-                "Time from request start to the last response byte, by route template.",
-                ["method", "route"],
-                namespace=ns,
-                registry=registry,
-                buckets=LATENCY_BUCKETS,
-            ),
+            http=HttpMetrics(registry, LATENCY_BUCKETS),
             rate_limited=Counter(
                 "rate_limited_requests",
                 "Requests refused with 429 by the per-client rate limiter.",

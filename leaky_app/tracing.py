@@ -231,6 +231,8 @@ def should_trace(path: str, traceparent: bytes | None, sample_ratio: float) -> b
     of redirect throughput even for requests its ``exclude`` hook then skipped, and a third
     for every traced one. An untraced request here pays one ``random()``.
     """
+    if traceparent is None:  # the usual case first: one random() and, rarely, a set lookup
+        return random.random() < sample_ratio and path not in UNTRACED_PATHS  # noqa: S311
     if path in UNTRACED_PATHS:
         return False
     sampled = caller_sampled(traceparent)

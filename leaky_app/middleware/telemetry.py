@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 
 from opentelemetry.trace import SpanKind, StatusCode
-from prometheus_client import Counter, Histogram
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,6 +36,9 @@ from leaky_app.tracing import TRACER, extract, should_trace, trace_id_of
 access_log = logging.getLogger("leaky_app.access")
 _HEADER_BYTES = REQUEST_ID_HEADER.encode()
 _TRACEPARENT = b"traceparent"
+# Bound once: every request calls them, and a module attribute is a lookup per call.
+_now = time.perf_counter
+_random = random.random  # sampling the access log, not security
 
 
 def route_template(scope: Scope) -> str:
@@ -57,19 +59,15 @@ class TelemetryMiddleware:
         trace_ratio: float | None = None,  # None: tracing off
     ) -> None:
         self.app = app
-        self.metrics = metrics
+        self.observe = metrics.http.observe
         self.access = access
         self.trace_ratio = trace_ratio
-        # prometheus-client's labels() validates and locks on every call; children are
-        # stable objects, so look each one up once.
-        self._counters: dict[tuple[str, str, int], Counter] = {}
-        self._histograms: dict[tuple[str, str], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started = _now()
         incoming = None
         traceparent = None
         for name, value in scope["headers"]:
@@ -95,7 +93,7 @@ class TelemetryMiddleware:
             try:
                 await self.app(scope, receive, send_with_telemetry)
             finally:
-                self._record(scope, status, time.perf_counter() - started, None)
+                self._record(scope, status, _now() - started, None)
                 request_id_var.reset(token)
             return
         method: str = scope["method"]
@@ -108,7 +106,7 @@ class TelemetryMiddleware:
             try:
                 await self.app(scope, receive, send_with_telemetry)
             finally:
-                elapsed = time.perf_counter() - started
+                elapsed = _now() - started
                 route = self._record(scope, status, elapsed, trace_id_of(span))
                 span.update_name(f"{method} {route}")
                 span.set_attribute("http.route", route)
@@ -121,25 +119,11 @@ class TelemetryMiddleware:
         """Count and time the request, log it when due; returns its route template."""
         method: str = scope["method"]
         route = route_template(scope)
-        key = (method, route, status)
-        counter = self._counters.get(key)
-        if counter is None:
-            counter = self._counters[key] = self.metrics.http_requests.labels(
-                method, route, str(status)
-            )
-        counter.inc()
-        hkey = (method, route)
-        histogram = self._histograms.get(hkey)
-        if histogram is None:
-            histogram = self._histograms[hkey] = self.metrics.http_request_duration.labels(
-                method, route
-            )
-        histogram.observe(elapsed, None if trace_id is None else {"trace_id": trace_id})
+        self.observe(method, route, status, elapsed, trace_id)
         access = self.access()
-        if not access.enabled:
-            return route
-        sampled_out = random.random() >= access.sample_rate  # noqa: S311 - not security
-        if status < 400 and elapsed * 1000 < access.slow_ms and sampled_out:
+        if not access.enabled or (
+            status < 400 and elapsed * 1000 < access.slow_ms and _random() >= access.sample_rate
+        ):
             return route
         access_log.info(
             "%s %s %d",
