@@ -13,7 +13,7 @@ from bench.abtest import Variant, parse_args, render, run, write
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv, "debug surface overhead")
+    args = parse_args(argv, "debug surface overhead", rounds=6, seconds=4, instances=3)
     variants = [
         Variant("debug surface idle, task hook on (the default)", []),
         Variant("debug surface idle, task hook off", ["--no-debug-record-task-sites"]),

@@ -16,7 +16,6 @@ import os
 import sys
 import time
 import types
-import weakref
 from collections.abc import Coroutine, Generator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -24,6 +23,9 @@ from typing import Any, NamedTuple
 from leaky_app.debug.frames import FrameInfo, from_frame
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+
+
+_Meta = tuple[int, types.CodeType | None, int, float]
 
 
 class TaskMeta(NamedTuple):
@@ -82,26 +84,29 @@ class TaskRecord:
         }
 
 
-def _creation_site() -> tuple[types.CodeType | None, int]:
-    frame: types.FrameType | None = sys._getframe(2)
-    while frame is not None:
-        code = frame.f_code
-        if not code.co_filename.startswith(_ASYNCIO_DIR):
-            return code, frame.f_lineno
-        frame = frame.f_back
-    return None, 0
+_Task = asyncio.Task
+_getframe = sys._getframe
+_monotonic = time.monotonic
+# A task destroyed while pending never runs its done callback; past this many records the
+# tracker drops those of tasks no longer alive.
+_SWEEP_AT = 50_000
 
 
 class TaskTracker:
-    """Task factory recording creation site and age. ``install(loop)`` / ``uninstall(loop)``."""
+    """Task factory recording creation site and age. ``install(loop)`` / ``uninstall(loop)``.
+
+    The factory runs for every task the service creates (uvicorn makes one per request), so
+    it does the least it can in Python: one frame walk, a plain tuple in a dict keyed by the
+    task's id (a weak reference per task cost as much again), and a done callback that moves
+    the record to the bounded history. Names, outcomes and sites are formatted when read.
+    """
 
     def __init__(self, history: int = 200) -> None:
-        self._meta: weakref.WeakKeyDictionary[asyncio.Task[Any], TaskMeta] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._meta: dict[int, _Meta] = {}  # id(task) -> (id, code, line, created), live tasks
         self._ids = itertools.count(1)
-        # Finished tasks are kept as they are (bounded) and described only when asked.
-        self._finished_tasks: collections.deque[tuple[asyncio.Task[Any], TaskMeta, float]] = (
+        self._on_done = self._finished  # bound once, not per task
+        # Finished tasks are kept as they are (bounded), with their record and end time.
+        self._finished_tasks: collections.deque[tuple[asyncio.Task[Any], _Meta, float]] = (
             collections.deque(maxlen=history)
         )
 
@@ -118,22 +123,36 @@ class TaskTracker:
         coro: Coroutine[Any, Any, Any] | Generator[Any, None, Any],
         context: contextvars.Context | None = None,
     ) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, context=context)
-        code, line = _creation_site()
-        self._meta[task] = TaskMeta(next(self._ids), code, line, time.monotonic())
-        task.add_done_callback(self._finished)
+        task: asyncio.Task[Any] = _Task(coro, loop=loop, context=context)
+        frame: types.FrameType | None = _getframe(2)  # the caller of loop.create_task
+        while frame is not None and frame.f_code.co_filename.startswith(_ASYNCIO_DIR):
+            frame = frame.f_back  # asyncio.create_task, gather, ...: their caller is the site
+        meta = self._meta
+        if frame is None:
+            meta[id(task)] = (next(self._ids), None, 0, _monotonic())
+        else:
+            meta[id(task)] = (next(self._ids), frame.f_code, frame.f_lineno, _monotonic())
+        if len(meta) > _SWEEP_AT:
+            self._sweep(loop)
+        task.add_done_callback(self._on_done)
         return task
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
-        meta = self._meta.get(task)
+        meta = self._meta.pop(id(task), None)
         if meta is not None:
-            self._finished_tasks.append((task, meta, time.monotonic()))
+            self._finished_tasks.append((task, meta, _monotonic()))
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        alive = {id(t) for t in asyncio.all_tasks(loop)}
+        for key in [k for k in self._meta if k not in alive]:
+            del self._meta[key]
 
     @property
     def history(self) -> list[FinishedTask]:
         """Recently finished tasks, oldest first."""
         out = []
-        for task, meta, ended in list(self._finished_tasks):
+        for task, raw, ended in list(self._finished_tasks):
+            meta = TaskMeta(*raw)
             if task.cancelled():
                 outcome = "cancelled"
             elif task.exception() is not None:
@@ -153,7 +172,9 @@ class TaskTracker:
         return out
 
     def meta(self, task: asyncio.Task[Any]) -> TaskMeta | None:
-        return self._meta.get(task)
+        """The record of a live task (read from any thread: a dict lookup is atomic)."""
+        raw = self._meta.get(id(task))
+        return None if raw is None else TaskMeta(*raw)
 
 
 def await_chain(coro: object, limit: int = 32) -> list[str]:

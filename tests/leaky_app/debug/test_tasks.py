@@ -1,0 +1,100 @@
+"""The task tracker: creation sites through asyncio's helpers, the finished-task history with
+outcomes, and records that leave with their tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from leaky_app.debug import tasks
+from leaky_app.debug.tasks import TaskTracker
+
+
+def warnings_silenced() -> contextlib.AbstractContextManager[None]:
+    """asyncio logs 'Task was destroyed but it is pending!' for each: that is the point."""
+    return _quiet_asyncio_logger()
+
+
+@contextlib.contextmanager
+def _quiet_asyncio_logger() -> Iterator[None]:
+    logger = logging.getLogger("asyncio")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+async def _ok() -> int:
+    return 1
+
+
+async def _boom() -> None:
+    raise ValueError("no")
+
+
+async def _forever() -> None:
+    await asyncio.get_running_loop().create_future()  # only this task can reach it
+
+
+async def test_sites_name_the_caller_not_asyncio_and_history_keeps_outcomes() -> None:
+    loop = asyncio.get_running_loop()
+    tracker = TaskTracker(history=10)
+    tracker.install(loop)
+    try:
+        direct = loop.create_task(_ok(), name="direct")
+        via_helper = asyncio.create_task(_ok(), name="helper")
+        site_line = test_sites_name_the_caller_not_asyncio_and_history_keeps_outcomes
+        sites = [tracker.meta(t) for t in (direct, via_helper)]
+        failing = asyncio.create_task(_boom(), name="failing")
+        cancelled = asyncio.create_task(asyncio.sleep(10), name="cancelled")
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        await asyncio.gather(direct, via_helper, failing, cancelled, return_exceptions=True)
+        await asyncio.sleep(0)  # done callbacks run one loop turn after the task ends
+    finally:
+        tracker.uninstall(loop)
+    for meta in sites:
+        assert meta is not None and meta.site is not None
+        assert meta.site.function == site_line.__name__
+    outcomes = {t.name: t.outcome for t in tracker.history}
+    assert outcomes == {
+        "direct": "result",
+        "helper": "result",
+        "failing": "exception: ValueError",
+        "cancelled": "cancelled",
+    }
+    assert all(t.site.startswith(site_line.__name__) for t in tracker.history)
+    assert tracker.meta(direct) is None  # a finished task's record moved to the history
+
+
+async def test_records_of_tasks_destroyed_while_pending_are_swept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop = asyncio.get_running_loop()
+    tracker = TaskTracker()
+    monkeypatch.setattr(tasks, "_SWEEP_AT", 50)
+    tracker.install(loop)
+    try:
+        # Dropped while waiting on a future only they can reach: collected as garbage
+        # pending, so their done callbacks never run and only the sweep removes them.
+        dropped = [loop.create_task(_forever()) for _ in range(60)]
+        await asyncio.sleep(0)
+        del dropped
+        with warnings_silenced():
+            gc.collect()
+        assert len(tracker._meta) == 60
+        kept = [loop.create_task(_forever()) for _ in range(3)]  # the first one sweeps
+        assert len(tracker._meta) == 3
+        assert all(tracker.meta(t) is not None for t in kept)
+        for task in kept:
+            task.cancel()
+        await asyncio.gather(*kept, return_exceptions=True)
+    finally:
+        tracker.uninstall(loop)
