@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 PATH = "/ws/clicks"
 POLICY_VIOLATION, TRY_AGAIN_LATER, GOING_AWAY = 1008, 1013, 1001
 CLOSE_TIMEOUT_SECONDS = 1.0  # a peer that does not finish the close handshake is cut off
+HANDSHAKE_TIMEOUT_SECONDS = 10.0  # a connection that never asks for the stream is cut off
 MAX_CLIENT_MESSAGE = 4096  # clients have nothing to say; what they send is read and ignored
 
 
@@ -63,6 +64,10 @@ class StreamConnection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         self._server.connections.add(self)
+        # Until the handshake, the only timer: a socket that sends nothing holds no slot long.
+        self._abort = asyncio.get_running_loop().call_later(
+            HANDSHAKE_TIMEOUT_SECONDS, transport.abort
+        )
 
     def data_received(self, data: bytes) -> None:
         self._ws.receive_data(data)
@@ -103,6 +108,9 @@ class StreamConnection(asyncio.Protocol):
             self._send_pending()
 
     def _handshake(self, request: Request) -> None:
+        if self._abort is not None:
+            self._abort.cancel()
+            self._abort = None
         url = urlsplit(request.path)
         if url.path != PATH:
             self._ws.send_response(self._ws.reject(404, f"no stream at {url.path}; try {PATH}\n"))

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from leaky_app import stream_server
 from leaky_app.links.click_stream import ClickStream
 from leaky_app.metrics import Metrics
 from leaky_app.stream_server import StreamServer
@@ -77,3 +78,15 @@ async def test_stopping_tells_every_client_the_service_is_going_away(
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
     assert len(server.stream) == 0
     assert not server.connections
+
+
+async def test_a_connection_that_never_asks_for_the_stream_is_cut_off(
+    server: StreamServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream_server, "HANDSHAKE_TIMEOUT_SECONDS", 0.2)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, nothing said
+    finally:
+        writer.close()
+    await eventually(lambda: not server.connections, "forgotten")
