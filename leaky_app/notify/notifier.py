@@ -114,7 +114,13 @@ class Notifier:
             self.relay.done(row.id)
 
     async def _work(self) -> None:
+        me = asyncio.current_task()
         while True:
+            # On 3.11 asyncio.wait_for (inside aiosmtplib) swallows a cancel that lands as the
+            # server's reply arrives; the task still counts the request. Honour it here, or
+            # the worker waits on the queue for ever and its TaskGroup never finishes.
+            if me is not None and me.cancelling():
+                raise asyncio.CancelledError
             row = await self.queue.get()
             try:
                 await self._handle(row)

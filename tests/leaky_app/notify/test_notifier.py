@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from leaky_app.db import Database
@@ -92,3 +93,33 @@ async def eventually_backlog(outbox: Outbox, expected: tuple[int, int]) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"outbox backlog never became {expected}: {await outbox.backlog()}")
+
+
+async def test_a_worker_stops_even_when_a_library_swallowed_its_cancel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiosmtplib's asyncio.wait_for (3.11) can swallow a cancel that lands as a reply
+    arrives; CI once hung for 300 s on a notifier whose worker then waited for more work."""
+    handling = asyncio.Event()
+
+    async def swallowing_handle(row: object) -> None:
+        handling.set()
+        # What wait_for does when the awaited reply is already there: the cancel is dropped.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(30)
+
+    async with (
+        asyncio.timeout(20),  # a hang fails here, not after pytest-timeout's 300 s
+        serve_sink(tmp_path) as sink,
+        running(tmp_path, sink, NotifierConfig(workers=1)) as (
+            n,
+            db,
+            _,
+        ),
+    ):
+        monkeypatch.setattr(n, "_handle", swallowing_handle)
+        await stage_all(db, [("k", "a@example.org")])
+        n.relay.wake()
+        await asyncio.wait_for(handling.wait(), 10)
+        # running() cancels the notifier on exit; it must finish, not wait for more work.
+    assert handling.is_set()
