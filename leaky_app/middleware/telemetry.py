@@ -1,8 +1,9 @@
 """Request telemetry in one ASGI layer: request id, RED metrics per route template, access log.
 
 One layer rather than three because each ASGI wrapper costs a coroutine frame and a ``send``
-closure per request; merged, the instrumentation stays within a few percent of a bare app
-(see ``bench/results/instrumentation_overhead.md``).
+closure per request. Merged, it adds about 14 µs of CPU to a 205 µs cache-hit redirect
+(``bench/results/request_path_cost.md``): about 6 for the request id, its header and the
+timing, 4 for the RED metrics, 3 for the access-log decision and its sampled lines.
 
 * **Request id** (seed Q374): ``X-Request-ID`` is kept when safe, else minted; it is set in the
   contextvar for logs and downstream calls and echoed on the response.
