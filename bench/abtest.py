@@ -98,7 +98,8 @@ def wrk(url: str, seconds: int, connections: int) -> Round:
     return Round(float(rps.group(1)), int(requests.group(1)))
 
 
-def _cpu_seconds(process: psutil.Process) -> float:
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU time of ``process`` (its threads included, its children not)."""
     times = process.cpu_times()
     return float(times.user + times.system)
 
@@ -146,9 +147,9 @@ def _run(variants: list[Variant], args: argparse.Namespace) -> None:
                 for variant in variants[shift:] + variants[:shift]:
                     assert variant.record is not None
                     process = psutil.Process(variant.record.pid)
-                    cpu_before = _cpu_seconds(process)
+                    cpu_before = cpu_seconds(process)
                     result = wrk(variant.url, args.seconds, args.connections)
-                    cpu_us = (_cpu_seconds(process) - cpu_before) / result.requests * 1e6
+                    cpu_us = (cpu_seconds(process) - cpu_before) / result.requests * 1e6
                     variant.rps.append(result.rps)
                     variant.cpu_us.append(cpu_us)
                     print(

@@ -32,12 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from bench.abtest import write, wrk
+from bench.abtest import cpu_seconds, write, wrk
 from labctl.ports import free_port
 from leaky_app.app import create_app
+from leaky_app.cli import uvicorn_config
 from leaky_app.logs import configure_logging
 from leaky_app.settings import Settings
 
@@ -67,6 +69,8 @@ def settings_for(case: Case, run_dir: Path) -> Settings:
     flags.write_text(json.dumps({"rate_limit": {"enabled": False}, **case.flags}))
     return Settings(
         _env_file=None,
+        host="127.0.0.1",
+        port=free_port(),
         db=run_dir / "links.db",
         flags_file=flags,
         metrics_port=0,
@@ -79,18 +83,8 @@ def settings_for(case: Case, run_dir: Path) -> Settings:
 
 
 def serve(case: Case, run_dir: Path) -> uvicorn.Server:
-    app = create_app(settings_for(case, run_dir), CollectorRegistry())
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=free_port(),
-        loop="asyncio",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-    return uvicorn.Server(config)
+    settings = settings_for(case, run_dir)
+    return uvicorn.Server(uvicorn_config(create_app(settings, CollectorRegistry()), settings))
 
 
 def start_servers(run_dir: Path) -> list[str]:
@@ -117,11 +111,6 @@ def start_servers(run_dir: Path) -> list[str]:
     return urls
 
 
-def _cpu() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="request path cost of the instrumentation")
     parser.add_argument("--rounds", type=int, default=40)
@@ -141,13 +130,14 @@ def main(argv: list[str] | None = None) -> int:
         gc.freeze()
         for url in urls:
             wrk(url, 2, args.connections)  # warm-up
+        me = psutil.Process()
         for round_no in range(args.rounds):
             shift = round_no % len(CASES)
             order = list(zip(CASES, urls, strict=True))
             for case, url in order[shift:] + order[:shift]:
-                before = _cpu()
+                before = cpu_seconds(me)
                 result = wrk(url, args.seconds, args.connections)
-                case.cpu_us.append((_cpu() - before) / result.requests * 1e6)
+                case.cpu_us.append((cpu_seconds(me) - before) / result.requests * 1e6)
                 print(f"  round {round_no + 1}: {case.name[:48]:<48} {case.cpu_us[-1]:7.1f} µs")
     base = statistics.median(CASES[0].cpu_us)
     lines = [

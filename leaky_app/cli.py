@@ -11,8 +11,10 @@ import sys
 from collections.abc import Sequence
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 from pydantic_settings import CliApp, SettingsError
+from uvicorn.config import STARTUP_FAILURE
 
 from leaky_app.app import create_app
 from leaky_app.logs import configure_logging
@@ -44,6 +46,28 @@ def _taken_port(settings: Settings) -> str | None:
     return None
 
 
+def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    """How the service runs under uvicorn (one worker); ``bench/request_path_cost.py`` serves
+    its variants with the same configuration."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        workers=1,
+        # The stock asyncio loop, not uvloop: asyncio's debug mode, slow-callback reports
+        # and task introspection are what the lab teaches. httptools parses HTTP in C.
+        loop="asyncio",
+        http="httptools",
+        # The websockets library's Sans-I/O core. Compression is off by default: its zlib
+        # buffers dominate an idle connection's memory (bench/results/websockets_memory.md).
+        ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_per_message_deflate,
+        log_config=None,  # our JSON handler on the root logger formats uvicorn's lines too
+        access_log=False,  # the telemetry middleware writes a richer, JSON access line
+        lifespan="on",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -62,25 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     configure_logging(runtime.log_level)
     app = create_app(settings)
+    server = uvicorn.Server(uvicorn_config(app, settings))
     try:
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            workers=1,
-            # The stock asyncio loop, not uvloop: asyncio's debug mode, slow-callback reports
-            # and task introspection are what the lab teaches. httptools parses HTTP in C.
-            loop="asyncio",
-            http="httptools",
-            # The websockets library's Sans-I/O core. Compression is off by default: its zlib
-            # buffers dominate an idle connection's memory (bench/results/websockets_memory.md).
-            ws="websockets-sansio",
-            ws_per_message_deflate=settings.ws_per_message_deflate,
-            log_config=None,  # our JSON handler on the root logger formats uvicorn's lines too
-            access_log=False,  # HttpMetricsMiddleware writes a richer, JSON access line
-            lifespan="on",
-        )
+        server.run()
     except OSError as exc:
         print(f"leaky-app: cannot serve on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return 0 if server.started else STARTUP_FAILURE  # as uvicorn.run exits
