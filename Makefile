@@ -56,9 +56,13 @@ pytest: $(STAMP) system-deps ## the test suite (unit + integration against real 
 
 test: lint typecheck pytest ## everything CI runs: lint, types, tests
 
-bench: $(STAMP) system-deps ## benchmarks (wrk); tables land in bench/results/
+bench: $(STAMP) system-deps ## benchmarks (wrk, valgrind); tables land in bench/results/
+	@command -v valgrind >/dev/null || { [ "$$(id -u)" = 0 ] && echo "+ apt-get install -y valgrind" \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind; } \
+	  || { echo "bench: valgrind is missing; install it with: sudo apt-get install -y valgrind" >&2; exit 1; }
 	$(BIN)/python -m bench.instrumentation_overhead
 	$(BIN)/python -m bench.request_path_cost
+	$(BIN)/python -m bench.request_path_instructions
 	$(BIN)/python -m bench.hot_reload_latency
 	$(BIN)/python -m bench.debug_surface_overhead
 	$(BIN)/python -m bench.profiler_overhead

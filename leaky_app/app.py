@@ -48,7 +48,7 @@ from leaky_app.links.store import LinkStore
 from leaky_app.logs import set_level
 from leaky_app.metrics import Metrics
 from leaky_app.metrics_server import start_metrics_server
-from leaky_app.middleware.telemetry import TelemetryMiddleware
+from leaky_app.middleware.telemetry import AccessLogPolicy, TelemetryMiddleware
 from leaky_app.notify.admin import dead_letter_endpoints
 from leaky_app.notify.mailer import Mailer, MailerConfig
 from leaky_app.notify.notifier import Notifier, NotifierConfig
@@ -153,8 +153,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     )
     click_stream = ClickStream(settings.ws_max_clients, settings.ws_queue_size, metrics.ws)
     fault_hooks.connect(switchboard, features, mailer, settings, click_stream)
+    access_log = AccessLogPolicy()
     watcher = ConfigWatcher(
         settings.flags_file,
+        on_change=[lambda c: access_log.configure(c.access_log)],
         on_result=lambda result: metrics.config_reloads.labels(result=result).inc(),
     )
 
@@ -318,7 +320,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         app.add_middleware(
             TelemetryMiddleware,
             metrics=metrics,
-            access=lambda: watcher.current.access_log,
+            access=access_log,
             trace_ratio=settings.trace_sample_ratio if tracing is not None else None,
         )
     return app

@@ -13,7 +13,7 @@ import re
 from contextvars import ContextVar
 
 REQUEST_ID_HEADER = "x-request-id"
-_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 
 # Minted ids are a random per-process prefix plus a counter: unique across restarts and
 # instances, and ~10x cheaper than uuid4() on the hot path (it showed up at 6% in py-spy).
@@ -27,11 +27,12 @@ def current_request_id() -> str | None:
     return request_id_var.get()
 
 
-def accept_or_generate(incoming: str | None) -> str:
-    """Keep a caller's id when it is safe to log verbatim; otherwise mint a new one.
+def accept_or_generate(incoming: bytes | None) -> str:
+    """Keep a caller's id (the raw ``X-Request-ID`` value) when it is safe to log verbatim;
+    otherwise mint a new one.
 
     A header is attacker-controlled: refusing odd characters keeps log lines parseable.
     """
     if incoming is not None and _VALID_REQUEST_ID.fullmatch(incoming):
-        return incoming
+        return incoming.decode("ascii")
     return f"{_PROCESS_PREFIX}{next(_sequence):016x}"

@@ -37,6 +37,7 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import Token
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -52,7 +53,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from leaky_app import __version__
@@ -266,6 +267,56 @@ def trace_id_of(span: Span) -> str | None:
     """The hex trace id of a sampled span (an exemplar's value), else None."""
     ctx = span.get_span_context()
     return f"{ctx.trace_id:032x}" if ctx.is_valid and ctx.trace_flags.sampled else None
+
+
+class ServerSpan:
+    """The server span of one sampled request, current from :meth:`open` to :meth:`close`.
+
+    What ``TRACER.start_as_current_span`` does, split in two so that the telemetry middleware
+    runs one code path for traced and untraced requests (a ``with`` block would need two)::
+
+        span = ServerSpan.open("GET", "/abc", traceparent=None)
+        try:
+            ...  # the app; its spans are children of this one
+        finally:
+            span.close("/{code}", 302, failure=None)
+    """
+
+    __slots__ = ("_token", "method", "span")
+
+    def __init__(self, span: Span, token: Token[otel_context.Context], method: str) -> None:
+        self.span = span
+        self.method = method
+        self._token = token
+
+    @classmethod
+    def open(cls, method: str, path: str, traceparent: bytes | None) -> ServerSpan:
+        span = TRACER.start_span(
+            method,  # renamed "GET /{code}" on close, once routing has matched
+            context=extract(traceparent.decode("latin-1") if traceparent else None),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method, "url.path": path},
+        )
+        return cls(span, otel_context.attach(trace.set_span_in_context(span)), method)
+
+    @property
+    def trace_id(self) -> str | None:
+        return trace_id_of(self.span)
+
+    def close(self, route: str, status: int, failure: BaseException | None) -> None:
+        """Name the span for its route, record the outcome, end it and make it not current.
+        ``failure``: what the app raised (recorded as ``start_as_current_span`` would)."""
+        span = self.span
+        span.update_name(f"{self.method} {route}")
+        span.set_attribute("http.route", route)
+        span.set_attribute("http.response.status_code", status)
+        if isinstance(failure, Exception):  # not CancelledError or GeneratorExit: not errors
+            span.record_exception(failure)
+            span.set_status(Status(StatusCode.ERROR, f"{type(failure).__name__}: {failure}"))
+        elif status >= 500:
+            span.set_status(StatusCode.ERROR)
+        otel_context.detach(self._token)
+        span.end()
 
 
 @contextmanager

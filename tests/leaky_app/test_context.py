@@ -4,14 +4,19 @@ from leaky_app.context import accept_or_generate
 
 
 def test_safe_incoming_id_is_kept() -> None:
-    assert accept_or_generate("req-123.abc:9") == "req-123.abc:9"
+    assert accept_or_generate(b"req-123.abc:9") == "req-123.abc:9"
 
 
 @pytest.mark.parametrize(
-    "bad", [None, "", "has space", "line\nbreak", "x" * 129, '{"json":1}', "é"]
+    "bad",
+    [None, b"", b"has space", b"line\nbreak", b"x" * 129, b'{"json":1}', "é".encode("latin-1")],
 )
-def test_unsafe_or_missing_id_is_replaced(bad: str | None) -> None:
+def test_unsafe_or_missing_id_is_replaced(bad: bytes | None) -> None:
     minted = accept_or_generate(bad)
-    assert minted != bad
+    assert bad is None or minted != bad.decode("latin-1")
     assert len(minted) == 32
     assert set(minted) <= set("0123456789abcdef")
+
+
+def test_minted_ids_are_unique() -> None:
+    assert len({accept_or_generate(None) for _ in range(1000)}) == 1000

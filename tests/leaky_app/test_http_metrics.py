@@ -43,6 +43,22 @@ def test_only_a_traced_request_leaves_an_exemplar_on_its_bucket() -> None:
     assert 'le="0.1"' in lines[0] and 'trace_id="' + "ab" * 16 in lines[0]
 
 
+def test_a_route_histogram_sums_its_statuses_and_keeps_the_newest_exemplar() -> None:
+    registry = CollectorRegistry()
+    http = HttpMetrics(registry, (0.01, 0.1))
+    http.observe("GET", "/{code}", 302, 0.05, trace_id="aa" * 16)
+    http.observe("GET", "/{code}", 404, 0.06, trace_id="bb" * 16)  # same bucket, later
+    http.observe("GET", "/{code}", 302, 0.07)  # untraced: leaves the exemplar alone
+    http.observe("POST", "/api/v1/links", 201, 0.002)
+    route = {"method": "GET", "route": "/{code}"}
+    assert registry.get_sample_value(f"{BUCKET[:-7]}_count", route) == 3
+    assert registry.get_sample_value(f"{BUCKET[:-7]}_sum", route) == pytest.approx(0.18)
+    assert registry.get_sample_value(BUCKET, {**route, "le": "0.01"}) == 0
+    text: bytes = openmetrics(registry)  # type: ignore[no-untyped-call]
+    [line] = [line for line in text.decode().splitlines() if " # {" in line]
+    assert 'route="/{code}"' in line and 'le="0.1"' in line and "bb" * 16 in line
+
+
 def test_a_scrape_while_new_series_appear_sees_a_consistent_family() -> None:
     registry = CollectorRegistry()
     http = HttpMetrics(registry, (0.01,))
