@@ -10,7 +10,8 @@ Here a request costs one call, one dict lookup, a bisect and two adds: each (met
 status) keeps its own buckets, and a scrape derives the counter (a series' bucket total) and
 the per-route histogram (the sum over statuses) from them, so the two always agree. Only the
 loop thread writes; the scrape thread copies under a lock that writers take only to add a
-series, so a scrape never iterates a dict that is growing.
+series, so a scrape never iterates a dict that is growing. As with prometheus-client's own
+histograms, a scrape may see a request in its bucket a moment before it is in the sum.
 
 Usage::
 
