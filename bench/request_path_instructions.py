@@ -38,7 +38,8 @@ from bench.abtest import NO_LIMIT, write
 from labctl.processes import spawn, stop, wait_http_ok
 from labctl.stack import SERVICE, ServicePorts, service_command
 
-NO_DEBUG = ["--no-debug-enabled", "--no-notify-enabled"]
+# The debug server and the mail workers off: their idle loops would count with the requests.
+QUIET = ["--no-debug-enabled", "--no-notify-enabled"]
 WARM_UP = 300
 CONNECTIONS = 8
 _TOTALS = re.compile(r"^(?:summary|totals): (\d+)", re.MULTILINE)
@@ -53,23 +54,25 @@ class Case:
 
 
 def cases() -> list[Case]:
-    bare = [*NO_DEBUG, "--no-instrumented", "--no-tracing-enabled"]
+    bare = [*QUIET, "--no-instrumented", "--no-tracing-enabled"]
     return [
         Case("bare (--no-instrumented --no-tracing-enabled): baseline", bare),
         Case("bare again (A/A: how far two processes differ)", bare),
-        Case("telemetry, tracing off", [*NO_DEBUG, "--no-tracing-enabled"]),
-        Case("defaults: telemetry, access log errors + 1%, 1% of requests traced", NO_DEBUG),
-        Case("telemetry, every request traced", [*NO_DEBUG, "--trace-sample-ratio", "1"]),
+        Case("telemetry, tracing off", [*QUIET, "--no-tracing-enabled"]),
+        Case("defaults: telemetry, access log errors + 1%, 1% of requests traced", QUIET),
+        Case("telemetry, every request traced", [*QUIET, "--trace-sample-ratio", "1"]),
         Case(
             "telemetry, every request logged, tracing off",
-            [*NO_DEBUG, "--no-tracing-enabled"],
+            [*QUIET, "--no-tracing-enabled"],
             {"access_log": {"sample_rate": 1.0}},
         ),
     ]
 
 
-def redirects(url: str, count: int) -> None:
-    """``count`` GETs of ``url`` over CONNECTIONS keep-alive connections; each must redirect."""
+def redirects(url: str, count: int) -> int:
+    """About ``count`` GETs of ``url`` over CONNECTIONS keep-alive connections, each of which
+    must redirect; returns how many were sent (a multiple of CONNECTIONS)."""
+    each = count // CONNECTIONS
 
     def one_connection(n: int) -> None:
         with httpx.Client(timeout=120) as client:
@@ -78,14 +81,12 @@ def redirects(url: str, count: int) -> None:
                 if status != 302:
                     raise RuntimeError(f"{url} answered {status}, not a redirect")
 
-    threads = [
-        threading.Thread(target=one_connection, args=(count // CONNECTIONS,))
-        for _ in range(CONNECTIONS)
-    ]
+    threads = [threading.Thread(target=one_connection, args=(each,)) for _ in range(CONNECTIONS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return each * CONNECTIONS
 
 
 def callgrind_control(*args: str) -> None:
@@ -117,17 +118,18 @@ def measure(case: Case, run_dir: Path, requests: int) -> int:
         callgrind_control("--instr=on", pid)
         redirects(url, WARM_UP)
         callgrind_control("--zero", pid)
-        redirects(url, requests)
-        callgrind_control("--dump", pid)
+        sent = redirects(url, requests)
+        callgrind_control("--dump", pid)  # returns once the dump is written
+        # Read before stopping: the service writes one more dump at exit, of its shutdown.
+        dumps = [
+            _TOTALS.search(p.read_text(errors="replace")) for p in run_dir.glob(out.name + "*")
+        ]
     finally:
         stop(record)
-    dumps = sorted(run_dir.glob("callgrind.out*"), key=lambda p: p.stat().st_mtime)
-    totals = [_TOTALS.search(p.read_text(errors="replace")) for p in dumps]
-    counted = [int(m.group(1)) for m in totals if m is not None]
-    if not counted:
-        raise RuntimeError(f"callgrind wrote no totals in {run_dir}")
-    # The dump asked for holds the requests; the one written at exit, only the shutdown.
-    return max(counted) // requests
+    counted = [int(m.group(1)) for m in dumps if m is not None]
+    if len(counted) != 1:
+        raise RuntimeError(f"expected one callgrind dump with totals in {run_dir}: {counted}")
+    return counted[0] // sent
 
 
 def main(argv: list[str] | None = None) -> int:
