@@ -1,8 +1,8 @@
 """Request telemetry in one ASGI layer: request id, RED metrics per route template, access log.
 
 One layer rather than three because each ASGI wrapper costs a coroutine frame and a ``send``
-closure per request. Merged, it adds 37,000 instructions to a cache-hit redirect's 1.11
-million (3.3%, ``bench/results/request_path_instructions.md``), but about 7% of its CPU time
+closure per request. Merged, it adds about 37,000 instructions to a cache-hit redirect's 1.11
+million (3.4%, ``bench/results/request_path_instructions.md``), but about 7% of its CPU time
 (``request_path_cost.md``): code that runs once per request misses the caches and branch
 predictors more than the average instruction does. No one piece dominates: the ASGI layer
 itself, the request id with its context variable and response header (which uvicorn
