@@ -15,7 +15,6 @@ Scores are in [0, 1]: how far the symptom is from a healthy process, so kinds co
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -26,9 +25,11 @@ from typing import Any
 import psutil
 
 from labctl.patient import Patient, PatientError
+from labctl.probes.fds import FdGroup, code_naming, open_files
 from labctl.probes.heap import HeapReport, record_heap
 from labctl.probes.pyspy import CpuProfile, record_cpu
 from labctl.probes.target import EXIT_NO_PROCESS, ProbeError, Target
+from labctl.sources import SourceHit, package_root
 from labctl.views import GcReport, LoopReport, TaskCensus, gc_windows
 
 Echo = Callable[[str], None]
@@ -82,7 +83,8 @@ class Evidence:
     series: tuple[int, int] | None = None
     # Live memory per allocator (the lab's service reports it): start, middle, end.
     allocator: dict[str, list[int]] = field(default_factory=dict)
-    fd_paths: list[str] = field(default_factory=list)
+    fd_groups: list[FdGroup] = field(default_factory=list)  # when descriptors grew
+    fd_code: SourceHit | None = None  # the line that names the largest group's files
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -226,7 +228,7 @@ def gather(
             if all(v is not None for v in values):
                 evidence.allocator[name] = [v for v in values if v is not None]
     if evidence.samples[-1].fds - evidence.samples[0].fds >= FD_GROWTH_FLOOR:
-        evidence.fd_paths = _fd_paths(proc)
+        _explain_fds(evidence)
     if evidence.memory_growing:
         fallback = None
         if patient is not None:
@@ -251,11 +253,26 @@ def gather(
     return evidence
 
 
-def _fd_paths(proc: psutil.Process) -> list[str]:
+def _explain_fds(evidence: Evidence) -> None:
+    """Which files the descriptors are (grouped by name shape), and the line of code that
+    builds names of the largest group's shape, searched in the packages the CPU profile saw
+    running: the diagnosis ``ls -l /proc/PID/fd`` then ``grep`` would make."""
     try:
-        return [f.path for f in proc.open_files()]
-    except psutil.Error:
-        return []
+        evidence.fd_groups = open_files(evidence.pid)
+    except ProbeError as exc:
+        evidence.notes.append(f"no list of open files: {exc}")
+        return
+    if not evidence.fd_groups or evidence.cpu is None:
+        return
+    try:
+        stacks = evidence.cpu.stacks()
+    except (KeyError, OSError, ValueError) as exc:
+        evidence.notes.append(f"no stacks to find the code that opens the files: {exc}")
+        return
+    seen = {frame.file for stack in stacks.counts for frame in stack if frame.is_application}
+    hits = code_naming(evidence.fd_groups[0], sorted({package_root(f) for f in seen}))
+    hits.sort(key=lambda hit: hit.file not in seen)  # code that ran before code that did not
+    evidence.fd_code = next((hit for hit in hits if hit.function), None)
 
 
 def findings(evidence: Evidence) -> list[Finding]:
@@ -349,11 +366,15 @@ def findings(evidence: Evidence) -> list[Finding]:
             ))  # fmt: skip
     fd_growth = evidence.samples[-1].fds - evidence.samples[0].fds if evidence.samples else 0
     if fd_growth >= FD_GROWTH_FLOOR:
-        common = _common_prefix(evidence.fd_paths)
+        biggest = evidence.fd_groups[0] if evidence.fd_groups else None
+        code = evidence.fd_code
+        files = f"{biggest.folder}/{biggest.shape}" if biggest else "?"
         found.append(Finding(
-            "fds", "?", common or "?", 0,
+            "fds", (code and code.function) or "?", code.file if code else files,
+            code.line if code else 0,
             f"open descriptors grew by {fd_growth} in {evidence.seconds:g} s"
-            + (f"; open files under {common}" if common else ""),
+            + (f"; {biggest.count} open files are {files}" if biggest else "")
+            + (f", named by `{code.text}`" if code else ""),
             round(min(1.0, fd_growth / (10 * FD_GROWTH_FLOOR)), 3),
         ))  # fmt: skip
     if evidence.series:
@@ -366,12 +387,6 @@ def findings(evidence: Evidence) -> list[Finding]:
                 round(min(1.0, grew / (10 * SERIES_GROWTH_FLOOR)), 3),
             ))  # fmt: skip
     return sorted(found, key=lambda f: -f.score)
-
-
-def _common_prefix(paths: list[str]) -> str:
-    if not paths:
-        return ""
-    return os.path.commonpath(paths) if len(paths) > 1 else os.path.dirname(paths[0])
 
 
 def diagnose(

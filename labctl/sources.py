@@ -10,6 +10,7 @@ Usage::
 
     function_at("/srv/app/links/landing.py", 21)   # "LandingPageRenderer.render"
     grep("clicks-", Path("leaky_app"))             # [SourceHit("ClickExporter.append", ...)]
+    package_root("/srv/app/links/landing.py")      # Path("/srv/app"): the tree to grep
 """
 
 from __future__ import annotations
@@ -85,3 +86,13 @@ def grep(pattern: str, root: Path) -> list[SourceHit]:
                 if len(hits) >= MAX_HITS:
                     return hits
     return hits
+
+
+def package_root(file: str) -> Path:
+    """The folder to grep for code of the program that ran ``file``: its top-level package
+    (the highest folder up from it that still has an ``__init__.py``), or the folder of a
+    script that is in no package."""
+    folder = Path(file).parent
+    while (folder / "__init__.py").is_file() and (folder.parent / "__init__.py").is_file():
+        folder = folder.parent
+    return folder

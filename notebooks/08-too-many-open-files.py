@@ -81,17 +81,17 @@ leak = groups[0]
 #
 # The descriptors belong to Python file objects that are still alive: objgraph's growth
 # census shows them climbing (`labctl profile objects`). Then grep the code for the file
-# name's fixed parts; `labctl.sources.grep` names the function around each hit.
+# name's fixed parts; `code_naming` keeps the lines that have all of them and names the
+# function around each (`labctl diagnose` does the same with the packages py-spy saw).
 
 # %%
 from labctl.labs import LABS_DIR
+from labctl.probes.fds import code_naming
 from labctl.render.tables import objects_table
-from labctl.sources import grep
 
 census = walk.patient.objects(limit=15)
 Console().print(objects_table(census))
-hits = [h for h in grep(leak.stem, LABS_DIR.parent / "leaky_app")
-        if all(part in h.text for part in leak.parts)]  # fmt: skip
+hits = code_naming(leak, [LABS_DIR.parent / "leaky_app"])
 for hit in hits:
     print(f"{hit.function} ({hit.file}:{hit.line}): {hit.text}")
 function = hits[0].function

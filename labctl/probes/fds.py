@@ -7,6 +7,7 @@ Usage::
     groups = open_files(pid)            # largest group first
     groups[0].shape                     # "clicks-*.csv"
     groups[0].stem                      # "clicks-": grep the code for it
+    code_naming(groups[0], [Path("leaky_app")])  # [SourceHit("ClickExporter.append", ...)]
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from __future__ import annotations
 import collections
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
 from labctl.probes.target import EXIT_NO_PROCESS, EXIT_PERMISSION, ProbeError
+from labctl.sources import SourceHit, grep
 
 _DIGITS = re.compile(r"\d+")
 
@@ -55,3 +59,18 @@ def open_files(pid: int) -> list[FdGroup]:
         (os.path.dirname(p), _DIGITS.sub("*", os.path.basename(p))) for p in paths
     )
     return [FdGroup(folder, shape, n) for (folder, shape), n in counts.most_common()]
+
+
+def code_naming(group: FdGroup, roots: Iterable[Path]) -> list[SourceHit]:
+    """Lines of code under ``roots`` that build a name of ``group``'s shape: they contain
+    every fixed part of it (``"clicks-"`` and ``".csv"`` for ``clicks-*.csv``)."""
+    parts = group.parts
+    if not parts:
+        return []  # a name of digits only: nothing to grep for
+    longest = max(parts, key=len)
+    return [
+        hit
+        for root in roots
+        for hit in grep(longest, root)
+        if all(part in hit.text for part in parts)
+    ]

@@ -1,5 +1,6 @@
 """``labctl diagnose`` names the culprit from evidence alone: the live service under each
-core fault (random order), target scripts that are not ours, and a clean run."""
+core fault and the descriptor leak (random order), target scripts that are not ours, and a
+clean run."""
 
 import json
 import random
@@ -16,7 +17,8 @@ from tests.live import FaultLab
 
 pytestmark = pytest.mark.integration
 TARGETS = Path(__file__).parent / "targets"
-CORE = ["cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn"]
+# The core faults, and the descriptor leak (its finding greps the code py-spy saw running).
+FAULTS = ["cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn", "fd_leak"]
 CULPRIT = {f.id: f.culprit.split(":")[1] for f in CATALOGUE}
 
 
@@ -41,10 +43,10 @@ def test_clean_service_under_load_has_no_serious_finding(
     assert not [f for f in findings if f["kind"] in {"tasks", "memory", "gc", "loop"}], findings
 
 
-def test_diagnose_names_each_core_fault_culprit_first(
+def test_diagnose_names_each_faults_culprit_first(
     fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    order = random.sample(CORE, len(CORE))
+    order = random.sample(FAULTS, len(FAULTS))
     for fault in order:
         fault_lab.switch(fault, "10x")
         try:
@@ -77,6 +79,27 @@ def test_diagnose_a_process_that_is_not_ours(
     kinds = {f["kind"]: f["function"] for f in memory}
     assert kinds.get("memory") == "render_thumbnail", memory
     assert cpu[0]["kind"] == "cpu" and cpu[0]["function"] == "spin_checksum", cpu
+
+
+def test_diagnose_names_the_code_that_opens_the_files_a_process_leaks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    writer = subprocess.Popen([sys.executable, str(TARGETS / "segmentleak.py"), "60", str(files)])
+    try:
+        found = diagnose(
+            ["--pid", str(writer.pid), "--seconds", "3", "--run-dir", str(tmp_path / "run")],
+            capsys,
+        )
+    finally:
+        writer.kill()
+        writer.wait()
+    fds = [f for f in found if f["kind"] == "fds"]
+    assert fds, found
+    assert fds[0]["function"] == "SegmentWriter.rotate", fds
+    assert str(fds[0]["file"]).endswith("segmentleak.py") and int(str(fds[0]["line"])) > 0
+    assert "open files are " + str(files) in str(fds[0]["evidence"]), fds
 
 
 def test_diagnose_without_a_target_says_so(

@@ -1,8 +1,10 @@
 """``diagnose.findings`` on hand-built evidence: the memory rules that a live run reaches
-only in some fault orders."""
+only in some fault orders, and what the descriptor finding says with and without the code."""
 
 from labctl.diagnose import Evidence, Sample, findings
+from labctl.probes.fds import FdGroup
 from labctl.probes.heap import GrowthSite, HeapReport
+from labctl.sources import SourceHit
 
 MIB = 1 << 20
 
@@ -37,3 +39,29 @@ def test_growth_the_heap_window_does_not_find_alive_is_no_finding() -> None:
     assert findings(warm_up) == []
     confirmed = _evidence(growing, {"pymalloc_blocks": [1000, 1050, 1100]}, 4 * MIB)
     assert [f.kind for f in findings(confirmed)] == ["memory"]
+
+
+def _descriptors(fds: list[int]) -> list[Sample]:
+    return [Sample(at=float(i), cpu_seconds=0.1 * i, rss=MIB, fds=n) for i, n in enumerate(fds)]
+
+
+def test_growing_descriptors_name_the_code_that_builds_their_file_names() -> None:
+    groups = [FdGroup("/srv/exports", "clicks-*.csv", 230), FdGroup("/srv", "links.db", 1)]
+    code = SourceHit("ClickExporter.append", "/srv/app/exports.py", 25, 'f"clicks-{n}.csv"')
+    evidence = Evidence(pid=1, seconds=4, samples=_descriptors([12, 120, 242]), fd_groups=groups)
+    evidence.fd_code = code
+    (found,) = findings(evidence)
+    assert (found.kind, found.function, found.file, found.line) == (
+        "fds",
+        "ClickExporter.append",
+        "/srv/app/exports.py",
+        25,
+    )
+    assert "grew by 230 in 4 s; 230 open files are /srv/exports/clicks-*.csv" in found.evidence
+    evidence.fd_code = None
+    (unnamed,) = findings(evidence)
+    assert (unnamed.function, unnamed.file) == ("?", "/srv/exports/clicks-*.csv")
+
+
+def test_a_few_new_descriptors_are_no_finding() -> None:
+    assert findings(Evidence(pid=1, seconds=4, samples=_descriptors([12, 20, 25]))) == []

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from labctl.sources import function_at, grep
+from labctl.sources import function_at, grep, package_root
 
 SOURCE = """\
 import functools
@@ -46,3 +46,14 @@ def test_grep_names_the_function_around_each_hit_and_skips_comments(tmp_path: Pa
     assert [(h.function, h.line) for h in hits] == [("Exporter.append", 4), (None, 5)]
     assert hits[0].file.endswith("exports.py") and hits[0].text.startswith("return open(")
     assert grep("no such text", tmp_path) == []
+
+
+def test_package_root_is_the_top_package_or_a_scripts_folder(tmp_path: Path) -> None:
+    inner = tmp_path / "app" / "links"
+    inner.mkdir(parents=True)
+    for folder in (tmp_path / "app", inner):
+        (folder / "__init__.py").write_text("")
+    (tmp_path / "script.py").write_text("")
+    assert package_root(str(inner / "exports.py")) == tmp_path / "app"
+    assert package_root(str(tmp_path / "app" / "main.py")) == tmp_path / "app"
+    assert package_root(str(tmp_path / "script.py")) == tmp_path

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from labctl.probes.fds import open_files
+from labctl.probes.fds import FdGroup, code_naming, open_files
 from labctl.probes.target import ProbeError
 
 HOLDER = """
@@ -45,3 +45,20 @@ def test_a_process_holding_segments_shows_one_group_and_its_stem(tmp_path: Path)
 def test_a_missing_process_is_a_sentence_not_a_traceback() -> None:
     with pytest.raises(ProbeError, match="no process with pid"):
         open_files(2**22 + 12345)
+
+
+def test_the_code_naming_a_group_has_every_fixed_part_of_its_shape(tmp_path: Path) -> None:
+    (tmp_path / "writer.py").write_text(
+        "import time\n"
+        "\n"
+        "class Segments:\n"
+        "    def rotate(self, folder):\n"
+        '        return open(folder / f"segment-{time.time_ns()}.csv", "a")\n'
+        "\n"
+        "def describe():\n"
+        '    return "segment-* files are rotated"\n'
+    )
+    group = FdGroup(str(tmp_path), "segment-*.csv", 12)
+    hits = code_naming(group, [tmp_path])
+    assert [(h.function, h.line) for h in hits] == [("Segments.rotate", 5)]
+    assert code_naming(FdGroup(str(tmp_path), "*", 3), [tmp_path]) == []
