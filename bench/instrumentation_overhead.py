@@ -9,26 +9,16 @@ from __future__ import annotations
 import sys
 
 from bench.abtest import Variant, parse_args, render, run, write
+from bench.variants import INSTRUMENTATION
 
 NO_DEBUG = ["--no-debug-enabled"]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv, "instrumentation overhead", rounds=6, seconds=4, instances=3)
-    variants = [
-        Variant("defaults: telemetry, access log errors + 1%, 1% of requests traced", NO_DEBUG),
-        Variant("telemetry, tracing off", [*NO_DEBUG, "--no-tracing-enabled"]),
-        Variant("telemetry, every request traced", [*NO_DEBUG, "--trace-sample-ratio", "1"]),
-        Variant(
-            "telemetry, every request logged, tracing off",
-            [*NO_DEBUG, "--no-tracing-enabled"],
-            flags={"access_log": {"sample_rate": 1.0}},
-        ),
-        Variant(
-            "bare (--no-instrumented --no-tracing-enabled): baseline",
-            [*NO_DEBUG, "--no-instrumented", "--no-tracing-enabled"],
-        ),
-    ]
+    # abtest's baseline is the last variant.
+    ordered = [*INSTRUMENTATION[1:], INSTRUMENTATION[0]]
+    variants = [Variant(v.name, [*NO_DEBUG, *v.args()], v.flags) for v in ordered]
     run(variants, args)
     write(
         "instrumentation_overhead.md",

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +39,8 @@ import psutil
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from bench.abtest import cpu_seconds, write, wrk
+from bench.abtest import NO_LIMIT, cpu_seconds, write, wrk
+from bench.variants import BARE_AGAIN, INSTRUMENTATION
 from labctl.ports import free_port
 from leaky_app.app import create_app
 from leaky_app.cli import uvicorn_config
@@ -49,27 +51,21 @@ from leaky_app.settings import Settings
 @dataclass
 class Case:
     name: str
-    settings: dict[str, Any]
-    flags: dict[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any]  # Settings fields, validated by Settings itself
+    flags: Mapping[str, object]
     cpu_us: list[float] = field(default_factory=list)
 
 
 CASES = [
-    Case("bare (--no-instrumented --no-tracing-enabled): baseline",
-         {"instrumented": False, "tracing_enabled": False}),
-    Case("bare again (A/A: the noise floor)", {"instrumented": False, "tracing_enabled": False}),
-    Case("telemetry, tracing off", {"tracing_enabled": False}),
-    Case("defaults: telemetry, access log errors + 1%, 1% of requests traced", {}),
-    Case("telemetry, every request traced", {"trace_sample_ratio": 1.0}),
-    Case("telemetry, every request logged, tracing off", {"tracing_enabled": False},
-         {"access_log": {"sample_rate": 1.0}}),
-]  # fmt: skip
+    Case(v.name, v.settings, v.flags)
+    for v in (INSTRUMENTATION[0], BARE_AGAIN, *INSTRUMENTATION[1:])
+]
 
 
 def settings_for(case: Case, run_dir: Path) -> Settings:
     run_dir.mkdir(parents=True)
     flags = run_dir / "flags.json"
-    flags.write_text(json.dumps({"rate_limit": {"enabled": False}, **case.flags}))
+    flags.write_text(json.dumps({**NO_LIMIT, **case.flags}))
     return Settings(
         _env_file=None,
         host="127.0.0.1",

@@ -28,13 +28,15 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from bench.abtest import NO_LIMIT, write
+from bench.variants import BARE_AGAIN, INSTRUMENTATION
 from labctl.processes import spawn, stop, wait_http_ok
 from labctl.stack import SERVICE, ServicePorts, service_command
 
@@ -49,23 +51,14 @@ _TOTALS = re.compile(r"^(?:summary|totals): (\d+)", re.MULTILINE)
 class Case:
     name: str
     args: list[str]
-    flags: dict[str, object] = field(default_factory=dict)
+    flags: Mapping[str, object]
     per_request: int = 0
 
 
 def cases() -> list[Case]:
-    bare = [*QUIET, "--no-instrumented", "--no-tracing-enabled"]
     return [
-        Case("bare (--no-instrumented --no-tracing-enabled): baseline", bare),
-        Case("bare again (A/A: how far two processes differ)", bare),
-        Case("telemetry, tracing off", [*QUIET, "--no-tracing-enabled"]),
-        Case("defaults: telemetry, access log errors + 1%, 1% of requests traced", QUIET),
-        Case("telemetry, every request traced", [*QUIET, "--trace-sample-ratio", "1"]),
-        Case(
-            "telemetry, every request logged, tracing off",
-            [*QUIET, "--no-tracing-enabled"],
-            {"access_log": {"sample_rate": 1.0}},
-        ),
+        Case(v.name, [*QUIET, *v.args()], v.flags)
+        for v in (INSTRUMENTATION[0], BARE_AGAIN, *INSTRUMENTATION[1:])
     ]
 
 
