@@ -15,9 +15,10 @@ from contextvars import ContextVar
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 
-# Minted ids are a random per-process prefix plus a counter: unique across restarts and
-# instances, and ~10x cheaper than uuid4() on the hot path (it showed up at 6% in py-spy).
-_PROCESS_PREFIX = os.urandom(8).hex()
+# Minted ids are a random per-process prefix (48 bits) and a counter, "3f9a0c1e5b7d-42":
+# unique across restarts and instances, ~10x cheaper than uuid4() on the hot path (it showed
+# up at 6% in py-spy), and short: uvicorn scans every response header value with a regex.
+_PROCESS_PREFIX = os.urandom(6).hex()
 _sequence = itertools.count(1)
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -35,4 +36,4 @@ def accept_or_generate(incoming: bytes | None) -> str:
     """
     if incoming is not None and _VALID_REQUEST_ID.fullmatch(incoming):
         return incoming.decode("ascii")
-    return f"{_PROCESS_PREFIX}{next(_sequence):016x}"
+    return f"{_PROCESS_PREFIX}-{next(_sequence)}"  # no format spec: str(int) is the cheap path

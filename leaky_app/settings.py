@@ -236,12 +236,14 @@ class RateLimitConfig(BaseModel):
 
 
 class AccessLogConfig(BaseModel):
-    """Which requests get an access-log line: errors and slow ones always, others sampled."""
+    """Which requests get an access-log line: errors and slow ones always, fast successes at
+    ``sample_rate`` (none by default: the RED metrics count them, and a 1% sample costs about
+    1% of a redirect's CPU time, ``bench/results/request_path_cost.md``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
-    sample_rate: float = Field(default=0.01, ge=0, le=1, description="share of fast successes")
+    sample_rate: float = Field(default=0.0, ge=0, le=1, description="share of fast successes")
     slow_ms: float = Field(default=250.0, ge=0, description="always log requests this slow")
 
 

@@ -13,9 +13,10 @@ validates with two regex searches), the RED metrics, and the access log's 1% of 
   contextvar for logs and downstream calls and echoed on the response.
 * **RED metrics**: the ``route`` label is the route that matched (``/{code}``), never the raw
   path, so the number of series stays bounded whatever codes clients send.
-* **Access log**: every error (status >= 400) and every slow request is logged; other requests
-  are sampled at ``access_log.sample_rate`` (hot-reloadable, default 1%), as read by an
-  :class:`AccessLogPolicy` that the config watcher updates.
+* **Access log**: every error (status >= 400) and every slow request is logged; fast
+  successes, which the RED metrics count, are sampled at ``access_log.sample_rate``
+  (hot-reloadable, default 0), as read by an :class:`AccessLogPolicy` that the config
+  watcher updates.
 * **Trace** (seed Q362): a sampled request (:func:`~leaky_app.tracing.should_trace`) gets one
   server span, continuing the caller's ``traceparent``; its trace id is the exemplar of the
   request's latency observation, so a slow bucket leads to a trace. One span opened here, not
@@ -29,6 +30,7 @@ import logging
 import math
 import random
 import time
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -103,12 +105,14 @@ class TelemetryMiddleware:
         header = (_HEADER_BYTES, request_id.encode())
         status = 500  # what the client sees if the app raises before responding
 
-        async def send_with_telemetry(message: Message) -> None:
+        # A plain function returning send's awaitable, not a coroutine function: that would
+        # create and run one more coroutine per message, two per response.
+        def send_with_telemetry(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), header]
-            await send(message)
+            return send(message)
 
         span = None
         if self.trace_ratio is not None:
@@ -130,7 +134,7 @@ class TelemetryMiddleware:
             if (
                 status >= access.errors_from
                 or elapsed >= access.slow_seconds
-                or _random() < access.sample_rate
+                or (access.sample_rate and _random() < access.sample_rate)
             ):
                 _log_access(scope, method, route, status, elapsed)  # in the span, for its id
             if span is not None:

@@ -1,6 +1,10 @@
+import re
+
 import pytest
 
 from leaky_app.context import accept_or_generate
+
+MINTED = re.compile(r"[0-9a-f]{12}-[1-9][0-9]*")  # this process's prefix, then its sequence
 
 
 def test_safe_incoming_id_is_kept() -> None:
@@ -14,9 +18,10 @@ def test_safe_incoming_id_is_kept() -> None:
 def test_unsafe_or_missing_id_is_replaced(bad: bytes | None) -> None:
     minted = accept_or_generate(bad)
     assert bad is None or minted != bad.decode("latin-1")
-    assert len(minted) == 32
-    assert set(minted) <= set("0123456789abcdef")
+    assert MINTED.fullmatch(minted), minted
 
 
-def test_minted_ids_are_unique() -> None:
-    assert len({accept_or_generate(None) for _ in range(1000)}) == 1000
+def test_minted_ids_are_unique_and_share_the_process_prefix() -> None:
+    minted = {accept_or_generate(None) for _ in range(1000)}
+    assert len(minted) == 1000
+    assert len({m.split("-")[0] for m in minted}) == 1

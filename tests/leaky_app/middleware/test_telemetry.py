@@ -1,6 +1,7 @@
 import json
 import logging
 import math
+import re
 
 import httpx
 import pytest
@@ -27,7 +28,7 @@ async def test_missing_or_unsafe_id_is_replaced(inproc: InProcessApp) -> None:
     unsafe = await inproc.client.get("/livez", headers={"X-Request-ID": "a b\tc"})
     ids = {plain.headers["x-request-id"], unsafe.headers["x-request-id"]}
     assert len(ids) == 2
-    assert all(len(i) == 32 for i in ids)
+    assert all(re.fullmatch(r"[0-9a-f]{12}-[0-9]+", i) for i in ids), ids
 
 
 async def test_error_bodies_carry_the_same_id(inproc: InProcessApp) -> None:
