@@ -1,13 +1,15 @@
 """Request telemetry in one ASGI layer: request id, RED metrics per route template, access log.
 
 One layer rather than three because each ASGI wrapper costs a coroutine frame and a ``send``
-closure per request. Merged, it adds about 37,000 instructions to a cache-hit redirect's 1.11
-million (3.4%, ``bench/results/request_path_instructions.md``), but about 7% of its CPU time
+closure per request. Merged, it adds about 26,000 instructions to a cache-hit redirect's 1.11
+million (2.4%, ``bench/results/request_path_instructions.md``) and 3.5% of its throughput
+(``instrumentation_overhead.md``); in CPU time, measured in one process, 4-5%
 (``request_path_cost.md``): code that runs once per request misses the caches and branch
 predictors more than the average instruction does. No one piece dominates: the ASGI layer
 itself, the request id with its context variable and response header (which uvicorn
-validates with two regex searches), the RED metrics, and the access log's 1% of lines
-(200,000 instructions each) each cost about 1% of a request.
+validates with two regex searches), and the RED metrics each cost about 1% of a request.
+An access-log line costs about 200,000 instructions, so fast successes are not logged unless
+``access_log.sample_rate`` asks for a share of them.
 
 * **Request id** (seed Q374): ``X-Request-ID`` is kept when safe, else minted; it is set in the
   contextvar for logs and downstream calls and echoed on the response.
