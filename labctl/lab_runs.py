@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from labctl.labs import LABS_DIR, Lab, LabError, Reading, sample_value
-from labctl.load import LoadShape, start_load, stop_load
+from labctl.load import LOAD, LoadShape, start_load, stop_load
 from labctl.patient import Patient, PatientError
 from labctl.polling import TimedOut, wait_until
 from labctl.prometheus import PROMETHEUS, query
 from labctl.smtp_sink import Mailbox
 from labctl.stack import Stack, sink_dir
 from labctl.top import Scrape
-from labctl.ws_crowd import start_crowd, stop_crowd
+from labctl.ws_crowd import CROWD, start_crowd, stop_crowd
 
 Echo = Callable[[str], None]
 WS_CLIENTS = "leaky_app_ws_clients"
@@ -56,12 +56,22 @@ def current(run_dir: Path) -> LabRun | None:
         return None
 
 
-def start_lab(run_dir: Path, lab: Lab, echo: Echo = lambda _line: None) -> LabRun:
-    """One lab at a time: every other fault off, the lab's world, load, then its fault."""
+def start_lab(
+    run_dir: Path, lab: Lab, echo: Echo = lambda _line: None, scene: Scene | None = None
+) -> LabRun:
+    """One lab at a time: every other fault off, the lab's world, load, then its fault.
+
+    ``scene``: what :func:`set_scene` returned for this lab earlier (a walkthrough's baseline
+    ran under it). While its load and crowd still run, they are kept rather than restarted,
+    so the page comes under the very load the baseline was read under."""
     if (run_dir / DRILL_STATE).exists():
         raise LabError("a drill is running; end it first: labctl drill reveal", 2)
     with Patient.from_run_dir(run_dir) as patient:
-        set_scene(run_dir, lab, patient, echo)
+        if scene is not None and scene.lab == lab.number and scene == running_scene(run_dir, lab):
+            echo("DELETE /admin/faults")
+            patient.fault_off(None)
+        else:
+            set_scene(run_dir, lab, patient, echo)
         echo(f"PUT /admin/faults/<the lab's fault>?intensity={lab.intensity}")
         patient.fault_on(lab.fault, lab.intensity)
     run = LabRun(lab.number, lab.title, time.time())
@@ -69,7 +79,22 @@ def start_lab(run_dir: Path, lab: Lab, echo: Echo = lambda _line: None) -> LabRu
     return run
 
 
-def set_scene(run_dir: Path, lab: Lab, patient: Patient, echo: Echo) -> None:
+@dataclass(frozen=True)
+class Scene:
+    """The processes :func:`set_scene` started for a lab: its load, and its crowd if any."""
+
+    lab: str
+    load_pid: int | None
+    crowd_pid: int | None
+
+
+def running_scene(run_dir: Path, lab: Lab) -> Scene:
+    running = Stack(run_dir).status().running
+    load, crowd = running.get(LOAD), running.get(CROWD)
+    return Scene(lab.number, load.pid if load else None, crowd.pid if crowd else None)
+
+
+def set_scene(run_dir: Path, lab: Lab, patient: Patient, echo: Echo) -> Scene:
     """The lab's world without its fault: faults off, the mail server's failure rate, load
     (clicks, and websocket subscribers when the lab has them)."""
     echo("DELETE /admin/faults")
@@ -86,6 +111,7 @@ def set_scene(run_dir: Path, lab: Lab, patient: Patient, echo: Echo) -> None:
     if lab.load.ws_clients:
         crowd = start_crowd(run_dir, lab.load.ws_clients, lab.load.ws_reconnect_seconds)
         echo(" ".join(crowd.cmd))
+    return running_scene(run_dir, lab)
 
 
 def stop_lab(run_dir: Path) -> LabRun | None:

@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 
 from labctl.dashboards import panel
 from labctl.lab_runs import (
+    Scene,
     Verdict,
     check_answer,
     prometheus_url,
@@ -54,6 +55,7 @@ class Walkthrough:
     patient: Patient
     prometheus: str
     baseline: list[float | None]
+    scene: Scene  # the load (and crowd) the baseline was read under
     echo: Callable[[str], None] = _print
     marks: dict[str, float] = field(default_factory=dict)  # event -> unix time, for charts
 
@@ -73,21 +75,22 @@ class Walkthrough:
         lab = load_lab(key)
         prometheus = prometheus_url(run_dir)
         patient = Patient.from_run_dir(run_dir)
-        set_scene(run_dir, lab, patient, echo)
+        scene = set_scene(run_dir, lab, patient, echo)
         scene_set = time.monotonic()
         first = lab.signals[0]
         wait_until(lambda: read_signals(prometheus, lab)[0] is not None, 90,
                    f"Prometheus data for {first.promql}")  # fmt: skip
         since_scene = time.monotonic() - scene_set
         time.sleep(max(settle_seconds, lab.settle_seconds - since_scene))
-        return cls(run_dir, lab, patient, prometheus, read_signals(prometheus, lab), echo)
+        baseline = read_signals(prometheus, lab)
+        return cls(run_dir, lab, patient, prometheus, baseline, scene, echo)
 
     def signals(self) -> list[float | None]:
         return read_signals(self.prometheus, self.lab)
 
     def page(self, timeout: float = 150.0) -> list[float | None]:
         """Start the lab (its fault on, unnamed) and wait until every signal has crossed."""
-        run = start_lab(self.run_dir, self.lab, self.echo)
+        run = start_lab(self.run_dir, self.lab, self.echo, self.scene)  # the baseline's load
         self.marks["paged"] = run.started_at
 
         def crossed() -> bool:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from labctl.cli import main
-from labctl.lab_runs import current, verify_lab
+from labctl.lab_runs import current, set_scene, start_lab, verify_lab
 from labctl.labs import load_lab
-from labctl.load import running
+from labctl.load import running, stop_load
 from labctl.patient import Patient
 from labctl.smtp_sink import Mailbox
 from labctl.stack import sink_dir
@@ -65,6 +65,30 @@ def test_a_trainee_round_trip_through_a_lab(
         eventually_sync(lambda: patient.tasks().count < tasks_before + 50,
                         "the leaked tasks are released")  # fmt: skip
     assert current(lab_stack) is None and running(lab_stack) is None
+
+
+def test_a_lab_started_on_the_scene_it_set_keeps_that_load(lab_stack: Path) -> None:
+    """A walkthrough reads its baseline under the scene's load; the page must not restart it."""
+    lab = load_lab("06")
+    with Patient.from_run_dir(lab_stack) as patient:
+        try:
+            scene = set_scene(lab_stack, lab, patient, lambda _line: None)
+            first = running(lab_stack)
+            assert first is not None and scene.load_pid == first.pid
+            start_lab(lab_stack, lab, scene=scene)
+            kept = running(lab_stack)
+            assert kept is not None and kept.pid == first.pid
+            assert set(patient.faults().active) == {lab.fault}
+            start_lab(lab_stack, lab)  # no scene given: set again
+            again = running(lab_stack)
+            assert again is not None and again.pid != first.pid
+            stop_load(lab_stack)
+            start_lab(lab_stack, lab, scene=scene)  # its load has gone: set again
+            assert running(lab_stack) is not None
+        finally:
+            assert main(["lab", "stop", "--run-dir", str(lab_stack)]) == 0
+        assert patient.faults().active == {}
+    assert running(lab_stack) is None
 
 
 def test_verify_refuses_while_a_lab_runs_and_lab_commands_need_a_stack(
