@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
         "instrumentation_overhead.md",
         render(
             "Redirect throughput: instrumentation on vs off",
-            "the default instrumentation costs under 5% of bare throughput.",
+            "request id, RED metrics and access log (the telemetry row) cost under 5% of bare "
+            "throughput; the defaults add 1% tracing.",
             variants,
             args,
         ),

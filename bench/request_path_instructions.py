@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         "each variant the real service under valgrind's callgrind, "
         f"{args.requests} cache-hit redirects from {CONNECTIONS} keep-alive connections after "
         f"{WARM_UP} to warm up; the instructions the process executed, per request.",
-        "Goal (issue 2): the default instrumentation costs under 5% of a request. Time, not "
+        "Goal (issue 2): request id, RED metrics and access log (the telemetry row) cost under "
+        "5% of a request. Time, not "
         "instructions, is that goal's measure (`request_path_cost.md`): this table is what "
         "the code does, steady where the time is not.",
         "",

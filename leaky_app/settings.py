@@ -237,8 +237,8 @@ class RateLimitConfig(BaseModel):
 
 class AccessLogConfig(BaseModel):
     """Which requests get an access-log line: errors and slow ones always, fast successes at
-    ``sample_rate`` (none by default: the RED metrics count them, and a 1% sample costs about
-    a point of a redirect's CPU time, ``bench/results/request_path_cost.md``)."""
+    ``sample_rate`` (none by default: the RED metrics count them, and a 1% sample costs 1-2
+    points of a redirect's CPU time, ``bench/results/request_path_cost.md``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

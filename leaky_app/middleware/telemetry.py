@@ -3,7 +3,7 @@
 One layer rather than three because each ASGI wrapper costs a coroutine frame and a ``send``
 closure per request. Merged, it adds about 26,000 instructions to a cache-hit redirect's 1.11
 million (2.4%, ``bench/results/request_path_instructions.md``) and 3.5% of its throughput
-(``instrumentation_overhead.md``); in CPU time, measured in one process, 4-5%
+(``instrumentation_overhead.md``); in CPU time, measured in one process, about 4%
 (``request_path_cost.md``): code that runs once per request misses the caches and branch
 predictors more than the average instruction does. No one piece dominates: the ASGI layer
 itself, the request id with its context variable and response header (which uvicorn
