@@ -29,7 +29,7 @@ from labctl.probes.fds import FdGroup, code_naming, open_files
 from labctl.probes.heap import HeapReport, record_heap
 from labctl.probes.pyspy import CpuProfile, record_cpu
 from labctl.probes.target import EXIT_NO_PROCESS, ProbeError, Target
-from labctl.sources import SourceHit, package_root
+from labctl.sources import SourceHit, source_scope
 from labctl.views import GcReport, LoopReport, TaskCensus, gc_windows
 
 Echo = Callable[[str], None]
@@ -270,7 +270,7 @@ def _explain_fds(evidence: Evidence) -> None:
         evidence.notes.append(f"no stacks to find the code that opens the files: {exc}")
         return
     seen = {frame.file for stack in stacks.counts for frame in stack if frame.is_application}
-    hits = code_naming(evidence.fd_groups[0], sorted({package_root(f) for f in seen}))
+    hits = code_naming(evidence.fd_groups[0], sorted({source_scope(f) for f in seen}))
     hits.sort(key=lambda hit: hit.file not in seen)  # code that ran before code that did not
     evidence.fd_code = next((hit for hit in hits if hit.function), None)
 

@@ -67,7 +67,7 @@ def start_lab(
     if (run_dir / DRILL_STATE).exists():
         raise LabError("a drill is running; end it first: labctl drill reveal", 2)
     with Patient.from_run_dir(run_dir) as patient:
-        if scene is not None and scene.lab == lab.number and scene == running_scene(run_dir, lab):
+        if scene is not None and scene == running_scene(run_dir, lab):  # the same lab too
             echo("DELETE /admin/faults")
             patient.fault_off(None)
         else:

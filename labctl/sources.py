@@ -10,7 +10,7 @@ Usage::
 
     function_at("/srv/app/links/landing.py", 21)   # "LandingPageRenderer.render"
     grep("clicks-", Path("leaky_app"))             # [SourceHit("ClickExporter.append", ...)]
-    package_root("/srv/app/links/landing.py")      # Path("/srv/app"): the tree to grep
+    source_scope("/srv/app/links/landing.py")      # Path("/srv/app"): the tree to grep
 """
 
 from __future__ import annotations
@@ -70,11 +70,11 @@ MAX_HITS = 200  # a pattern found everywhere is the wrong pattern; say so rather
 
 
 def grep(pattern: str, root: Path) -> list[SourceHit]:
-    """Every line of the ``*.py`` files under ``root`` containing ``pattern`` (a fixed
-    string, as ``grep -F``), with the function around it. Comment-only lines are skipped:
-    they mention things, they do not do them."""
+    """Every line of the ``*.py`` files under ``root`` (or of ``root``, a file) containing
+    ``pattern`` (a fixed string, as ``grep -F``), with the function around it. Comment-only
+    lines are skipped: they mention things, they do not do them."""
     hits: list[SourceHit] = []
-    for path in sorted(root.rglob("*.py")):
+    for path in [root] if root.is_file() else sorted(root.rglob("*.py")):
         try:
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
@@ -88,11 +88,14 @@ def grep(pattern: str, root: Path) -> list[SourceHit]:
     return hits
 
 
-def package_root(file: str) -> Path:
-    """The folder to grep for code of the program that ran ``file``: its top-level package
-    (the highest folder up from it that still has an ``__init__.py``), or the folder of a
-    script that is in no package."""
-    folder = Path(file).parent
-    while (folder / "__init__.py").is_file() and (folder.parent / "__init__.py").is_file():
+def source_scope(file: str) -> Path:
+    """What to grep for the code of the program that ran ``file``: its top-level package (the
+    highest folder up from it that still has an ``__init__.py``), or the file alone when it is
+    a script in no package, whose folder may be a home directory or ``/``."""
+    path = Path(file)
+    folder = path.parent
+    if not (folder / "__init__.py").is_file():
+        return path
+    while (folder.parent / "__init__.py").is_file():
         folder = folder.parent
     return folder

@@ -62,8 +62,9 @@ def open_files(pid: int) -> list[FdGroup]:
 
 
 def code_naming(group: FdGroup, roots: Iterable[Path]) -> list[SourceHit]:
-    """Lines of code under ``roots`` that build a name of ``group``'s shape: they contain
-    every fixed part of it (``"clicks-"`` and ``".csv"`` for ``clicks-*.csv``)."""
+    """Lines of code under ``roots`` (folders or files) that build a name of ``group``'s
+    shape: they contain every fixed part of it (``"clicks-"`` and ``".csv"`` for
+    ``clicks-*.csv``)."""
     parts = group.parts
     if not parts:
         return []  # a name of digits only: nothing to grep for

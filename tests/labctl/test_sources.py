@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from labctl.sources import function_at, grep, package_root
+from labctl.sources import function_at, grep, source_scope
 
 SOURCE = """\
 import functools
@@ -48,12 +48,15 @@ def test_grep_names_the_function_around_each_hit_and_skips_comments(tmp_path: Pa
     assert grep("no such text", tmp_path) == []
 
 
-def test_package_root_is_the_top_package_or_a_scripts_folder(tmp_path: Path) -> None:
+def test_the_scope_of_a_file_is_its_top_package_or_the_script_alone(tmp_path: Path) -> None:
     inner = tmp_path / "app" / "links"
     inner.mkdir(parents=True)
     for folder in (tmp_path / "app", inner):
         (folder / "__init__.py").write_text("")
-    (tmp_path / "script.py").write_text("")
-    assert package_root(str(inner / "exports.py")) == tmp_path / "app"
-    assert package_root(str(tmp_path / "app" / "main.py")) == tmp_path / "app"
-    assert package_root(str(tmp_path / "script.py")) == tmp_path
+    script = tmp_path / "script.py"
+    script.write_text('NAME = "segment-"\n')
+    (tmp_path / "other.py").write_text('NAME = "segment-"\n')
+    assert source_scope(str(inner / "exports.py")) == tmp_path / "app"
+    assert source_scope(str(tmp_path / "app" / "main.py")) == tmp_path / "app"
+    assert source_scope(str(script)) == script
+    assert [h.file for h in grep("segment-", source_scope(str(script)))] == [str(script)]
