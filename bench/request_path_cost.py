@@ -40,7 +40,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 
 from bench.abtest import NO_LIMIT, cpu_seconds, write, wrk
-from bench.variants import BARE_AGAIN, INSTRUMENTATION
+from bench.variants import WITH_NOISE_FLOOR
 from labctl.ports import free_port
 from leaky_app.app import create_app
 from leaky_app.cli import uvicorn_config
@@ -56,10 +56,7 @@ class Case:
     cpu_us: list[float] = field(default_factory=list)
 
 
-CASES = [
-    Case(v.name, v.settings, v.flags)
-    for v in (INSTRUMENTATION[0], BARE_AGAIN, *INSTRUMENTATION[1:])
-]
+CASES = [Case(v.name, v.settings, v.flags) for v in WITH_NOISE_FLOOR]
 
 
 def settings_for(case: Case, run_dir: Path) -> Settings:

@@ -36,7 +36,7 @@ from pathlib import Path
 import httpx
 
 from bench.abtest import NO_LIMIT, write
-from bench.variants import BARE_AGAIN, INSTRUMENTATION
+from bench.variants import WITH_NOISE_FLOOR
 from labctl.processes import spawn, stop, wait_http_ok
 from labctl.stack import SERVICE, ServicePorts, service_command
 
@@ -56,10 +56,7 @@ class Case:
 
 
 def cases() -> list[Case]:
-    return [
-        Case(v.name, [*QUIET, *v.args()], v.flags)
-        for v in (INSTRUMENTATION[0], BARE_AGAIN, *INSTRUMENTATION[1:])
-    ]
+    return [Case(v.name, [*QUIET, *v.args()], v.flags) for v in WITH_NOISE_FLOOR]
 
 
 def redirects(url: str, count: int) -> int:

@@ -65,3 +65,6 @@ BARE_AGAIN = ServiceVariant("bare again (A/A: the noise floor)", BARE.settings)
 # Issue 2's question, baseline first. Its 5% goal is on TELEMETRY (request id, RED metrics,
 # access log); DEFAULTS adds 1% tracing, which the issue does not name.
 INSTRUMENTATION = (BARE, TELEMETRY, DEFAULTS, SAMPLED, ALL_TRACED, ALL_LOGGED)
+# The same, with the A/A row second: for the benches where two identical servers or processes
+# can be set side by side to show the noise floor.
+WITH_NOISE_FLOOR = (BARE, BARE_AGAIN, *INSTRUMENTATION[1:])
