@@ -8,6 +8,7 @@ import pytest
 
 from labctl.cli import main
 from leaky_app.faults import CATALOGUE
+from tests.labctl.cli_surface import check_json
 from tests.live import FaultLab
 
 pytestmark = pytest.mark.integration
@@ -27,6 +28,7 @@ def test_fault_list_shows_the_services_catalogue(
 ) -> None:
     assert main(["fault", "list", "--run-dir", str(run_dir), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
+    check_json("fault list", listed)
     assert [f["id"] for f in listed] == [spec.id for spec in CATALOGUE]
     assert all(f["active"] is None for f in listed)
     assert listed[0]["summary"] == CATALOGUE[0].summary

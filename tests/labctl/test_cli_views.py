@@ -10,6 +10,7 @@ import pytest
 from labctl.cli import main
 from labctl.patient import Patient
 from tests.integration.load import load
+from tests.labctl.cli_surface import check_json, command_of
 from tests.live import FaultLab
 from tests.polling import eventually_sync
 
@@ -20,6 +21,8 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     code = main(args)
     captured = capsys.readouterr()
     assert code == 0, captured.err
+    if "--json" in args:
+        check_json(command_of(args), json.loads(captured.out))
     return captured.out
 
 

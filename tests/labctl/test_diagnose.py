@@ -13,6 +13,7 @@ import pytest
 from labctl.cli import main
 from leaky_app.faults import CATALOGUE
 from tests.integration.load import load
+from tests.labctl.cli_surface import check_json
 from tests.live import FaultLab
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,9 @@ def diagnose(args: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[s
     code = main(["diagnose", "--json", *args])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    findings: list[dict[str, object]] = json.loads(captured.out)["findings"]
+    body = json.loads(captured.out)
+    check_json("diagnose", body)
+    findings: list[dict[str, object]] = body["findings"]
     return findings
 
 

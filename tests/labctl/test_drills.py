@@ -14,6 +14,7 @@ from labctl.labs import LabError, load_lab
 from labctl.patient import Patient
 from labctl.polling import wait_until
 from labctl.prometheus import query
+from tests.labctl.cli_surface import check_json
 
 LAB = "04"  # tasks pile up: TasksGrowing pages within a minute or so (CPUSaturated took 2.5)
 
@@ -61,18 +62,21 @@ def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
         assert "leaky_app_fault_active{" not in httpx.get(metrics_url, timeout=10).text
         code, out, _ = run(["fault", "list", "--json", *rd], capsys)
         assert {f["active"] for f in json.loads(out)} == {"hidden"}
+        check_json("fault list", json.loads(out))
         prometheus = prometheus_url(lab_stack)
         firing = f'ALERTS{{alertname="{lab.alert}",alertstate="firing"}}'
         wait_until(lambda: bool(query(prometheus, firing)), 180, f"{lab.alert} firing", every=2)
         code, _, err = run(["drill", "answer", "LinkStore.get", *rd], capsys)
         assert code == 1 and "not" in err
-        code, _, err = run(["drill", "answer", culprit.partition(":")[2], *rd], capsys)
-        assert code == 0 and "right" in err
+        code, out, err = run(["drill", "answer", "--json", culprit.partition(":")[2], *rd], capsys)
+        assert code == 0 and json.loads(out)["correct"] is True, err
+        check_json("drill answer", json.loads(out))
         code, out, err = run(["drill", "reveal", "--json", *rd], capsys)
         assert code == 0, err
     finally:
         main(["drill", "reveal", *rd])  # ends a drill a failed assertion left running
     reveal = json.loads(out)
+    check_json("drill reveal", reveal)
     assert reveal["lab"] == LAB and reveal["culprit"] == culprit
     events = [e["what"] for e in reveal["timeline"]]
     assert events[0].startswith("fault switched on")

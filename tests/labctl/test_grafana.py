@@ -12,12 +12,15 @@ from labctl.grafana import FOLDER_UID
 from labctl.patient import Patient
 from labctl.ports import free_port
 from tests.grafana_standin import grafana_standin
+from tests.labctl.cli_surface import check_json
 from tests.live import FaultLab
 
 
 def push(capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     code = main(["grafana", "push", "--prometheus-url", "http://prom.lab:9090", "--json"])
     out = capsys.readouterr()
+    if code == 0:
+        check_json("grafana push", json.loads(out.out))
     return code, out.out, out.err
 
 

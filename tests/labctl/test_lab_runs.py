@@ -14,23 +14,29 @@ from pathlib import Path
 import pytest
 
 from labctl.cli import main
-from labctl.lab_runs import current, set_scene, start_lab, verify_lab
+from labctl.lab_runs import current, set_scene, start_lab
 from labctl.labs import load_lab
 from labctl.load import running, stop_load
 from labctl.patient import Patient
 from labctl.smtp_sink import Mailbox
 from labctl.stack import sink_dir
+from tests.labctl.cli_surface import check_json
 from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.integration
 
 
-def test_verify_shows_a_labs_signals_with_its_fault(lab_stack: Path) -> None:
+def test_verify_shows_a_labs_signals_with_its_fault(
+    lab_stack: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lab = load_lab("06")  # the quickest to cross; every lab crosses in its notebook
-    readings = verify_lab(lab_stack, lab, timeout=120)
-    missed = [(r.signal.name, r.baseline, r.value, r.signal.target(r.baseline))
-              for r in readings if not r.met]  # fmt: skip
-    assert missed == [], missed
+    code = main(["lab", "verify", "06", "--timeout", "120", "--json", "--run-dir", str(lab_stack)])
+    captured = capsys.readouterr()
+    readings = json.loads(captured.out)
+    check_json("lab verify", readings)
+    assert [r["signal"] for r in readings] == [s.name for s in lab.signals]
+    missed = [r for r in readings if not r["met"]]
+    assert missed == [] and code == 0, (missed, captured.err)
     # verify puts everything back: no fault, no load, mail healed.
     with Patient.from_run_dir(lab_stack) as patient:
         assert patient.faults().active == {}
@@ -57,7 +63,9 @@ def test_a_trainee_round_trip_through_a_lab(
             assert "name its class too" in capsys.readouterr().err
             assert main(["lab", "check", "04", "--answer", "ClickEventPublisher.publish",
                          "--json", *run_dir]) == 0  # fmt: skip
-            assert json.loads(capsys.readouterr().out)["correct"] is True
+            checked = json.loads(capsys.readouterr().out)
+            check_json("lab check", checked)
+            assert checked["correct"] is True
         finally:
             assert main(["lab", "stop", *run_dir]) == 0
         assert "lab 04 stopped" in capsys.readouterr().err

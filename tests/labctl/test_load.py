@@ -10,6 +10,7 @@ import pytest
 from labctl.cli import main
 from labctl.load import LOAD, read_stats, stop_load
 from tests.integration.load import scrape
+from tests.labctl.cli_surface import check_json
 from tests.live import LiveService
 from tests.polling import eventually_sync
 
@@ -42,6 +43,7 @@ def test_load_start_drives_the_service_at_its_rate_and_stop_ends_it(
 
         assert main(["load", "status", "--run-dir", run_dir, "--json"]) == 0
         status = json.loads(capsys.readouterr().out)
+        check_json("load status", status)
         assert status["running"] and status["stats"]["requests"] > 0
         assert status["stats"]["failures"] == 0
         pid = status["pid"]
@@ -49,7 +51,9 @@ def test_load_start_drives_the_service_at_its_rate_and_stop_ends_it(
         assert main(["load", "stop", "--run-dir", run_dir]) == 0
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
         assert main(["load", "status", "--run-dir", run_dir, "--json"]) == 0
-        assert json.loads(capsys.readouterr().out)["running"] is False
+        stopped = json.loads(capsys.readouterr().out)
+        check_json("load status", stopped)
+        assert stopped["running"] is False
     finally:
         stop_load(live_service.run_dir)
 

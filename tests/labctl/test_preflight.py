@@ -6,6 +6,7 @@ import pytest
 
 from labctl.cli import main
 from labctl.preflight import check_attach_debugger, check_port, check_tool
+from tests.labctl.cli_surface import check_json
 
 
 def test_a_missing_tool_says_how_to_install_it() -> None:
@@ -30,6 +31,7 @@ def test_this_machine_has_what_the_lab_needs(capsys: pytest.CaptureFixture[str])
     # may be missing here; a gap fails with the sentence that fixes it.
     code = main(["preflight", "--json"])
     checks = json.loads(capsys.readouterr().out)
+    check_json("preflight", checks)
     names = {c["name"] for c in checks}
     assert {
         "py-spy", "memray", "debugger for memray attach", "prometheus",

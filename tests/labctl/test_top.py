@@ -8,6 +8,7 @@ import pytest
 from labctl.cli import main
 from labctl.top import Scrape, Vitals, bucket_quantile
 from tests.integration.load import load
+from tests.labctl.cli_surface import check_json
 from tests.live import FaultLab
 
 EXPOSITION = """\
@@ -54,6 +55,7 @@ def top_once(run_dir: str, capsys: pytest.CaptureFixture[str]) -> dict[str, obje
     args = ["top", "--run-dir", run_dir, "--frames", "1", "--interval", "3", "--json"]
     assert main(args) == 0
     body: dict[str, object] = json.loads(capsys.readouterr().out)
+    check_json("top", body)
     return body
 
 

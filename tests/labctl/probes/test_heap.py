@@ -10,6 +10,7 @@ import pytest
 from labctl.cli import main
 from labctl.probes.heap import group_growth
 from tests.integration.load import load
+from tests.labctl.cli_surface import check_json
 from tests.live import FaultLab
 
 pytestmark = pytest.mark.integration
@@ -23,6 +24,7 @@ def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, o
     captured = capsys.readouterr()
     assert code == 0, captured.err
     body: dict[str, object] = json.loads(captured.out)
+    check_json("profile heap", body)
     return body
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from labctl.cli import main
 from tests.integration.load import load
+from tests.labctl.cli_surface import check_json
 from tests.live import FaultLab
 
 pytestmark = pytest.mark.integration
@@ -18,6 +19,7 @@ BUSYLOOP = str(Path(__file__).parents[1] / "targets" / "busyloop.py")
 def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
     assert main(args) == 0
     body: dict[str, object] = json.loads(capsys.readouterr().out)
+    check_json("profile cpu", body)
     return body
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from labctl.cli import main
+from tests.labctl.cli_surface import check_json
 
 TARGETS = Path(__file__).parents[1] / "targets"
 
@@ -19,6 +20,7 @@ def test_scalene_names_the_cpu_line_and_the_allocating_line(
     args = ["profile", "scalene", "--run-dir", str(tmp_path), "--json", "--", sys.executable]
     assert main([*args, script, "3"]) == 0
     body = json.loads(capsys.readouterr().out)
+    check_json("profile scalene", body)
     assert body["cpu"][0]["function"] == "checksum"
     assert body["cpu"][0]["python_pct"] > 0
     top_memory = body["memory"][0]
