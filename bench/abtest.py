@@ -27,8 +27,10 @@ from pathlib import Path
 import httpx
 import psutil
 
-from labctl.processes import ProcessRecord, stop
-from labctl.stack import ServicePorts, start_service
+from labctl.contract import RunLayout
+from labctl.stack.ports import ServicePorts
+from labctl.stack.processes import ProcessRecord, stop
+from labctl.stack.service import start_service
 
 RESULTS = Path(__file__).parent / "results"
 # The rate limiter is switched off: we measure the variants, not the limiter.
@@ -127,7 +129,7 @@ def _run(variants: list[Variant], args: argparse.Namespace) -> None:
                 run_dir = Path(tmp) / str(i)
                 ports = ServicePorts.free()
                 print(f"+ leaky-app {' '.join(variant.args)} on :{ports.http}", flush=True)
-                variant.record = start_service(run_dir, ports, extra_args=variant.args)
+                variant.record = start_service(RunLayout(run_dir), ports, extra_args=variant.args)
                 variant.run_dir = run_dir
                 with contextlib.suppress(AttributeError, psutil.Error):
                     psutil.Process(variant.record.pid).cpu_affinity([0])

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from bench.abtest import write
 from bench.live_stack import loaded_stack
-from labctl.diagnose import diagnose
-from labctl.load import LoadShape
-from labctl.patient import Patient
+from labctl.evidence.examination import diagnose
+from labctl.evidence.patient import Patient
+from labctl.stack.traffic import LoadShape
 
 CORE = ["cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn"]
 
@@ -53,8 +53,13 @@ def main(argv: list[str] | None = None) -> int:
             patient.fault_off(fault)
             first = result.findings[0] if result.findings else None
             # The catalogue says module:qualname; findings name the qualname.
-            named = first is not None and first.function == culprits[fault].partition(":")[2]
-            print(f"  {fault}: {first.function if first else '-'} in {elapsed:.1f} s", flush=True)
+            named = (
+                first is not None and first.location.function == culprits[fault].partition(":")[2]
+            )
+            print(
+                f"  {fault}: {first.location.function if first else '-'} in {elapsed:.1f} s",
+                flush=True,
+            )
             rows.append((fault, culprits[fault], first, named, elapsed))
             time.sleep(args.heal_seconds)
     lines = [
@@ -70,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---:|:---:|---:|",
     ]
     for fault, culprit, first, named, elapsed in rows:
-        finding = f"`{first.function}`" if first else "-"
+        finding = f"`{first.location.function}`" if first else "-"
         kind = first.kind if first else "-"
         score = f"{first.score:.2f}" if first else "-"
         lines.append(f"| {fault} | `{culprit}` | {finding} | {kind} | {score} | "

@@ -22,7 +22,7 @@ import yaml
 
 from bench.abtest import write
 from bench.live_stack import loaded_stack
-from labctl.load import LoadShape
+from labctl.stack.traffic import LoadShape
 
 GOAL_BYTES = 1024**3
 COMPOSE = Path(__file__).parents[1] / "docker-compose.yml"

@@ -13,8 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.abtest import write
-from labctl.gc_tuning import compare_gc_settings
-from labctl.stack import ServicePorts, Stack
+from labctl.course.gc_tuning import compare_gc_settings
+from labctl.evidence.patient import Patient
+from labctl.evidence.session import Session
+from labctl.stack.ports import ServicePorts
+from labctl.stack.supervisor import Stack
 
 
 def ms(seconds: float | None) -> str:
@@ -28,9 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-gc-") as tmp:
         stack = Stack(Path(tmp))
         try:
-            stack.up(ServicePorts.free())
+            status = stack.up(ServicePorts.free())
             progress = lambda m: print(f"+ {m}", flush=True)  # noqa: E731
-            trials = compare_gc_settings(stack.run_dir, args.seconds, progress=progress)
+            with Session(status, Patient.of(status)) as session:
+                trials = compare_gc_settings(session, args.seconds, progress=progress)
         finally:
             stack.down()
     lines = [

@@ -20,8 +20,10 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from labctl.processes import stop
-from labctl.stack import ServicePorts, start_service
+from labctl.contract import RunLayout
+from labctl.stack.ports import ServicePorts
+from labctl.stack.processes import stop
+from labctl.stack.service import start_service
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         run_dir = Path(tmp)
         ports = ServicePorts.free()
-        record = start_service(run_dir, ports)
+        record = start_service(RunLayout(run_dir), ports)
         metrics_url = f"http://127.0.0.1:{ports.metrics}/metrics"
         try:
             time.sleep(0.5)

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from labctl.load import LoadShape, start_load
-from labctl.stack import ServicePorts, Stack
+from labctl.stack.ports import ServicePorts
+from labctl.stack.supervisor import Stack
+from labctl.stack.traffic import LoadShape, start_load
 
 
 @contextmanager
@@ -20,7 +21,7 @@ def loaded_stack(shape: LoadShape, warmup_seconds: float = 10.0) -> Iterator[Sta
         try:
             status = stack.up(ServicePorts.free(), progress=lambda m: print(f"+ {m}", flush=True))
             print(f"+ running: {', '.join(sorted(status.running))}", flush=True)
-            record = start_load(stack.run_dir, None, shape)
+            record = start_load(status, None, shape)
             print(f"+ load: {' '.join(record.cmd)}", flush=True)
             time.sleep(warmup_seconds)  # locust seeds its links and reaches its rate
             yield stack

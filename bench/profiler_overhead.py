@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from bench.abtest import Attach, Variant, parse_args, render, run, write, wrk
-from labctl.probes.heap import attach_methods
+from labctl.evidence.probes.heap import attach_methods
 
 PIN_TOOL = ["taskset", "-c", "1"] if shutil.which("taskset") else []
 # The published figures we compare against, with their sources (a table in Markdown).

@@ -41,7 +41,7 @@ from prometheus_client import CollectorRegistry
 
 from bench.abtest import NO_LIMIT, cpu_seconds, write, wrk
 from bench.variants import WITH_NOISE_FLOOR
-from labctl.ports import free_port
+from labctl.stack.ports import free_port
 from leaky_app.app import create_app
 from leaky_app.cli import uvicorn_config
 from leaky_app.logs import configure_logging

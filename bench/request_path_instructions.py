@@ -37,8 +37,10 @@ import httpx
 
 from bench.abtest import NO_LIMIT, write
 from bench.variants import WITH_NOISE_FLOOR
-from labctl.processes import spawn, stop, wait_http_ok
-from labctl.stack import SERVICE, ServicePorts, service_command
+from labctl.contract import SERVICE, RunLayout
+from labctl.stack.ports import ServicePorts
+from labctl.stack.processes import spawn, stop, wait_http_ok
+from labctl.stack.service import service_command
 
 # The debug server and the mail workers off: their idle loops would count with the requests.
 QUIET = ["--no-debug-enabled", "--no-notify-enabled"]
@@ -94,7 +96,7 @@ def measure(case: Case, run_dir: Path, requests: int) -> int:
         "--tool=callgrind",
         "--instr-atstart=no",
         f"--callgrind-out-file={out}",
-        *service_command(ports, run_dir),  # its --flags-file is run_dir/flags.json
+        *service_command(ports, RunLayout(run_dir)),  # its --flags-file is run_dir/flags.json
         *case.args,
     ]
     print("+ " + " ".join(cmd), flush=True)

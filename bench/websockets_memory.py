@@ -29,10 +29,12 @@ import httpx
 import psutil
 
 from bench.abtest import write
-from labctl.processes import stop
-from labctl.stack import ServicePorts, start_service
-from labctl.top import Scrape
-from labctl.ws_crowd import command
+from labctl.contract import RunLayout
+from labctl.records.scrape import Scrape
+from labctl.stack.ports import ServicePorts
+from labctl.stack.processes import stop
+from labctl.stack.service import start_service
+from labctl.stack.ws_crowd import command
 
 GOAL_KIB = 10.0
 BREAKDOWN = ("stream port", "API port")
@@ -93,7 +95,9 @@ def breakdown(n: int, stream_port: bool, seconds: float = 40.0) -> dict[str, int
     with tempfile.TemporaryDirectory(prefix="bench-ws-heap-") as tmp:
         ports = ServicePorts.free()
         record = start_service(
-            Path(tmp), ports, extra_args=["--ws-max-clients", str(n + 100), "--no-notify-enabled"]
+            RunLayout(Path(tmp)),
+            ports,
+            extra_args=["--ws-max-clients", str(n + 100), "--no-notify-enabled"],
         )
         try:
             token = (Path(tmp) / "debug.token").read_text().strip()
@@ -122,7 +126,7 @@ def measure(setup: Setup, n: int) -> Row:
     with tempfile.TemporaryDirectory(prefix="bench-ws-") as tmp:
         ports = ServicePorts.free()
         record = start_service(
-            Path(tmp),
+            RunLayout(Path(tmp)),
             ports,
             extra_args=[*setup.args, "--ws-max-clients", str(n + 100), "--no-notify-enabled"],
         )

@@ -41,7 +41,7 @@ SECONDS = float(os.environ.get("LAB_NOTEBOOK_SECONDS", "10"))
 
 # %%
 # %matplotlib inline
-from labctl.stack import Stack
+from labctl.stack.supervisor import Stack
 
 stack = Stack(RUN_DIR)
 status = stack.up()
@@ -56,17 +56,19 @@ for name, record in sorted(status.running.items()):
 # owner). If load already runs, we keep it.
 
 # %%
-from labctl.load import LoadShape, read_stats, start_load, stop_load
-from labctl.polling import wait_until
+from labctl.stack.polling import wait_until
+from labctl.stack.traffic import LoadShape, read_stats, start_load, stop_load
 
-started_load = "load" not in stack.status().running
+started_load = "load" not in status.running
 if started_load:
-    record = start_load(RUN_DIR, None, LoadShape(users=10, rate=30))
+    record = start_load(status, None, LoadShape(users=10, rate=30))
     print("$", " ".join(record.cmd))
 wait_until(
-    lambda: (s := read_stats(RUN_DIR)) is not None and s.requests > 0, 60, "locust's first requests"
+    lambda: (s := read_stats(status.layout)) is not None and s.requests > 0,
+    60,
+    "locust's first requests",
 )
-print(read_stats(RUN_DIR))
+print(read_stats(status.layout))
 
 # %% [markdown]
 # ## 3. Vital signs
@@ -77,11 +79,10 @@ print(read_stats(RUN_DIR))
 # %%
 from rich.console import Console
 
-from labctl.patient import Patient
-from labctl.render.top import vitals_table
-from labctl.top import watch
+from labctl.evidence.patient import Patient, watch
+from labctl.render.top_screen import vitals_table
 
-patient = Patient.from_run_dir(RUN_DIR)
+patient = Patient.of(status)
 vitals = next(watch(patient, interval=min(SECONDS, 5.0), frames=1))
 Console().print(vitals_table(vitals, f"leaky-app pid {patient.pid}"))
 assert vitals.requests_per_second > 0, "the load should show as requests"
@@ -105,16 +106,15 @@ for fault in patient.faults().catalogue:
 # %%
 from IPython.display import display
 
-from labctl.dashboards import panel
-from labctl.lab_runs import prometheus_url
-from labctl.render.plots import panel_series, plot_panel
+from labctl.course.dashboard_catalogue import panel, panel_series
+from labctl.render.plots import plot_panel
 
-prometheus = prometheus_url(RUN_DIR)
+prometheus = status.prometheus_url
 requests_panel = panel("Requests per second by route")
 wait_until(
     lambda: bool(panel_series(prometheus, requests_panel, 120)), 60, "the panel's first points"
 )
-display(plot_panel(prometheus, requests_panel, seconds=300))
+display(plot_panel(requests_panel, panel_series(prometheus, requests_panel, 300), seconds=300))
 
 # %% [markdown]
 # ## 5. A CPU profile of the live process
@@ -126,8 +126,8 @@ display(plot_panel(prometheus, requests_panel, seconds=300))
 # %%
 from IPython.display import SVG
 
-from labctl.probes.pyspy import record_cpu
-from labctl.probes.target import Target
+from labctl.evidence.probes.pyspy import record_cpu
+from labctl.evidence.probes.target import Target
 from labctl.render.tables import cpu_table
 
 assert patient.pid is not None
@@ -145,5 +145,5 @@ display(SVG(filename=profile.artefacts["flamegraph"]))
 
 # %%
 if started_load:
-    stop_load(RUN_DIR)  # leave the stack as we found it
+    stop_load(status)  # leave the stack as we found it
 patient.close()

@@ -38,7 +38,7 @@ LAB = "01"
 from IPython.display import display
 from rich.console import Console
 
-from labctl.walkthrough import Walkthrough
+from labctl.course.walkthrough import Walkthrough
 
 walk = Walkthrough.begin(RUN_DIR, LAB, settle_seconds=SECONDS)
 print(f"lab {walk.lab.number}: {walk.lab.title}. {walk.lab.question}")
@@ -77,7 +77,7 @@ from labctl.render.tables import heap_table
 report = walk.patient.heap_window(SECONDS)
 Console().print(heap_table(report))
 top = report.growth[0]
-print(f"most bytes kept: {top.function} ({top.bytes / 2**20:.1f} MiB in {SECONDS:g} s)")
+print(f"most bytes kept: {top.location.function} ({top.bytes / 2**20:.1f} MiB in {SECONDS:g} s)")
 
 # %% [markdown]
 # ## 5. Name the culprit
@@ -85,7 +85,7 @@ print(f"most bytes kept: {top.function} ({top.bytes / 2**20:.1f} MiB in {SECONDS
 # The same grading as `labctl lab check 01 --answer <function>`.
 
 # %%
-verdict = walk.grade(top.function)
+verdict = walk.grade(top.location.function)
 print(verdict.message)
 assert verdict.correct, "the top growth site should be the culprit"
 

@@ -39,7 +39,7 @@ LAB = "02"
 from IPython.display import display
 from rich.console import Console
 
-from labctl.walkthrough import Walkthrough
+from labctl.course.walkthrough import Walkthrough
 
 walk = Walkthrough.begin(RUN_DIR, LAB, settle_seconds=SECONDS)
 print(f"lab {walk.lab.number}: {walk.lab.title}. {walk.lab.question}")

@@ -38,7 +38,7 @@ LAB = "03"
 from IPython.display import display
 from rich.console import Console
 
-from labctl.walkthrough import Walkthrough
+from labctl.course.walkthrough import Walkthrough
 
 walk = Walkthrough.begin(RUN_DIR, LAB, settle_seconds=SECONDS)
 print(f"lab {walk.lab.number}: {walk.lab.title}. {walk.lab.question}")
@@ -71,8 +71,8 @@ display(walk.plot("CPU"))
 # %%
 from IPython.display import SVG
 
-from labctl.probes.pyspy import record_cpu
-from labctl.probes.target import Target
+from labctl.evidence.probes.pyspy import record_cpu
+from labctl.evidence.probes.target import Target
 from labctl.render.tables import cpu_table
 
 assert walk.patient.pid is not None
@@ -81,7 +81,7 @@ profile = record_cpu(Target(pid=walk.patient.pid), SECONDS, RUN_DIR / "profiles"
 Console().print(cpu_table(profile))
 display(SVG(filename=profile.artefacts["flamegraph"]))
 hottest = profile.top[0]
-print(f"hottest application function: {hottest.function} ({hottest.self_pct:.0f}% self)")
+print(f"hottest application function: {hottest.location.function} ({hottest.self_pct:.0f}% self)")
 
 # %% [markdown]
 # ## 5. Name the culprit
@@ -89,7 +89,7 @@ print(f"hottest application function: {hottest.function} ({hottest.self_pct:.0f}
 # The same grading as `labctl lab check 03 --answer <function>`.
 
 # %%
-verdict = walk.grade(hottest.function)
+verdict = walk.grade(hottest.location.function)
 print(verdict.message)
 assert verdict.correct, "the profile's hottest function should be the culprit"
 

@@ -38,7 +38,7 @@ LAB = "04"
 from IPython.display import display
 from rich.console import Console
 
-from labctl.walkthrough import Walkthrough
+from labctl.course.walkthrough import Walkthrough
 
 walk = Walkthrough.begin(RUN_DIR, LAB, settle_seconds=SECONDS)
 print(f"lab {walk.lab.number}: {walk.lab.title}. {walk.lab.question}")

@@ -39,7 +39,7 @@ LAB = "05"
 from IPython.display import display
 from rich.console import Console
 
-from labctl.walkthrough import Walkthrough
+from labctl.course.walkthrough import Walkthrough
 
 walk = Walkthrough.begin(RUN_DIR, LAB, settle_seconds=SECONDS)
 print(f"lab {walk.lab.number}: {walk.lab.title}. {walk.lab.question}")
@@ -77,8 +77,8 @@ display(walk.plot("GC collections per second by generation"))
 # %%
 import time
 
-from labctl.polling import wait_until
 from labctl.render.tables import gc_table, gc_triggers_table
+from labctl.stack.polling import wait_until
 
 before = walk.patient.gc()
 time.sleep(SECONDS)
@@ -125,11 +125,15 @@ walk.end()  # load stopped, every fault off
 # keeps whatever it froze, garbage included.
 
 # %%
-from labctl.gc_tuning import compare_gc_settings
+from labctl.course.gc_tuning import compare_gc_settings
+from labctl.evidence.session import Session
 from labctl.render.tables import gc_trials_table
 
-trials = compare_gc_settings(RUN_DIR, seconds=SECONDS, warmup_seconds=SECONDS, echo=walk.echo,
-                             progress=lambda step: print("measuring:", step))  # fmt: skip
+with Session.open(RUN_DIR) as session:
+    trials = compare_gc_settings(
+        session, seconds=SECONDS, warmup_seconds=SECONDS, echo=walk.echo,
+        progress=lambda step: print("measuring:", step),
+    )  # fmt: skip
 console.print(gc_trials_table(trials))
 default, raised, frozen, fixed = trials
 # Ten times the gen-0 threshold: gen-0 collections per request fall well below a third.
@@ -144,7 +148,7 @@ assert all(t.requests > 50 for t in trials)
 # it: no fault on, and its start-up freeze back without the geo table in it.
 
 # %%
-from labctl.patient import Patient
+from labctl.evidence.patient import Patient
 
 with Patient.from_run_dir(RUN_DIR) as patient:
     assert fixed.pid != patient.pid and default.pid == patient.pid

@@ -37,7 +37,7 @@ LAB = "06"
 # %matplotlib inline
 from IPython.display import display
 
-from labctl.walkthrough import Walkthrough
+from labctl.course.walkthrough import Walkthrough
 
 walk = Walkthrough.begin(RUN_DIR, LAB, settle_seconds=SECONDS)
 print(f"lab {walk.lab.number}: {walk.lab.title}. {walk.lab.question}")
@@ -69,7 +69,7 @@ display(walk.plot("Samples per scrape"))
 # labels. A label whose values keep growing is the one to fix.
 
 # %%
-from labctl.prometheus import query
+from labctl.stack.prometheus import query
 
 JOB = '{job="leaky-app"}'
 by_name = query(walk.prometheus, f"topk(5, count by (__name__) ({JOB}))")
@@ -92,20 +92,24 @@ print(f"'{label}' looks like:", sorted({s[label] for s in series})[:3])
 # `.labels(...)` on it, in the same file, picks the label values.
 
 # %%
-from labctl.labs import LABS_DIR
-from labctl.sources import grep
+from labctl.course.catalogue import LABS_DIR
+from labctl.evidence.sources import grep
 
 SOURCE = LABS_DIR.parent / "leaky_app"
 base = metric.removesuffix("_total")
 declared = grep(f'"{base}"', SOURCE)
 for hit in declared:
-    print(f"declared in {hit.function} ({hit.file}:{hit.line}): {hit.text}")
-file = declared[0].file
-setters = [h for h in grep(".labels(", SOURCE) if h.file == file]
+    print(
+        f"declared in {hit.location.function} ({hit.location.file}:{hit.location.line}): {hit.text}"
+    )
+file = declared[0].location.file
+setters = [h for h in grep(".labels(", SOURCE) if h.location.file == file]
 for hit in setters:
-    print(f"labelled in {hit.function} ({hit.file}:{hit.line}): {hit.text}")
-function = setters[0].function
-assert function is not None
+    print(
+        f"labelled in {hit.location.function} ({hit.location.file}:{hit.location.line}): {hit.text}"
+    )
+function = setters[0].location.function
+assert setters[0].in_function, setters[0]
 
 # %% [markdown]
 # ## 6. Name the culprit

@@ -40,7 +40,7 @@ LAB = "07"
 from IPython.display import display
 from rich.console import Console
 
-from labctl.walkthrough import Walkthrough
+from labctl.course.walkthrough import Walkthrough
 
 walk = Walkthrough.begin(RUN_DIR, LAB, settle_seconds=SECONDS)
 print(f"lab {walk.lab.number}: {walk.lab.title}. {walk.lab.question}")
@@ -76,8 +76,8 @@ display(walk.plot("SMTP circuit breaker"))
 # %%
 from IPython.display import SVG
 
-from labctl.probes.pyspy import record_cpu
-from labctl.probes.target import Target
+from labctl.evidence.probes.pyspy import record_cpu
+from labctl.evidence.probes.target import Target
 from labctl.render.tables import cpu_table
 
 assert walk.patient.pid is not None
@@ -87,7 +87,7 @@ Console().print(cpu_table(profile))
 display(SVG(filename=profile.artefacts["flamegraph"]))
 callers = profile.stacks().callers("Mailer._send")
 for caller in callers:
-    print(f"{caller.share_pct:5.1f}% of the sends come from {caller.function}")
+    print(f"{caller.share_pct:5.1f}% of the sends come from {caller.location.function}")
 assert callers, "no send was sampled: is the load running?"
 
 # %% [markdown]
@@ -96,7 +96,7 @@ assert callers, "no send was sampled: is the load running?"
 # The same grading as `labctl lab check 07 --answer <function>`.
 
 # %%
-verdict = walk.grade(callers[0].function)
+verdict = walk.grade(callers[0].location.function)
 print(verdict.message)
 assert verdict.correct, "the path that calls the send most should be the culprit"
 

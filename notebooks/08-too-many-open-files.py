@@ -38,7 +38,7 @@ LAB = "08"
 from IPython.display import display
 from rich.console import Console
 
-from labctl.walkthrough import Walkthrough
+from labctl.course.walkthrough import Walkthrough
 
 walk = Walkthrough.begin(RUN_DIR, LAB, settle_seconds=SECONDS)
 print(f"lab {walk.lab.number}: {walk.lab.title}. {walk.lab.question}")
@@ -68,7 +68,7 @@ display(walk.plot("Open file descriptors"))
 # thousand segment files are one row. The biggest group is what leaks.
 
 # %%
-from labctl.probes.fds import open_files
+from labctl.evidence.probes.fds import open_files
 
 assert walk.patient.pid is not None
 groups = open_files(walk.patient.pid)
@@ -85,17 +85,17 @@ leak = groups[0]
 # function around each (`labctl diagnose` does the same with the packages py-spy saw).
 
 # %%
-from labctl.labs import LABS_DIR
-from labctl.probes.fds import code_naming
+from labctl.course.catalogue import LABS_DIR
+from labctl.evidence.probes.fds import code_naming
 from labctl.render.tables import objects_table
 
 census = walk.patient.objects(limit=15)
 Console().print(objects_table(census))
 hits = code_naming(leak, [LABS_DIR.parent / "leaky_app"])
 for hit in hits:
-    print(f"{hit.function} ({hit.file}:{hit.line}): {hit.text}")
-function = hits[0].function
-assert function is not None
+    print(f"{hit.location.function} ({hit.location.file}:{hit.location.line}): {hit.text}")
+function = hits[0].location.function
+assert hits[0].in_function, hits[0]
 
 # %% [markdown]
 # ## 6. Name the culprit

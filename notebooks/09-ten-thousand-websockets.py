@@ -40,7 +40,7 @@ LAB = "09"
 from IPython.display import display
 from rich.console import Console
 
-from labctl.walkthrough import Walkthrough
+from labctl.course.walkthrough import Walkthrough
 
 walk = Walkthrough.begin(RUN_DIR, LAB, settle_seconds=SECONDS)
 print(f"lab {walk.lab.number}: {walk.lab.title}. {walk.lab.question}")
@@ -87,7 +87,7 @@ from labctl.render.tables import heap_table
 report = walk.patient.heap_window(SECONDS)
 Console().print(heap_table(report))
 top = report.growth[0]
-print(f"most bytes kept: {top.function} ({top.bytes / 2**20:.1f} MiB in {top.count} "
+print(f"most bytes kept: {top.location.function} ({top.bytes / 2**20:.1f} MiB in {top.count} "
       f"allocations, {top.bytes / max(top.count, 1) / 1024:.0f} KiB each)")  # fmt: skip
 
 # %% [markdown]
@@ -96,7 +96,7 @@ print(f"most bytes kept: {top.function} ({top.bytes / 2**20:.1f} MiB in {top.cou
 # The same grading as `labctl lab check 09 --answer <function>`.
 
 # %%
-verdict = walk.grade(top.function)
+verdict = walk.grade(top.location.function)
 print(verdict.message)
 assert verdict.correct, "the site that keeps the most bytes should be the culprit"
 

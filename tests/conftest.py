@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from labctl.ports import free_port
+from labctl.stack.ports import free_port
 from leaky_app.app import create_app
 from leaky_app.settings import Settings
 

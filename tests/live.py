@@ -15,12 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
-from labctl.ports import free_port
-from labctl.processes import ProcessRecord, stop
-from labctl.prometheus import APP_JOB, SINK_JOB, start_prometheus
-from labctl.redis_server import start_redis
-from labctl.smtp_sink import SINK, Mailbox
-from labctl.stack import SERVICE, ServicePorts, Stack, sink_dir, start_service, start_sink
+from labctl.contract import APP_JOB, SERVICE, SINK, SINK_JOB, RunLayout
+from labctl.stack.mail_sink import Mailbox, start_sink
+from labctl.stack.ports import ServicePorts, free_port
+from labctl.stack.processes import ProcessRecord, stop
+from labctl.stack.prometheus import start_prometheus
+from labctl.stack.redis_server import start_redis
+from labctl.stack.service import start_service
+from labctl.stack.supervisor import Stack
 from tests.integration.load import scrape
 from tests.polling import eventually_sync
 
@@ -36,7 +38,7 @@ class LiveService:
 
     @property
     def mailbox(self) -> Mailbox:
-        return Mailbox(sink_dir(self.run_dir))
+        return Mailbox(RunLayout(self.run_dir).smtp)
 
     def stop(self) -> None:
         stop(self.record)
@@ -75,9 +77,10 @@ class LiveService:
 def launch(run_dir: Path, extra_args: list[str] | None = None) -> LiveService:
     """The SMTP sink, then the service mailing it; stop both with :meth:`LiveService.stop`."""
     ports = ServicePorts.free()
-    sink = start_sink(run_dir, ports)
+    layout = RunLayout(run_dir)
+    sink = start_sink(layout, ports)
     try:
-        record = start_service(run_dir, ports, extra_args=extra_args)
+        record = start_service(layout, ports, extra_args=extra_args)
     except Exception:
         stop(sink)
         raise
@@ -114,7 +117,7 @@ def live_prometheus(
     """The real Prometheus (Debian's package) scraping the shared live service."""
     port = free_port()
     record = start_prometheus(
-        tmp_path_factory.mktemp("prometheus"),
+        RunLayout(tmp_path_factory.mktemp("prometheus")),
         port,
         {
             APP_JOB: [f"127.0.0.1:{live_service.ports.metrics}"],
@@ -197,7 +200,7 @@ class LiveRedis:
 @pytest.fixture
 def live_redis(tmp_path: Path) -> Iterator[LiveRedis]:
     """A real redis-server (Debian's package) on a free loopback port, for one test."""
-    record = start_redis(tmp_path / "redis", free_port())
+    record = start_redis(RunLayout(tmp_path / "redis"), free_port())
     try:
         yield LiveRedis(record, record.urls["redis"])
     finally:

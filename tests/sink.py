@@ -12,8 +12,8 @@ from typing import Any
 from aiosmtpd.smtp import SMTP
 from prometheus_client import CollectorRegistry
 
-from labctl.ports import free_port
-from labctl.smtp_sink import Mailbox, SinkHandler
+from labctl.stack.mail_sink import Mailbox, SinkHandler
+from labctl.stack.ports import free_port
 
 
 @dataclass

@@ -107,13 +107,14 @@ def test_prometheus_scrapes_the_apps_metrics_port() -> None:
 
 
 def test_loadgen_runs_the_locustfile_labctl_runs_with_the_same_options() -> None:
-    from labctl.load import LOCUSTFILE, LoadShape, load_command
+    from labctl.contract import RunLayout
+    from labctl.stack.traffic import LOCUSTFILE, LoadShape, load_command
 
     loadgen = compose()["services"]["loadgen"]
     command = loadgen["command"]
     path = command[command.index("-f") + 1]
     assert path.startswith("/lab/") and ROOT / path.removeprefix("/lab/") == LOCUSTFILE
     assert "COPY loadgen ./loadgen" in (ROOT / "Dockerfile").read_text()
-    native = load_command("http://app:8000", LoadShape(), Path("run"))
+    native = load_command("http://app:8000", LoadShape(), RunLayout(Path("run")))
     for option in ("--headless", "--users", "--rate"):
         assert option in command and option in native, option

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
-from labctl.commands.common import JsonFlag, console, echo, fail
-from labctl.grafana import FOLDER_TITLE, Grafana, GrafanaError
+from labctl.commands.output import JsonFlag, Outcome, echo, emits
+from labctl.course.grafana_api import FOLDER_TITLE, Grafana, GrafanaError
 
 app = typer.Typer(
     help="Grafana you already run (GRAFANA_URL, GRAFANA_TOKEN).", no_args_is_help=True
@@ -16,47 +15,44 @@ app = typer.Typer(
 
 
 def _configured() -> Grafana:
-    try:
-        grafana = Grafana.from_env()
-    except GrafanaError as exc:
-        fail(exc)
+    grafana = Grafana.from_env()
     if grafana is None:
-        fail(GrafanaError("GRAFANA_URL is not set: export GRAFANA_URL=https://grafana.example "
-                          "and GRAFANA_TOKEN=<service-account token>", 2))  # fmt: skip
+        raise GrafanaError("GRAFANA_URL is not set: export GRAFANA_URL=https://grafana.example "
+                           "and GRAFANA_TOKEN=<service-account token>", 2)  # fmt: skip
     return grafana
 
 
 @app.command("push")
+@emits
 def push(
     prometheus_url: Annotated[
         str,
         typer.Option(help="the Prometheus URL as Grafana's server reaches it (not as you do)"),
     ] = "http://prometheus:9090",
     as_json: JsonFlag = False,
-) -> None:
+) -> Outcome:
     """Create or update the datasource (uid lab-prometheus), a folder, and every dashboard."""
     grafana = _configured()
     echo(f"grafana-client -> {grafana.url}: datasource, folder {FOLDER_TITLE!r}, dashboards")
-    try:
-        report = grafana.push(prometheus_url)
-    except GrafanaError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps(report.to_json(), indent=2))
-        return
-    console.print(f"datasource {report.datasource}; {len(report.dashboards)} dashboards:")
-    for url in report.dashboards:
-        console.print(f"  {url}")
-    console.print("next: labctl fault on ID marks the switch on these dashboards")
+    report = grafana.push(prometheus_url)
+    return Outcome(
+        json=report.to_json(),
+        lines=[
+            f"datasource {report.datasource}; {len(report.dashboards)} dashboards:",
+            *(f"  {url}" for url in report.dashboards),
+        ],
+        next="labctl fault on ID marks the switch on these dashboards",
+    )
 
 
-def annotate_switch(text: str, tags: list[str]) -> None:
-    """Mark a fault switch on the configured Grafana; a warning, never a failure, if it
-    cannot (the switch itself has happened)."""
+def annotate_switch(text: str, tags: list[str]) -> list[str]:
+    """Mark a fault switch on the configured Grafana; what to say about it. A warning, never
+    a failure, if it cannot (the switch itself has happened)."""
     try:
         grafana = Grafana.from_env()
-        if grafana is not None:
-            grafana.annotate(text, tags)
-            console.print(f"annotated on {grafana.url}")
+        if grafana is None:
+            return []
+        grafana.annotate(text, tags)
     except GrafanaError as exc:
-        console.print(f"[yellow]warning:[/yellow] no Grafana annotation: {exc}")
+        return [f"[yellow]warning:[/yellow] no Grafana annotation: {exc}"]
+    return [f"annotated on {grafana.url}"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import time
 from pathlib import Path
@@ -10,13 +9,16 @@ from typing import Annotated
 
 import typer
 
-from labctl.commands.common import JsonFlag, RunDir, console, echo, fail
-from labctl.load import LoadError, LoadShape, read_stats, running, start_load, stop_load
+from labctl.commands.output import JsonFlag, Outcome, RunDir, echo, emits
+from labctl.contract import LOAD, RunLayout
+from labctl.stack.supervisor import Stack
+from labctl.stack.traffic import LoadShape, LoadStats, read_stats, start_load, stop_load
 
 app = typer.Typer(help="Drive load at the service (locust, headless).", no_args_is_help=True)
 
 
 @app.command("start")
+@emits
 def start(
     run_dir: RunDir = Path("run"),
     users: Annotated[int, typer.Option(help="simulated users sharing the rate")] = 10,
@@ -28,65 +30,66 @@ def start(
         float | None, typer.Option(help="stop by itself after this long; default: never")
     ] = None,
     url: Annotated[str | None, typer.Option(help="target; default: the stack's service")] = None,
-) -> None:
+) -> Outcome:
     """Start clicking: campaign traffic at a steady rate, until ``labctl load stop``."""
     shape = LoadShape(users=users, rate=rate, create_share=create_share, seconds=seconds)
-    try:
-        record = start_load(run_dir, url, shape)
-    except LoadError as exc:
-        fail(exc)
+    record = start_load(Stack(run_dir).status(), url, shape)
     echo(shlex.join(record.cmd))
-    console.print(f"load running (pid {record.pid}) against {record.urls['target']}; "
-                  f"log in {record.log}")  # fmt: skip
-    console.print("next: [bold]labctl load status[/bold], then [bold]labctl load stop[/bold]")
+    return Outcome(
+        lines=[
+            f"load running (pid {record.pid}) against {record.urls['target']}; log in {record.log}"
+        ],
+        next="[bold]labctl load status[/bold], then [bold]labctl load stop[/bold]",
+    )
 
 
 @app.command("stop")
-def stop(run_dir: RunDir = Path("run")) -> None:
+@emits
+def stop(run_dir: RunDir = Path("run")) -> Outcome:
     """Stop the load by PID; its final totals stay in RUN_DIR/load/."""
-    record = stop_load(run_dir)
+    record = stop_load(Stack(run_dir).status())
     if record is None:
-        console.print("no load was running")
+        lines = ["no load was running"]
     else:
-        console.print(f"stopped load (pid {record.pid})")
-        _show(run_dir)
-    console.print("next: [bold]labctl load start[/bold] to drive it again")
+        lines = [f"stopped load (pid {record.pid})", _totals(read_stats(RunLayout(run_dir)))]
+    return Outcome(lines=lines, next="[bold]labctl load start[/bold] to drive it again")
 
 
 @app.command("status")
+@emits
 def status(
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
     wait: Annotated[
         float, typer.Option(help="wait up to this many seconds for the first totals")
     ] = 0.0,
-) -> None:
+) -> Outcome:
     """Is load running, and locust's totals so far: requests, failures, rate, p50, p99."""
-    record = running(run_dir)
+    record = Stack(run_dir).status().running.get(LOAD)
+    layout = RunLayout(run_dir)
     deadline = time.monotonic() + wait
-    stats = read_stats(run_dir)
+    stats = read_stats(layout)
     while stats is None and time.monotonic() < deadline:
         time.sleep(0.5)
-        stats = read_stats(run_dir)
-    if as_json:
-        print(json.dumps({
+        stats = read_stats(layout)
+    return Outcome(
+        json={
             "running": record is not None,
             "pid": record.pid if record else None,
             "stats": stats.to_json() if stats else None,
-        }, indent=2))  # fmt: skip
-        return
-    console.print(f"load: running (pid {record.pid})" if record else "load: not running")
-    _show(run_dir)
-    if record is None:
-        console.print("next: [bold]labctl load start[/bold]")
+        },
+        lines=[
+            f"load: running (pid {record.pid})" if record else "load: not running",
+            _totals(stats),
+        ],
+        next=None if record else "[bold]labctl load start[/bold]",
+    )
 
 
-def _show(run_dir: Path) -> None:
-    stats = read_stats(run_dir)
+def _totals(stats: LoadStats | None) -> str:
     if stats is None:
-        console.print("  no totals yet (locust writes them every few seconds)")
-        return
-    console.print(
+        return "  no totals yet (locust writes them every few seconds)"
+    return (
         f"  {stats.requests} requests, {stats.failures} failed, "
         f"{stats.requests_per_second:.1f}/s, p50 {stats.p50_ms:g} ms, p99 {stats.p99_ms:g} ms"
     )

@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.live import Live
 
-from labctl.commands.common import JsonFlag, RunDir, console, fail
-from labctl.errors import LabctlError
-from labctl.patient import Patient
-from labctl.render.top import vitals_table
-from labctl.top import watch
+from labctl.commands.output import JsonFlag, Outcome, RunDir, console, emits, stdout
+from labctl.evidence.patient import Patient, watch
+from labctl.render.top_screen import vitals_table
 
 
+@emits
 def top(
     interval: Annotated[
         float, typer.Option("--interval", min=0.5, max=60, help="seconds between scrapes")
@@ -26,21 +24,21 @@ def top(
     ] = None,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
-) -> None:
+) -> Outcome:
     """Requests/s, p50/p99, errors, CPU, RSS, tasks, loop lag, GC, caches, fds, faults."""
+    # A stream, not one result: each screen (or JSON line) is shown as it is measured.
     try:
-        patient = Patient.from_run_dir(run_dir)
-        console.print(f"[dim]$ GET {patient.metrics_url} every {interval:g} s[/dim]")
-        if as_json:
-            for vitals in watch(patient, interval, frames):
-                print(json.dumps(vitals.to_json()), flush=True)
-            return
-        with Live(console=Console(), auto_refresh=False) as live:
-            live.update(f"first scrape; the view fills in {interval:g} s", refresh=True)
-            for vitals in watch(patient, interval, frames):
-                live.update(vitals_table(vitals, f"leaky-app pid {patient.pid}"), refresh=True)
-    except LabctlError as exc:
-        fail(exc)
+        with Patient.from_run_dir(run_dir) as patient:
+            console.print(f"[dim]$ GET {patient.metrics_url} every {interval:g} s[/dim]")
+            if as_json:
+                for vitals in watch(patient, interval, frames):
+                    print(json.dumps(vitals.to_json()), flush=True)
+            else:
+                with Live(console=stdout, auto_refresh=False) as live:
+                    live.update(f"first scrape; the view fills in {interval:g} s", refresh=True)
+                    for vitals in watch(patient, interval, frames):
+                        screen = vitals_table(vitals, f"leaky-app pid {patient.pid}")
+                        live.update(screen, refresh=True)
     except KeyboardInterrupt:
         pass
-    console.print("next: labctl diagnose   (names the culprit behind what top shows)")
+    return Outcome(next="labctl diagnose   (names the culprit behind what top shows)")

@@ -1,4 +1,4 @@
-"""A flamegraph SVG from :class:`labctl.stacks.Stacks`.
+"""A flamegraph SVG from :class:`labctl.records.call_stacks.Stacks`.
 
 Written here because py-spy writes one format per recording (we record speedscope JSON for
 the table and for speedscope.app) and no maintained collapsed-stacks-to-SVG converter is
@@ -12,7 +12,8 @@ import html
 import zlib
 from dataclasses import dataclass, field
 
-from labctl.stacks import Frame, Stacks
+from labctl.records.call_stacks import Stacks
+from labctl.records.location import Location
 
 WIDTH = 1200
 ROW = 16
@@ -21,9 +22,9 @@ MIN_WIDTH_PX = 0.5
 
 @dataclass
 class _Node:
-    frame: Frame | None
+    frame: Location | None
     count: int = 0
-    children: dict[Frame, _Node] = field(default_factory=dict)
+    children: dict[Location, _Node] = field(default_factory=dict)
 
 
 def _tree(stacks: Stacks) -> _Node:
@@ -32,13 +33,13 @@ def _tree(stacks: Stacks) -> _Node:
         root.count += count
         node = root
         for frame in stack:
-            key = Frame(frame.function, frame.file, 0)
+            key = frame.without_line()
             node = node.children.setdefault(key, _Node(key))
             node.count += count
     return root
 
 
-def _color(frame: Frame) -> str:
+def _color(frame: Location) -> str:
     # Warm colours for application code, cool for libraries; stable per function name.
     hue_seed = zlib.crc32(frame.function.encode()) % 60
     if frame.is_application:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from rich.table import Table
 
-from labctl.diagnose import Diagnosis
-from labctl.gc_tuning import GcTrial
-from labctl.probes.heap import HeapReport
-from labctl.probes.pyspy import CpuProfile
-from labctl.probes.scalene import ScaleneProfile
-from labctl.stacks import Caller
-from labctl.views import GcReport, GcWindow, LoopReport, ObjectCensus, TaskCensus
+from labctl.records.call_stacks import Caller
+from labctl.records.captures import CpuProfile, HeapReport, ScaleneProfile
+from labctl.records.checks import Check
+from labctl.records.debug_views import GcReport, GcWindow, LoopReport, ObjectCensus, TaskCensus
+from labctl.records.fault_board import FaultBoard
+from labctl.records.findings import Diagnosis
+from labctl.records.gc_trials import GcTrial
 
 
 def ms(seconds: float | None) -> str:
@@ -30,15 +30,16 @@ def mib(n: int) -> str:
 def cpu_table(profile: CpuProfile) -> Table:
     table = Table("self %", "total %", "function", "file:line", title=f"{profile.samples} samples")
     for row in profile.top:
-        table.add_row(f"{row.self_pct:.1f}", f"{row.total_pct:.1f}", row.function,
-                      f"{row.file}:{row.line}")  # fmt: skip
+        at = row.location
+        table.add_row(f"{row.self_pct:.1f}", f"{row.total_pct:.1f}", at.function,
+                      f"{at.file}:{at.line}")  # fmt: skip
     return table
 
 
 def callers_table(function: str, callers: list[Caller]) -> Table:
     table = Table("% of its samples", "samples", "caller", "file", title=f"who calls {function}")
     for c in callers:
-        table.add_row(f"{c.share_pct:.1f}", str(c.samples), c.function, c.file)
+        table.add_row(f"{c.share_pct:.1f}", str(c.samples), c.location.function, c.location.file)
     if not callers:
         table.add_row("-", "0", f"{function} was not sampled, or only at the top of its stacks", "")
     return table
@@ -48,8 +49,9 @@ def scalene_cpu_table(profile: ScaleneProfile) -> Table:
     table = Table("CPU %", "Python %", "function", "file:line", "source",
                   title=f"lines by CPU ({profile.seconds:.1f} s run)")  # fmt: skip
     for c in profile.top_cpu():
-        table.add_row(f"{c.cpu_pct:.1f}", f"{c.python_pct:.1f}", c.function,
-                      f"{Path(c.file).name}:{c.line}", c.source)  # fmt: skip
+        at = c.location
+        table.add_row(f"{c.cpu_pct:.1f}", f"{c.python_pct:.1f}", at.function,
+                      f"{Path(at.file).name}:{at.line}", c.source)  # fmt: skip
     return table
 
 
@@ -57,8 +59,9 @@ def scalene_memory_table(profile: ScaleneProfile) -> Table:
     title = f"lines by memory (footprint peak {profile.max_footprint_mb:.1f} MB)"
     table = Table("allocated MB", "peak MB", "function", "file:line", "source", title=title)
     for c in profile.top_memory():
-        table.add_row(f"{c.malloc_mb:.1f}", f"{c.peak_mb:.1f}", c.function,
-                      f"{Path(c.file).name}:{c.line}", c.source)  # fmt: skip
+        at = c.location
+        table.add_row(f"{c.malloc_mb:.1f}", f"{c.peak_mb:.1f}", at.function,
+                      f"{Path(at.file).name}:{at.line}", c.source)  # fmt: skip
     return table
 
 
@@ -68,7 +71,8 @@ def heap_table(report: HeapReport) -> Table:
         title=f"still alive after the window ({report.source}, {report.seconds:g} s)",
     )  # fmt: skip
     for g in report.growth:
-        table.add_row(mib(g.bytes), str(g.count), g.function, f"{g.file}:{g.line}")
+        at = g.location
+        table.add_row(mib(g.bytes), str(g.count), at.function, f"{at.file}:{at.line}")
     return table
 
 
@@ -131,7 +135,8 @@ def findings_table(diagnosis: Diagnosis) -> Table:
                   title=f"findings for pid {diagnosis.pid} ({diagnosis.seconds:g} s window, "
                   f"{diagnosis.elapsed_seconds:.0f} s in all)")  # fmt: skip
     for i, f in enumerate(diagnosis.findings, 1):
-        table.add_row(str(i), f.kind, f"{f.score:.2f}", f.function, f"{f.file}:{f.line}",
+        at = f.location
+        table.add_row(str(i), f.kind, f"{f.score:.2f}", at.function, f"{at.file}:{at.line}",
                       f.evidence)  # fmt: skip
     return table
 
@@ -146,4 +151,24 @@ def gc_trials_table(trials: list[GcTrial]) -> Table:
                       ms(t.old_gen_pause_p99_seconds), str(t.full_collections),
                       str(t.young_collections), f"{t.pause_share:.1%}", f"{t.frozen_objects:,}",
                       "-" if t.rss_bytes is None else mib(int(t.rss_bytes)))  # fmt: skip
+    return table
+
+
+def checks_table(checks: list[Check]) -> Table:
+    table = Table("check", "", "detail", "fix")
+    for c in checks:
+        mark = "[green]ok[/green]" if c.ok else "[red]missing[/red]" if c.required else (
+            "[yellow]optional[/yellow]")  # fmt: skip
+        table.add_row(c.name, mark, c.detail, c.fix)
+    return table
+
+
+def faults_table(board: FaultBoard) -> Table:
+    """In a drill, what is on stays hidden: finding it is the exercise."""
+    table = Table("fault", "state", "intensities", "summary", "symptoms", "cap",
+                  title="drill running: fault state hidden" if board.drill else None)  # fmt: skip
+    for f in board.catalogue:
+        state = f"[red]on {f.active}[/red]" if f.active else "off"
+        state = "hidden" if board.drill else state
+        table.add_row(f.id, state, " ".join(f.intensities), f.summary, "\n".join(f.symptoms), f.cap)
     return table

@@ -5,7 +5,7 @@ import contextlib
 
 import pytest
 
-from labctl.dashboards import FAULT_ANNOTATIONS, all_queries
+from labctl.course.dashboard_catalogue import FAULT_ANNOTATIONS, all_queries
 from tests.integration.load import OwnedLinks, load
 from tests.live import FaultLab, LivePrometheus
 from tests.polling import eventually_sync

@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labctl.processes import kill_hard, stop
+from labctl.stack.processes import kill_hard, stop
 from tests.integration.load import OwnedLinks
 from tests.live import launch
 from tests.polling import eventually_sync

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labctl.ws_crowd import command as ws_crowd_command
+from labctl.stack.ws_crowd import command as ws_crowd_command
 from leaky_app.faults import BY_ID
 from tests.integration.load import OwnedLinks, load, scrape
 from tests.live import FaultLab

@@ -7,8 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labctl.processes import stop
-from labctl.stack import start_sink
+from labctl.contract import RunLayout
+from labctl.stack.mail_sink import start_sink
+from labctl.stack.processes import stop
 from tests.integration.load import OwnedLinks, scrape
 from tests.live import LiveService, launch
 from tests.polling import eventually_sync
@@ -107,7 +108,7 @@ def test_an_smtp_outage_opens_the_breaker_and_loses_nothing(tmp_path: Path) -> N
         # Waiting in the bounded queue and in the outbox behind it; none given up on.
         assert metrics["leaky_app_outbox_pending"] >= 50
         assert metrics["leaky_app_notification_dead_letters"] == 0
-        service.sink = start_sink(service.run_dir, service.ports)  # SMTP comes back
+        service.sink = start_sink(RunLayout(service.run_dir), service.ports)  # SMTP comes back
         eventually_sync(
             lambda: set(writer.codes) <= codes_mailed(service, "link_created"),
             "every notice from the outage delivered once SMTP is back",

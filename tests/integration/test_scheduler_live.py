@@ -18,9 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labctl.processes import ProcessRecord, kill_hard, stop
-from labctl.redis_server import start_redis
-from labctl.stack import ServicePorts, start_service
+from labctl.contract import RunLayout
+from labctl.stack.ports import ServicePorts
+from labctl.stack.processes import ProcessRecord, kill_hard, stop
+from labctl.stack.redis_server import start_redis
+from labctl.stack.service import start_service
 from tests.integration.load import scrape
 from tests.live import LiveRedis
 from tests.polling import eventually_sync
@@ -74,7 +76,7 @@ def start_pair(tmp_path: Path, redis_url: str | None, rate_limit: Mapping[str, o
     try:
         for name in ("a", "b"):
             ports = ServicePorts.free()
-            record = start_service(tmp_path / name, ports, extra_args=args)
+            record = start_service(RunLayout(tmp_path / name), ports, extra_args=args)
             instances.append(Instance(record, ports))
     except Exception:
         for instance in instances:
@@ -214,7 +216,7 @@ def test_redis_down_is_reported_and_the_service_falls_back(
     eventually_sync(lambda: pair.leaders() == [], "every instance steps down", 5 * TTL)
 
     port = int(live_redis.url.rsplit(":", 1)[1].split("/")[0])
-    again = start_redis(tmp_path / "redis-again", port)
+    again = start_redis(RunLayout(tmp_path / "redis-again"), port)
     try:
         assert_exactly_one_leader(pair)
         with httpx.Client(base_url=a.url, timeout=10) as client:

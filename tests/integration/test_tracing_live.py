@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from labctl.processes import stop
-from labctl.stack import ServicePorts, start_service
+from labctl.contract import RunLayout
+from labctl.stack.ports import ServicePorts
+from labctl.stack.processes import stop
+from labctl.stack.service import start_service
 from tests.live import LivePrometheus, LiveService
 from tests.otlp_receiver import OtlpReceiver
 from tests.polling import eventually_sync
@@ -123,7 +125,7 @@ def test_spans_reach_an_otlp_endpoint_and_new_traces_follow_the_sample_ratio(
 ) -> None:
     with OtlpReceiver() as receiver:
         record = start_service(
-            tmp_path,
+            RunLayout(tmp_path),
             ServicePorts.free(),
             extra_args=["--otlp-endpoint", receiver.url, "--trace-sample-ratio", "0",
                         "--no-notify-enabled"],

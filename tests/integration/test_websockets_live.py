@@ -16,8 +16,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from labctl.processes import ProcessRecord, stop
-from labctl.stack import ServicePorts, start_service
+from labctl.contract import RunLayout
+from labctl.stack.ports import ServicePorts
+from labctl.stack.processes import ProcessRecord, stop
+from labctl.stack.service import start_service
 from tests.integration.load import scrape
 from tests.live import LiveService
 from tests.polling import eventually
@@ -95,7 +97,7 @@ async def test_a_bad_code_is_refused_with_a_reason(
 def small_service(tmp_path: Path) -> Iterator[ProcessRecord]:
     """A service whose subscribers may fall 64 events behind, and at most 3 of them."""
     record = start_service(
-        tmp_path,
+        RunLayout(tmp_path),
         ServicePorts.free(),
         extra_args=["--ws-queue-size", "64", "--ws-max-clients", "3", "--no-notify-enabled"],
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from labctl.cli import main
-from labctl.gc_tuning import GcTrial
+from labctl.records.gc_trials import GcTrial
 from tests.labctl.cli_surface import check_json
 from tests.live import LiveService
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import pytest
 
 from labctl.cli import main
-from labctl.patient import Patient
+from labctl.evidence.patient import Patient
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json, command_of
 from tests.live import FaultLab

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labctl import dashboards
 from labctl.cli import main
+from labctl.course import dashboard_catalogue as dashboards
 
 ROOT = Path(__file__).parents[2]
 PROVISIONING = ROOT / "dashboards" / "grafana" / "provisioning"

@@ -1,10 +1,11 @@
 """``diagnose.findings`` on hand-built evidence: the memory rules that a live run reaches
 only in some fault orders, and what the descriptor finding says with and without the code."""
 
-from labctl.diagnose import Evidence, Sample, findings
-from labctl.probes.fds import FdGroup
-from labctl.probes.heap import GrowthSite, HeapReport
-from labctl.sources import SourceHit
+from labctl.evidence.rules import findings
+from labctl.evidence.window import Evidence, Sample
+from labctl.records.captures import GrowthSite, HeapReport
+from labctl.records.location import Location, SourceHit
+from labctl.records.open_files import FdGroup
 
 MIB = 1 << 20
 
@@ -15,7 +16,7 @@ def _evidence(rss: list[int], allocator: dict[str, list[int]], alive: int) -> Ev
         target="pid 1",
         seconds=4,
         source="tracemalloc (debug surface)",
-        growth=[GrowthSite("render", "landing.py", 17, alive, 100)],
+        growth=[GrowthSite(Location("render", "landing.py", 17), alive, 100)],
     )
     return Evidence(pid=1, seconds=4, samples=samples, heap=heap, allocator=allocator)
 
@@ -24,7 +25,7 @@ def test_a_leak_refilling_freed_memory_is_found_by_the_allocator_with_rss_flat()
     flat = [300 * MIB] * 9
     leaking = _evidence(flat, {"malloc_in_use_bytes": [10 * MIB, 40 * MIB, 70 * MIB]}, 8 * MIB)
     found = findings(leaking)
-    assert [(f.kind, f.function) for f in found] == [("memory", "render")]
+    assert [(f.kind, f.location.function) for f in found] == [("memory", "render")]
     assert "malloc in use bytes 600%" in found[0].evidence
 
 
@@ -47,20 +48,18 @@ def _descriptors(fds: list[int]) -> list[Sample]:
 
 def test_growing_descriptors_name_the_code_that_builds_their_file_names() -> None:
     groups = [FdGroup("/srv/exports", "clicks-*.csv", 230), FdGroup("/srv", "links.db", 1)]
-    code = SourceHit("ClickExporter.append", "/srv/app/exports.py", 25, 'f"clicks-{n}.csv"')
+    code = SourceHit(
+        Location("ClickExporter.append", "/srv/app/exports.py", 25), 'f"clicks-{n}.csv"'
+    )
     evidence = Evidence(pid=1, seconds=4, samples=_descriptors([12, 120, 242]), fd_groups=groups)
     evidence.fd_code = code
     (found,) = findings(evidence)
-    assert (found.kind, found.function, found.file, found.line) == (
-        "fds",
-        "ClickExporter.append",
-        "/srv/app/exports.py",
-        25,
-    )
+    assert found.kind == "fds"
+    assert found.location == Location("ClickExporter.append", "/srv/app/exports.py", 25)
     assert "grew by 230 in 4 s; 230 open files are /srv/exports/clicks-*.csv" in found.evidence
     evidence.fd_code = None
     (unnamed,) = findings(evidence)
-    assert (unnamed.function, unnamed.file) == ("?", "/srv/exports/clicks-*.csv")
+    assert unnamed.location == Location("?", "/srv/exports/clicks-*.csv", 0)
 
 
 def test_a_few_new_descriptors_are_no_finding() -> None:

@@ -8,12 +8,15 @@ import httpx
 import pytest
 
 from labctl.cli import main
-from labctl.drills import pick_lab, start_drill
-from labctl.lab_runs import DRILL_STATE, prometheus_url, start_lab
-from labctl.labs import LabError, load_lab
-from labctl.patient import Patient
-from labctl.polling import wait_until
-from labctl.prometheus import query
+from labctl.contract import RunLayout
+from labctl.course.catalogue import LabError, load_lab
+from labctl.course.incidents import pick_lab, start_drill
+from labctl.course.lab_runs import start_lab
+from labctl.evidence.patient import Patient
+from labctl.evidence.session import Session
+from labctl.stack.polling import wait_until
+from labctl.stack.prometheus import query
+from labctl.stack.supervisor import Stack
 from tests.labctl.cli_surface import check_json
 
 LAB = "04"  # tasks pile up: TasksGrowing pages within a minute or so (CPUSaturated took 2.5)
@@ -63,7 +66,7 @@ def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
         code, out, _ = run(["fault", "list", "--json", *rd], capsys)
         assert {f["active"] for f in json.loads(out)} == {"hidden"}
         check_json("fault list", json.loads(out))
-        prometheus = prometheus_url(lab_stack)
+        prometheus = Stack(lab_stack).status().prometheus_url
         firing = f'ALERTS{{alertname="{lab.alert}",alertstate="firing"}}'
         wait_until(lambda: bool(query(prometheus, firing)), 180, f"{lab.alert} firing", every=2)
         code, _, err = run(["drill", "answer", "LinkStore.get", *rd], capsys)
@@ -93,8 +96,10 @@ def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
 
 
 def test_a_lab_and_a_drill_never_run_together(tmp_path: Path) -> None:
-    (tmp_path / DRILL_STATE).write_text('{"seed": 1, "started_at": 0, "answers": []}\n')
-    with pytest.raises(LabError, match="a drill is running"):
-        start_lab(tmp_path, load_lab("01"))
-    with pytest.raises(LabError, match="a drill is already running"):
-        start_drill(tmp_path, seed=1)
+    RunLayout(tmp_path).drill_state.write_text('{"seed": 1, "started_at": 0, "answers": []}\n')
+    # The refusal comes before the service is asked anything: its client is never called.
+    with Session(Stack(tmp_path).status(), Patient("http://127.0.0.1:9", "unused")) as session:
+        with pytest.raises(LabError, match="a drill is running"):
+            start_lab(session, load_lab("01"))
+        with pytest.raises(LabError, match="a drill is already running"):
+            start_drill(session, seed=1)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from labctl.cli import main
-from labctl.dashboards import DASHBOARDS, DATASOURCE_UID
-from labctl.grafana import FOLDER_UID
-from labctl.patient import Patient
-from labctl.ports import free_port
+from labctl.course.dashboard_catalogue import DASHBOARDS, DATASOURCE_UID
+from labctl.course.grafana_api import FOLDER_UID
+from labctl.evidence.patient import Patient
+from labctl.stack.ports import free_port
 from tests.grafana_standin import grafana_standin
 from tests.labctl.cli_surface import check_json
 from tests.live import FaultLab

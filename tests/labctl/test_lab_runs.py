@@ -14,16 +14,24 @@ from pathlib import Path
 import pytest
 
 from labctl.cli import main
-from labctl.lab_runs import current, set_scene, start_lab
-from labctl.labs import load_lab
-from labctl.load import running, stop_load
-from labctl.patient import Patient
-from labctl.smtp_sink import Mailbox
-from labctl.stack import sink_dir
+from labctl.contract import LOAD, RunLayout
+from labctl.course.catalogue import load_lab
+from labctl.course.lab_runs import current, set_scene, start_lab
+from labctl.evidence.patient import Patient
+from labctl.evidence.session import Session
+from labctl.stack.mail_sink import Mailbox
+from labctl.stack.processes import ProcessRecord
+from labctl.stack.supervisor import Stack
+from labctl.stack.traffic import stop_load
 from tests.labctl.cli_surface import check_json
 from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.integration
+
+
+def running(run_dir: Path) -> ProcessRecord | None:
+    """The load, as a later command would find it."""
+    return Stack(run_dir).status().running.get(LOAD)
 
 
 def test_verify_shows_a_labs_signals_with_its_fault(
@@ -41,7 +49,7 @@ def test_verify_shows_a_labs_signals_with_its_fault(
     with Patient.from_run_dir(lab_stack) as patient:
         assert patient.faults().active == {}
     assert running(lab_stack) is None
-    assert Mailbox(sink_dir(lab_stack)).fail_rate() == 0.0
+    assert Mailbox(RunLayout(lab_stack).smtp).fail_rate() == 0.0
 
 
 def test_a_trainee_round_trip_through_a_lab(
@@ -54,7 +62,7 @@ def test_a_trainee_round_trip_through_a_lab(
             assert main(["lab", "start", "04", *run_dir]) == 0
             err = capsys.readouterr().err
             assert "task_leak" not in err and "labs/04-tasks-pile-up/README.md" in err
-            assert current(lab_stack) is not None and running(lab_stack) is not None
+            assert current(RunLayout(lab_stack)) is not None and running(lab_stack) is not None
             # The scene is real: tasks pile up under the lab's load.
             eventually_sync(lambda: patient.tasks().count > tasks_before + 200,
                             "tasks pile up", deadline_s=60)  # fmt: skip
@@ -72,30 +80,30 @@ def test_a_trainee_round_trip_through_a_lab(
         assert patient.faults().active == {}
         eventually_sync(lambda: patient.tasks().count < tasks_before + 50,
                         "the leaked tasks are released")  # fmt: skip
-    assert current(lab_stack) is None and running(lab_stack) is None
+    assert current(RunLayout(lab_stack)) is None and running(lab_stack) is None
 
 
 def test_a_lab_started_on_the_scene_it_set_keeps_that_load(lab_stack: Path) -> None:
     """A walkthrough reads its baseline under the scene's load; the page must not restart it."""
     lab = load_lab("06")
-    with Patient.from_run_dir(lab_stack) as patient:
+    with Session.open(lab_stack) as session:
         try:
-            scene = set_scene(lab_stack, lab, patient, lambda _line: None)
+            scene = set_scene(session, lab, lambda _line: None)
             first = running(lab_stack)
             assert first is not None and scene.load_pid == first.pid
-            start_lab(lab_stack, lab, scene=scene)
+            start_lab(session, lab, scene=scene)
             kept = running(lab_stack)
             assert kept is not None and kept.pid == first.pid
-            assert set(patient.faults().active) == {lab.fault}
-            start_lab(lab_stack, lab)  # no scene given: set again
+            assert set(session.patient.faults().active) == {lab.fault}
+            start_lab(session, lab)  # no scene given: set again
             again = running(lab_stack)
             assert again is not None and again.pid != first.pid
-            stop_load(lab_stack)
-            start_lab(lab_stack, lab, scene=scene)  # its load has gone: set again
+            stop_load(session.status)
+            start_lab(session, lab, scene=scene)  # its load has gone: set again
             assert running(lab_stack) is not None
         finally:
             assert main(["lab", "stop", "--run-dir", str(lab_stack)]) == 0
-        assert patient.faults().active == {}
+        assert session.patient.faults().active == {}
     assert running(lab_stack) is None
 
 

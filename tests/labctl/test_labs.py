@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from labctl.cli import main
-from labctl.dashboards import DASHBOARDS
-from labctl.lab_runs import check_answer, check_fix
-from labctl.labs import LABS_DIR, Lab, LabError, Signal, all_labs, load_lab
+from labctl.course.catalogue import LABS_DIR, Lab, LabError, Signal, all_labs, load_lab
+from labctl.course.dashboard_catalogue import DASHBOARDS
+from labctl.course.grading import check_answer, check_fix
 from leaky_app.faults import CATALOGUE, INTENSITIES
 
 ROOT = LABS_DIR.parent

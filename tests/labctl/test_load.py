@@ -8,7 +8,9 @@ import psutil
 import pytest
 
 from labctl.cli import main
-from labctl.load import LOAD, read_stats, stop_load
+from labctl.contract import LOAD, RunLayout
+from labctl.stack.supervisor import Stack
+from labctl.stack.traffic import read_stats, stop_load
 from tests.integration.load import scrape
 from tests.labctl.cli_surface import check_json
 from tests.live import LiveService
@@ -28,7 +30,7 @@ def test_load_start_drives_the_service_at_its_rate_and_stop_ends_it(
         echoed = capsys.readouterr().err
         assert "-m locust" in echoed and "--rate 40" in echoed
         # Measure at the service: requests it answered while the load ran.
-        eventually_sync(lambda: read_stats(live_service.run_dir) is not None,
+        eventually_sync(lambda: read_stats(RunLayout(live_service.run_dir)) is not None,
                         "locust's first totals", deadline_s=30)  # fmt: skip
         first, t0 = scrape(live_service.metrics_url)[REQUESTS], time.monotonic()
         eventually_sync(
@@ -55,7 +57,7 @@ def test_load_start_drives_the_service_at_its_rate_and_stop_ends_it(
         check_json("load status", stopped)
         assert stopped["running"] is False
     finally:
-        stop_load(live_service.run_dir)
+        stop_load(Stack(live_service.run_dir).status())
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from labctl.polling import TimedOut, wait_until
+from labctl.stack.polling import TimedOut, wait_until
 
 
 def test_returns_once_the_condition_holds() -> None:

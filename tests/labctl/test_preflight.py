@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from labctl.cli import main
-from labctl.preflight import check_attach_debugger, check_port, check_tool
+from labctl.stack.preflight import check_attach_debugger, check_port, check_tool
 from tests.labctl.cli_surface import check_json
 
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from labctl.sources import function_at, grep, source_scope
+from labctl.evidence.sources import function_at, grep, source_scope
 
 SOURCE = """\
 import functools
@@ -43,8 +43,12 @@ def test_grep_names_the_function_around_each_hit_and_skips_comments(tmp_path: Pa
     )
     (tmp_path / "pkg" / "other.py").write_text("def unrelated():\n    return 1\n")
     hits = grep("clicks-", tmp_path)
-    assert [(h.function, h.line) for h in hits] == [("Exporter.append", 4), (None, 5)]
-    assert hits[0].file.endswith("exports.py") and hits[0].text.startswith("return open(")
+    assert [(h.location.function, h.location.line) for h in hits] == [
+        ("Exporter.append", 4),
+        ("<module>", 5),
+    ]
+    assert [h.in_function for h in hits] == [True, False]
+    assert hits[0].location.file.endswith("exports.py") and hits[0].text.startswith("return open(")
     assert grep("no such text", tmp_path) == []
 
 
@@ -59,4 +63,4 @@ def test_the_scope_of_a_file_is_its_top_package_or_the_script_alone(tmp_path: Pa
     assert source_scope(str(inner / "exports.py")) == tmp_path / "app"
     assert source_scope(str(tmp_path / "app" / "main.py")) == tmp_path / "app"
     assert source_scope(str(script)) == script
-    assert [h.file for h in grep("segment-", source_scope(str(script)))] == [str(script)]
+    assert [h.location.file for h in grep("segment-", source_scope(str(script)))] == [str(script)]

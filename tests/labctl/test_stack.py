@@ -7,10 +7,10 @@ import psutil
 import pytest
 import redis
 
-from labctl.processes import stop
-from labctl.redis_server import REDIS
-from labctl.smtp_sink import SINK
-from labctl.stack import SERVICE, ServicePorts, Stack
+from labctl.contract import REDIS, SERVICE, SINK
+from labctl.stack.ports import ServicePorts
+from labctl.stack.processes import stop
+from labctl.stack.supervisor import Stack
 from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.integration

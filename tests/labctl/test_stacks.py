@@ -1,7 +1,8 @@
 from xml.etree import ElementTree
 
+from labctl.records.call_stacks import Stacks
+from labctl.records.location import Location
 from labctl.render.flamegraph import render_svg
-from labctl.stacks import Frame, Stacks
 
 APP = "/srv/app/orders.py"
 LIB = "/usr/lib/python3.11/json/encoder.py"
@@ -9,16 +10,16 @@ LIB = "/usr/lib/python3.11/json/encoder.py"
 
 def test_self_time_goes_to_the_innermost_application_frame() -> None:
     stacks = Stacks()
-    main = Frame("main", APP, 1)
-    encode = Frame("encode", LIB, 10)
-    stacks.counts[(main, Frame("render_invoice", APP, 20), encode)] += 70
-    stacks.counts[(main, Frame("load_orders", APP, 30))] += 30
+    main = Location("main", APP, 1)
+    encode = Location("encode", LIB, 10)
+    stacks.counts[(main, Location("render_invoice", APP, 20), encode)] += 70
+    stacks.counts[(main, Location("load_orders", APP, 30))] += 30
     top = stacks.top_functions()
-    assert [(t.function, t.self_pct, t.total_pct) for t in top[:2]] == [
+    assert [(t.location.function, t.self_pct, t.total_pct) for t in top[:2]] == [
         ("render_invoice", 70.0, 70.0),
         ("load_orders", 30.0, 30.0),
     ]
-    assert all(t.function != "encode" for t in top)  # library code is never the culprit
+    assert all(t.location.function != "encode" for t in top)  # library code is never the culprit
 
 
 def test_speedscope_round_trip_and_svg() -> None:
@@ -30,7 +31,7 @@ def test_speedscope_round_trip_and_svg() -> None:
     }  # fmt: skip
     stacks = Stacks.from_speedscope(doc)
     assert stacks.samples == 3
-    assert stacks.top_functions()[0].function == "b"
+    assert stacks.top_functions()[0].location.function == "b"
     svg = render_svg(stacks, "t")
     assert svg.count("<rect") == 2
     assert "b (/srv/app/orders.py): 2 samples, 66.7%" in svg
@@ -41,21 +42,21 @@ def test_svg_stays_well_formed_when_a_label_is_cut_to_fit() -> None:
     # Boxes 14 to 140 px wide: labels cut after 1 to 19 characters, through "&lt;" and "&gt;"
     # if they were escaped before being cut.
     for n in range(1, 11):
-        stacks.counts[(Frame(f"<lambda>.<locals>.f{n}", APP, n),)] += n
+        stacks.counts[(Location(f"<lambda>.<locals>.f{n}", APP, n),)] += n
     svg = render_svg(stacks, "cut <labels> & all")
     ElementTree.fromstring(svg)  # noqa: S314 - our own output; raises on a broken entity
 
 
 def test_callers_skip_library_frames_and_share_the_callee_samples() -> None:
     stacks = Stacks()
-    main = Frame("main", APP, 1)
-    send = Frame("send", APP, 50)
-    retry = Frame("retry_call", "/srv/venv/lib/python3.11/site-packages/tenacity/__init__.py", 9)
-    stacks.counts[(main, Frame("resend_at_once", APP, 40), send)] += 90
-    stacks.counts[(main, Frame("deliver", APP, 30), retry, send)] += 10
-    stacks.counts[(main, Frame("other", APP, 60))] += 500  # never calls send: not in the share
+    main = Location("main", APP, 1)
+    send = Location("send", APP, 50)
+    retry = Location("retry_call", "/srv/venv/lib/python3.11/site-packages/tenacity/__init__.py", 9)
+    stacks.counts[(main, Location("resend_at_once", APP, 40), send)] += 90
+    stacks.counts[(main, Location("deliver", APP, 30), retry, send)] += 10
+    stacks.counts[(main, Location("other", APP, 60))] += 500  # never calls send: not in the share
     callers = stacks.callers("send")
-    assert [(c.function, c.samples, c.share_pct) for c in callers] == [
+    assert [(c.location.function, c.samples, c.share_pct) for c in callers] == [
         ("resend_at_once", 90, 90.0),
         ("deliver", 10, 10.0),  # through tenacity: the library frame is skipped
     ]

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from labctl.cli import main
-from labctl.top import Scrape, Vitals, bucket_quantile
+from labctl.records.scrape import Scrape, bucket_quantile
+from labctl.records.vitals import Vitals
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
 from tests.live import FaultLab

@@ -1,9 +1,10 @@
 """Typed records of the debug views: arithmetic over two reports."""
 
-from labctl.views import GcReport, GcTrigger, Site
+from labctl.records.debug_views import GcReport, GcTrigger
+from labctl.records.location import Location
 
-LOAD = Site("Audit.load_table", "/srv/app/audit.py", 10)
-RECORD = Site("Audit.record", "/srv/app/audit.py", 30)
+LOAD = Location("Audit.load_table", "/srv/app/audit.py", 10)
+RECORD = Location("Audit.record", "/srv/app/audit.py", 30)
 
 
 def report(*triggers: GcTrigger) -> GcReport:
@@ -13,7 +14,7 @@ def report(*triggers: GcTrigger) -> GcReport:
 def test_triggers_since_keep_only_the_collections_of_the_window() -> None:
     before = report(GcTrigger(LOAD, 40, 2.0), GcTrigger(RECORD, 5, 0.1))
     after = report(GcTrigger(LOAD, 40, 2.0), GcTrigger(RECORD, 9, 0.5),
-                   GcTrigger(Site("new_site", "/srv/app/x.py", 1), 1, 0.05))  # fmt: skip
+                   GcTrigger(Location("new_site", "/srv/app/x.py", 1), 1, 0.05))  # fmt: skip
     window = after.triggers_since(before)
     assert [(t.site.function, t.collections, round(t.pause_seconds, 3)) for t in window] == [
         ("Audit.record", 4, 0.4),

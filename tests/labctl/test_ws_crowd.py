@@ -4,15 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from labctl.ws_crowd import CrowdError, main, start_crowd
+from labctl.stack.supervisor import Stack
+from labctl.stack.ws_crowd import CrowdError, main, start_crowd
 
 
 def test_a_crowd_needs_a_sane_size_and_a_running_service(tmp_path: Path) -> None:
     with pytest.raises(CrowdError, match="between 1 and") as bad:
-        start_crowd(tmp_path, clients=0, reconnect=5)
+        start_crowd(Stack(tmp_path).status(), clients=0, reconnect=5)
     assert bad.value.exit_code == 2
     with pytest.raises(CrowdError, match="no service is running") as missing:
-        start_crowd(tmp_path, clients=10, reconnect=5)
+        start_crowd(Stack(tmp_path).status(), clients=10, reconnect=5)
     assert missing.value.exit_code == 3
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from prometheus_client import CollectorRegistry
 
-from labctl.ports import free_port
+from labctl.stack.ports import free_port
 from leaky_app.app import create_app
 from tests.conftest import InProcessApp, make_settings
 from tests.polling import eventually

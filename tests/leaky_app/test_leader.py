@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from labctl.ports import free_port
+from labctl.stack.ports import free_port
 from leaky_app.leader import FileLease, Leadership, LeaseUnavailable, RedisLease
 from tests.live import LiveRedis
 

@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 from redis.asyncio import Redis
 
-from labctl.ports import free_port
+from labctl.stack.ports import free_port
 from leaky_app.ratelimit import (
     RETRY_SHARED_SECONDS,
     RateLimiter,

@@ -11,7 +11,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from labctl.labs import all_labs
+from labctl.course.catalogue import all_labs
 
 pytestmark = pytest.mark.integration
 NOTEBOOKS_DIR = Path(__file__).parents[2] / "notebooks"

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from labctl.probes.fds import FdGroup, code_naming, open_files
-from labctl.probes.target import ProbeError
+from labctl.evidence.probes.fds import code_naming, open_files
+from labctl.evidence.probes.target import ProbeError
+from labctl.records.open_files import FdGroup
 
 HOLDER = """
 import sys, time
@@ -60,5 +61,5 @@ def test_the_code_naming_a_group_has_every_fixed_part_of_its_shape(tmp_path: Pat
     )
     group = FdGroup(str(tmp_path), "segment-*.csv", 12)
     hits = code_naming(group, [tmp_path])
-    assert [(h.function, h.line) for h in hits] == [("Segments.rotate", 5)]
+    assert [(h.location.function, h.location.line) for h in hits] == [("Segments.rotate", 5)]
     assert code_naming(FdGroup(str(tmp_path), "*", 3), [tmp_path]) == []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from labctl.cli import main
-from labctl.probes.heap import group_growth
+from labctl.evidence.probes.heap import group_growth
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
 from tests.live import FaultLab
@@ -35,7 +35,7 @@ def test_growth_groups_by_innermost_application_frame_and_ranks_by_bytes() -> No
         ([("serve", APP, 21)], 600, 1),
         ([], 5000, 1),  # no stack (memray attach's own buffers): largest, yet last
     ])  # fmt: skip
-    assert [(r.function, r.bytes, r.count) for r in rows] == [
+    assert [(r.location.function, r.bytes, r.count) for r in rows] == [
         ("render", 1500, 15), ("serve", 600, 1), ("<no stack>", 5000, 1),
     ]  # fmt: skip
 

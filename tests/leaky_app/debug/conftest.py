@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from labctl.ports import free_port
+from labctl.stack.ports import free_port
 from leaky_app.debug import DebugConfig, DebugServer
 
 

@@ -3,7 +3,7 @@ import stat
 import httpx
 import pytest
 
-from labctl.ports import free_port
+from labctl.stack.ports import free_port
 from leaky_app.debug import DebugConfig, DebugServer
 from tests.leaky_app.debug.conftest import DebugHandle
 

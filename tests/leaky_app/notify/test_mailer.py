@@ -8,7 +8,7 @@ from statistics import mean
 from prometheus_client import CollectorRegistry
 from tenacity import AsyncRetrying, RetryCallState
 
-from labctl.ports import free_port
+from labctl.stack.ports import free_port
 from leaky_app.metrics import NotifyMetrics
 from leaky_app.notify.mailer import Mailer, MailerConfig, backoff
 from leaky_app.outbox import OutboxRow

@@ -1,0 +1,70 @@
+"""``labctl diagnose``: evidence from a live process, ranked findings, each naming a function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labctl.commands.output import JsonFlag, Outcome, RunDir, console, echo, emits
+from labctl.commands.profile import capture_folder, lab_patient
+from labctl.contract import CAPTURE, RunLayout
+from labctl.errors import LabctlError
+from labctl.evidence.examination import diagnose
+from labctl.evidence.rules import follow_up
+from labctl.render.tables import findings_table
+
+
+@emits
+def diagnose_cmd(
+    pid: Annotated[
+        int | None, typer.Option("--pid", help="a Python process; default: the lab's service")
+    ] = None,
+    seconds: Annotated[
+        float,
+        typer.Option(
+            min=CAPTURE.min_seconds,
+            max=CAPTURE.max_seconds,
+            help="evidence window; when memory grows, a heap window as long follows",
+        ),
+    ] = 10.0,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> Outcome:
+    """Gather evidence (CPU profile, RSS, heap growth, tasks, GC, loop, fds, /metrics) and
+    print ranked findings, each naming a function. Never reads the fault switches. When
+    memory grows, a heap window of the same length follows: up to twice --seconds in all."""
+    window = CAPTURE.check(seconds)
+    patient = lab_patient(run_dir)
+    if pid is None:
+        if patient is None or patient.pid is None:
+            raise LabctlError("the lab's service is not running; give --pid PID or start it "
+                              "with: labctl up", 3)  # fmt: skip
+        pid = patient.pid
+    elif patient is not None and patient.pid != pid:
+        patient.close()
+        patient = None
+    try:
+        with console.status(f"gathering evidence from pid {pid} for {window} s"):
+            result = diagnose(
+                pid, window, capture_folder(RunLayout(run_dir), "diagnose"), patient, echo=echo
+            )
+    finally:
+        if patient is not None:
+            patient.close()
+    if result.findings:
+        top = result.findings[0]
+        at = top.location
+        next_step = (
+            f"open {at.file}:{at.line} and read {at.function}; {follow_up(top.kind)} shows more"
+        )
+    else:
+        next_step = "nothing abnormal in this window; drive load (labctl load start) and " \
+            "diagnose again"  # fmt: skip
+    return Outcome(
+        json=result.to_json(),
+        tables=[findings_table(result)],
+        notes=result.notes,
+        next=next_step,
+    )

@@ -1,0 +1,281 @@
+"""``labctl profile cpu|heap|scalene|tasks|gc|loop|objects``: profilers attached to a live
+process, and the lab service's debug views."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from labctl.commands.output import JsonFlag, Outcome, RunDir, console, echo, emits
+from labctl.contract import CAPTURE, RunLayout
+from labctl.errors import LabctlError
+from labctl.evidence.patient import Patient, PatientError
+from labctl.evidence.probes.heap import record_heap
+from labctl.evidence.probes.pyspy import record_cpu
+from labctl.evidence.probes.scalene import run_scalene
+from labctl.evidence.probes.target import Target
+from labctl.records.captures import HeapReport
+from labctl.records.debug_views import GcWindow, gc_windows
+from labctl.render import tables
+
+app = typer.Typer(help="Attach profilers to a live process.", no_args_is_help=True)
+PidOption = Annotated[int | None, typer.Option("--pid", help="a running Python process")]
+SecondsOption = Annotated[
+    float,
+    typer.Option(
+        "--seconds", min=CAPTURE.min_seconds, max=CAPTURE.max_seconds, help="capture length"
+    ),
+]  # fmt: skip
+CommandArg = Annotated[
+    list[str] | None, typer.Argument(help="or a command to run under the profiler, after --")
+]
+T = TypeVar("T")
+
+
+def capture_folder(layout: RunLayout, kind: str) -> Path:
+    """A new folder for one capture's artefacts: run/profiles/<time>-<kind>."""
+    return layout.profiles / f"{datetime.now():%Y%m%d-%H%M%S}-{kind}"
+
+
+def lab_patient(run_dir: Path) -> Patient | None:
+    """The lab's service, when it runs; profiling commands work without it."""
+    try:
+        return Patient.from_run_dir(run_dir)
+    except PatientError:
+        return None
+
+
+@app.command("cpu")
+@emits
+def profile_cpu(
+    pid: PidOption = None,
+    seconds: SecondsOption = 10.0,
+    rate: Annotated[int, typer.Option(min=1, max=1000, help="samples a second")] = 100,
+    idle: Annotated[bool, typer.Option(help="include threads that wait")] = False,
+    callers: Annotated[
+        str | None,
+        typer.Option(help="also show who calls this function (qualified name), like pprof -peek"),
+    ] = None,
+    command: CommandArg = None,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> Outcome:
+    """py-spy record: flamegraph SVG, speedscope JSON, and functions by self and total share."""
+    window = CAPTURE.check(seconds)
+    target = Target(pid=pid, command=tuple(command or ()))
+    out = capture_folder(RunLayout(run_dir), "cpu")
+    with console.status(f"sampling {target.describe()} for {window} s"):
+        profile = record_cpu(target, window, out, rate, idle=idle, echo=echo)
+    peek = profile.stacks().callers(callers) if callers else []
+    body = profile.to_json()
+    if callers:
+        body["callers"] = [c.to_json() for c in peek]
+    return Outcome(
+        json=body,
+        tables=[
+            tables.cpu_table(profile),
+            *([tables.callers_table(callers, peek)] if callers else []),
+        ],
+        artefacts=profile.artefacts,
+        next=f"open {profile.artefacts['flamegraph']} in a browser, or drop the speedscope file "
+        "on https://www.speedscope.app",
+    )
+
+
+@app.command("scalene")
+@emits
+def profile_scalene(
+    command: CommandArg = None,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> Outcome:
+    """Scalene: run a Python script and rank its lines by CPU (Python vs native) and memory."""
+    out = capture_folder(RunLayout(run_dir), "scalene")
+    with console.status(f"running {' '.join(command or ())} under scalene"):
+        profile = run_scalene(tuple(command or ()), out, echo=echo)
+    return Outcome(
+        json=profile.to_json(),
+        tables=[tables.scalene_cpu_table(profile), tables.scalene_memory_table(profile)],
+        next=f"scalene view {profile.artefacts['profile']}  (the full line-by-line report in "
+        "a browser)",
+    )
+
+
+@app.command("heap")
+@emits
+def profile_heap(
+    pid: PidOption = None,
+    seconds: SecondsOption = 10.0,
+    command: CommandArg = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="rows in the report")] = 15,
+    attach: Annotated[
+        bool,
+        typer.Option(
+            help="use memray attach on the lab's own service too (default: its "
+            "tracemalloc window; attach once segfaulted it)"
+        ),
+    ] = False,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> Outcome:
+    """Heap growth: memory allocated during the window and still alive at its end, by
+    allocation site (memray attach for a PID, memray run for a command; the lab's own
+    service uses its debug surface's tracemalloc window unless --attach)."""
+    window = CAPTURE.check(seconds)
+    patient = lab_patient(run_dir) if pid is not None else None
+    if patient is not None and patient.pid != pid:
+        patient.close()
+        patient = None
+    try:
+        fallback = None
+        if patient is not None:
+            lab = patient
+            limit_seconds = lab.max_window_seconds()
+            if not attach and window > limit_seconds:
+                raise LabctlError(
+                    f"--seconds {window} is longer than the lab's service takes a heap window "
+                    f"({limit_seconds:g} s, its debug_max_seconds); give --seconds "
+                    f"{limit_seconds:g} or less, or --attach",
+                    2,
+                )
+
+            def fallback(span: float) -> HeapReport:
+                echo(f"GET /debug/heap?seconds={span:g}")
+                return lab.heap_window(span, limit)
+
+        target = Target(pid=pid, command=tuple(command or ()))
+        out = capture_folder(RunLayout(run_dir), "heap")
+        with console.status(f"tracking allocations of {target.describe()} for {window} s"):
+            report = record_heap(
+                target, window, out, limit=limit, fallback=fallback, attach=attach, echo=echo
+            )
+    finally:
+        if patient is not None:
+            patient.close()
+    return Outcome(
+        json=report.to_json(),
+        tables=[tables.heap_table(report)],
+        notes=report.notes,
+        artefacts=report.artefacts,
+        next="open the flamegraph HTML, or run it again to see whether the top site keeps growing",
+    )
+
+
+def _read_view(run_dir: Path, what: str, read: Callable[[Patient], T]) -> T:
+    """One debug view read: echo it, close the client."""
+    with Patient.from_run_dir(run_dir) as patient:
+        echo(f"GET {what}")
+        return read(patient)
+
+
+@app.command("tasks")
+@emits
+def profile_tasks(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> Outcome:
+    """The service's asyncio tasks grouped by creation site, most first."""
+    census = _read_view(run_dir, "/debug/tasks?group=site", lambda p: p.tasks())
+    return Outcome(
+        json=asdict(census),
+        tables=[tables.tasks_table(census)],
+        next="a site whose count keeps rising between runs is leaking tasks; "
+        "labctl profile tasks again in a minute",
+    )
+
+
+def _parse_threshold(text: str) -> tuple[int, int, int]:
+    try:
+        gen0, gen1, gen2 = (int(part) for part in text.split(","))
+    except ValueError:
+        raise typer.BadParameter("give three integers: --threshold 700,10,10") from None
+    return gen0, gen1, gen2
+
+
+@app.command("gc")
+@emits
+def profile_gc(
+    threshold: Annotated[
+        str | None, typer.Option(help="apply gen0,gen1,gen2 thresholds live, e.g. 50000,20,20")
+    ] = None,
+    freeze: Annotated[bool, typer.Option(help="gc.freeze() the current heap live")] = False,
+    seconds: Annotated[
+        float,
+        typer.Option(
+            min=CAPTURE.min_seconds,
+            max=CAPTURE.max_seconds,
+            help="window before and after the change",
+        ),
+    ] = 10.0,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> Outcome:
+    """GC pauses per generation and who was allocating when slow collections started.
+    With --threshold or --freeze: pause p99 over a window before and after the change."""
+    wanted = _parse_threshold(threshold) if threshold else None
+    window = CAPTURE.check(seconds)
+    windows: list[GcWindow] = []
+    with Patient.from_run_dir(run_dir) as patient:
+        echo("GET /debug/gc")
+        report = patient.gc()
+        if wanted or freeze:
+            with console.status(f"measuring {window} s with the current settings"):
+                time.sleep(window)
+            end_before = patient.gc()
+            if wanted:
+                echo(f"PUT /debug/gc/threshold?gen0={wanted[0]}&gen1={wanted[1]}&gen2={wanted[2]}")
+                patient.set_gc_threshold(*wanted)
+            if freeze:
+                echo("POST /debug/gc/freeze")
+                patient.gc_freeze()
+            start_after = patient.gc()  # the change itself (a freeze) is in neither window
+            with console.status(f"measuring {window} s with the new settings"):
+                time.sleep(window)
+            after = patient.gc()
+            windows = gc_windows([("before", report, end_before), ("after", start_after, after)])
+            report = after
+    return Outcome(
+        json={"report": asdict(report), "windows": [asdict(w) for w in windows]},
+        tables=[
+            *([tables.gc_windows_table(windows)] if windows else []),
+            tables.gc_table(report),
+            tables.gc_triggers_table(report),
+        ],
+        next="labctl profile gc --threshold 50000,20,20 (or --freeze) compares pause p99 before "
+        "and after",
+    )
+
+
+@app.command("loop")
+@emits
+def profile_loop(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> Outcome:
+    """Event-loop lag and the calls that blocked the loop, with their location."""
+    report = _read_view(run_dir, "/debug/loop", lambda p: p.loop())
+    return Outcome(
+        json=asdict(report),
+        tables=[tables.loop_table(report)],
+        next="the location of the longest stalls is the synchronous call to move off the loop "
+        "(asyncio.to_thread)",
+    )
+
+
+@app.command("objects")
+@emits
+def profile_objects(
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 15,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> Outcome:
+    """Most common object types and how each grew since the previous call (objgraph)."""
+    census = _read_view(
+        run_dir, "/debug/objects and /debug/objects/growth", lambda p: p.objects(limit)
+    )
+    return Outcome(
+        json=census.to_json(),
+        tables=[tables.objects_table(census)],
+        next="for a type that keeps growing, GET /debug/objects/backrefs?type=NAME shows what "
+        "holds it",
+    )

@@ -1,0 +1,191 @@
+"""``labctl diagnose``: gather evidence from a live process and rank findings.
+
+It reads only what a stranger could read: the process from outside (CPU time, RSS, open
+descriptors), py-spy and memray, and, when the process is the lab's service, its debug
+surface and ``/metrics``. It never asks which fault is on, so it works in drill mode and on
+processes that are not ours. The rules that judge the evidence are
+:mod:`labctl.evidence.rules`.
+
+Usage::
+
+    diagnosis = diagnose(pid, seconds=10, out_dir=Path("run/diagnose/x"), patient=None)
+    diagnosis.findings[0].location.function   # the culprit, innermost application frame
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from labctl.evidence.patient import Patient, PatientError
+from labctl.evidence.probes.fds import code_naming, open_files
+from labctl.evidence.probes.heap import record_heap
+from labctl.evidence.probes.pyspy import record_cpu
+from labctl.evidence.probes.target import EXIT_NO_PROCESS, ProbeError, Target
+from labctl.evidence.rules import findings
+from labctl.evidence.sources import source_scope
+from labctl.evidence.window import FD_GROWTH_FLOOR, Evidence, Sample
+from labctl.records.captures import CpuProfile, HeapReport
+from labctl.records.debug_views import GcReport, LoopReport, TaskCensus
+from labctl.records.findings import Diagnosis
+
+Echo = Callable[[str], None]
+
+
+def _sample(proc: psutil.Process) -> Sample:
+    with proc.oneshot():
+        times = proc.cpu_times()
+        return Sample(time.monotonic(), times.user + times.system, proc.memory_info().rss,
+                      proc.num_fds())  # fmt: skip
+
+
+def _series_count(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def _snapshot(patient: Patient) -> tuple[TaskCensus, GcReport, LoopReport, int | None]:
+    series = _series_count(patient.metrics_text()) if patient.metrics_url else None
+    return patient.tasks(), patient.gc(), patient.loop(), series
+
+
+def gather(
+    pid: int,
+    seconds: float,
+    out_dir: Path,
+    patient: Patient | None = None,
+    echo: Echo = lambda _line: None,
+) -> Evidence:
+    """Measure ``pid`` for ``seconds`` (CPU profile, RSS, fds, debug views), then, if memory
+    grew, watch the heap for another ``seconds``."""
+    try:
+        proc = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        raise ProbeError(f"no process with pid {pid}", EXIT_NO_PROCESS) from None
+    target = Target(pid=pid)
+    target.check()
+    if patient is not None:
+        limit = patient.max_window_seconds()
+        if seconds > limit:
+            raise ProbeError(
+                f"a {seconds:g} s window is longer than the lab's service allows for the heap "
+                f"window that follows growing memory ({limit:g} s, its debug_max_seconds); "
+                f"use {limit:g} s or less",
+                2,
+            )
+    evidence = Evidence(pid=pid, seconds=seconds)
+    before = _snapshot(patient) if patient else None
+    cpu_result: list[CpuProfile] = []
+    cpu_error: list[ProbeError] = []
+
+    def profile_cpu() -> None:
+        try:
+            cpu_result.append(record_cpu(target, seconds, out_dir / "cpu", echo=echo))
+        except ProbeError as exc:
+            cpu_error.append(exc)
+
+    sampler = threading.Thread(target=profile_cpu, name="diagnose-py-spy")
+    evidence.samples.append(_sample(proc))
+    sampler.start()
+    deadline = time.monotonic() + seconds
+    middle: GcReport | None = None
+    while time.monotonic() < deadline:
+        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        evidence.samples.append(_sample(proc))
+        if patient and middle is None and deadline - time.monotonic() <= seconds / 2:
+            middle = patient.gc()
+    sampler.join(timeout=seconds + 120)
+    if cpu_result:
+        evidence.cpu = cpu_result[0]
+    elif cpu_error:
+        evidence.notes.append(f"no CPU profile: {cpu_error[0]}")
+    if patient and before:
+        after = _snapshot(patient)
+        evidence.tasks = (before[0], after[0])
+        evidence.gc = (before[1], after[1])
+        evidence.loop = (before[2], after[2])
+        if before[3] is not None and after[3] is not None:
+            evidence.series = (before[3], after[3])
+        reports = [r for r in (before[1], middle, after[1]) if r is not None]
+        for name in reports[0].allocator:
+            values = [r.allocator.get(name) for r in reports]
+            if all(v is not None for v in values):
+                evidence.allocator[name] = [v for v in values if v is not None]
+    if evidence.fd_growth >= FD_GROWTH_FLOOR:
+        _explain_fds(evidence)
+    if evidence.memory_growing:
+        fallback = None
+        if patient is not None:
+            lab = patient
+
+            def fallback(window: float) -> HeapReport:
+                echo(f"GET /debug/heap?seconds={window:g}")
+                return lab.heap_window(window)
+
+        try:
+            # The lab's service: its tracemalloc window, not memray attach (see record_heap).
+            evidence.heap = record_heap(
+                target, seconds, out_dir / "heap", echo, fallback, attach=fallback is None
+            )
+        except (ProbeError, PatientError) as exc:
+            evidence.notes.append(f"no heap profile: {exc}")
+        if evidence.heap and not evidence.memory_leaking:
+            evidence.notes.append(
+                f"memory grew, but the heap window found only "
+                f"{evidence.heap.total_bytes / 2**20:.1f} MiB still alive: not a leak"
+            )
+    return evidence
+
+
+def _explain_fds(evidence: Evidence) -> None:
+    """Which files the descriptors are (grouped by name shape), and the line of code that
+    builds names of the largest group's shape, searched in the packages the CPU profile saw
+    running: the diagnosis ``ls -l /proc/PID/fd`` then ``grep`` would make."""
+    try:
+        evidence.fd_groups = open_files(evidence.pid)
+    except ProbeError as exc:
+        evidence.notes.append(f"no list of open files: {exc}")
+        return
+    if not evidence.fd_groups or evidence.cpu is None:
+        return
+    try:
+        stacks = evidence.cpu.stacks()
+    except (KeyError, OSError, ValueError) as exc:
+        evidence.notes.append(f"no stacks to find the code that opens the files: {exc}")
+        return
+    seen = {frame.file for stack in stacks.counts for frame in stack if frame.is_application}
+    hits = code_naming(evidence.fd_groups[0], sorted({source_scope(f) for f in seen}))
+    hits.sort(
+        key=lambda hit: hit.location.file not in seen
+    )  # code that ran before code that did not
+    evidence.fd_code = next((hit for hit in hits if hit.in_function), None)
+
+
+def diagnose(
+    pid: int,
+    seconds: float,
+    out_dir: Path,
+    patient: Patient | None = None,
+    echo: Echo = lambda _line: None,
+) -> Diagnosis:
+    started = time.monotonic()
+    evidence = gather(pid, seconds, out_dir, patient, echo)
+    artefacts = {}
+    if evidence.cpu:
+        artefacts.update({f"cpu_{k}": v for k, v in evidence.cpu.artefacts.items()})
+    if evidence.heap:
+        artefacts.update({f"heap_{k}": v for k, v in evidence.heap.artefacts.items()})
+    notes = list(evidence.notes)
+    if patient is None:
+        notes.append("no debug surface: tasks, gc, loop and /metrics were not examined")
+    return Diagnosis(
+        pid=pid,
+        seconds=seconds,
+        findings=findings(evidence),
+        artefacts=artefacts,
+        notes=notes,
+        elapsed_seconds=time.monotonic() - started,
+    )

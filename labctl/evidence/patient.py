@@ -1,0 +1,216 @@
+"""Talk to a running patient over HTTP: typed records in, no rendering here.
+
+Usage::
+
+    status = Stack(Path("run")).status()         # read once by the command
+    with Patient.of(status) as patient:
+        for fault in patient.faults().catalogue: print(fault.id, fault.summary)
+        patient.fault_on("cpu_hotloop", "10x")
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from labctl.contract import DEBUG_WINDOW_MAX_SECONDS, SERVICE, RunLayout
+from labctl.errors import LabctlError
+from labctl.evidence.sources import function_at
+from labctl.records.captures import GrowthSite, HeapReport
+from labctl.records.debug_views import GcReport, LoopReport, ObjectCensus, TaskCensus, TypeCount
+from labctl.records.fault_board import FaultBoard
+from labctl.records.location import MODULE_LEVEL, Location
+from labctl.records.scrape import Scrape
+from labctl.records.vitals import Vitals
+from labctl.stack.processes import ProcessRecord
+from labctl.stack.supervisor import Stack, StackStatus
+
+
+class PatientError(LabctlError):
+    """A request to the patient failed; ``exit_code`` says how a CLI should exit."""
+
+
+class Patient:
+    """The lab's service seen from outside: its debug port (token), metrics URL and PID."""
+
+    def __init__(
+        self,
+        debug_url: str,
+        token: str,
+        timeout: float = 30.0,
+        metrics_url: str | None = None,
+        pid: int | None = None,
+    ) -> None:
+        self.metrics_url = metrics_url
+        self.pid = pid
+        self._client = httpx.Client(
+            base_url=debug_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
+
+    @classmethod
+    def of(cls, status: StackStatus) -> Patient:
+        """The stack's service, as ``status`` found it."""
+        record = status.running.get(SERVICE)
+        if record is None:
+            raise PatientError(f"the service is not running (no live process in "
+                               f"{status.run_dir}); start it with: labctl up", 3)  # fmt: skip
+        return cls.from_record(record, status.layout)
+
+    @classmethod
+    def from_run_dir(cls, run_dir: Path) -> Patient:
+        """The service of the stack in ``run_dir`` (for notebooks and scripts)."""
+        return cls.of(Stack(run_dir).status())
+
+    @classmethod
+    def from_record(cls, record: ProcessRecord, layout: RunLayout) -> Patient:
+        """A service started with ``layout`` as its state folder (its debug token is there)."""
+        debug = record.urls.get("debug", "").removesuffix("/debug/")
+        token_file = layout.debug_token
+        try:
+            token = token_file.read_text().strip()
+        except OSError as exc:
+            raise PatientError(f"cannot read the debug token {token_file}: {exc.strerror}") from exc
+        return cls(debug, token, metrics_url=record.urls.get("metrics"), pid=record.pid)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Patient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise PatientError(f"the service's debug port does not answer: {exc}", 3) from exc
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("message", response.text)
+            except ValueError:
+                message = response.text
+            raise PatientError(f"{method} {path}: {response.status_code}: {message}", 2)
+        return response.json()
+
+    def faults(self) -> FaultBoard:
+        return FaultBoard.from_json(self._call("GET", "/admin/faults"))
+
+    def fault_on(self, fault_id: str, intensity: str = "1x") -> FaultBoard:
+        return FaultBoard.from_json(
+            self._call("PUT", f"/admin/faults/{fault_id}", params={"intensity": intensity})
+        )
+
+    def fault_off(self, fault_id: str | None) -> FaultBoard:
+        path = "/admin/faults" if fault_id is None else f"/admin/faults/{fault_id}"
+        return FaultBoard.from_json(self._call("DELETE", path))
+
+    def drill_start(self, fault_id: str, intensity: str) -> FaultBoard:
+        """Only this fault on, and its state hidden from metrics (drill mode)."""
+        return FaultBoard.from_json(
+            self._call("PUT", "/admin/drill", params={"fault": fault_id, "intensity": intensity})
+        )
+
+    def drill_end(self) -> FaultBoard:
+        return FaultBoard.from_json(self._call("DELETE", "/admin/drill"))
+
+    # Debug views: typed records, rendered by the CLI and notebooks.
+
+    def tasks(self) -> TaskCensus:
+        return TaskCensus.from_json(self._call("GET", "/debug/tasks", params={"group": "site"}))
+
+    def gc(self) -> GcReport:
+        return GcReport.from_json(self._call("GET", "/debug/gc"))
+
+    def set_gc_threshold(self, gen0: int, gen1: int, gen2: int) -> tuple[int, int, int]:
+        """Apply thresholds live; returns the previous ones."""
+        body = self._call(
+            "PUT", "/debug/gc/threshold", params={"gen0": gen0, "gen1": gen1, "gen2": gen2}
+        )
+        return (int(body["previous"][0]), int(body["previous"][1]), int(body["previous"][2]))
+
+    def gc_freeze(self) -> int:
+        return int(self._call("POST", "/debug/gc/freeze")["frozen_objects"])
+
+    def gc_unfreeze(self) -> int:
+        return int(self._call("POST", "/debug/gc/unfreeze")["frozen_objects"])
+
+    def gc_collect(self, generation: int = 2) -> float:
+        """Run a collection now; the seconds it took."""
+        body = self._call("POST", "/debug/gc/collect", params={"generation": generation})
+        return float(body["seconds"])
+
+    def loop(self) -> LoopReport:
+        return LoopReport.from_json(self._call("GET", "/debug/loop"))
+
+    def objects(self, limit: int = 15) -> ObjectCensus:
+        common = self._call("GET", "/debug/objects", params={"limit": limit})["most_common"]
+        growth = self._call("GET", "/debug/objects/growth", params={"limit": limit})["growth"]
+        return ObjectCensus(
+            most_common=[TypeCount(r["type"], int(r["count"])) for r in common],
+            growth=[TypeCount(r["type"], int(r["count"]), int(r["delta"])) for r in growth],
+        )
+
+    def max_window_seconds(self) -> float:
+        """The longest ``seconds=`` the service's debug surface takes (its
+        ``debug_max_seconds``, from ``/debug/vars``)."""
+        settings = self._call("GET", "/debug/vars").get("settings", {})
+        return float(settings.get("debug_max_seconds", DEBUG_WINDOW_MAX_SECONDS))
+
+    def heap_window(self, seconds: float, limit: int = 20) -> HeapReport:
+        """tracemalloc growth over ``seconds`` (tracing runs only for the window)."""
+        body = self._call(
+            "GET", "/debug/heap", params={"seconds": seconds, "limit": limit},
+            timeout=seconds + 60,
+        )  # fmt: skip
+        return HeapReport(
+            target=f"pid {self.pid}",
+            seconds=seconds,
+            source="tracemalloc (debug surface)",
+            growth=tracemalloc_growth(body["growth"]),
+            command=[f"GET /debug/heap?seconds={seconds:g}&limit={limit}"],
+        )
+
+    def metrics_text(self) -> str:
+        if not self.metrics_url:
+            raise PatientError("the metrics URL of the service is unknown")
+        try:
+            response = httpx.get(self.metrics_url, timeout=30)
+        except httpx.TransportError as exc:
+            raise PatientError(f"the metrics port does not answer: {exc}", 3) from exc
+        return response.text
+
+
+def tracemalloc_growth(stats: list[dict[str, Any]]) -> list[GrowthSite]:
+    """Growth rows from ``/debug/heap?seconds=N``: tracemalloc keeps file and line only,
+    so the function is read from the source."""
+    rows = []
+    for stat in stats:
+        site = stat.get("site")
+        if not site or stat["size_diff_bytes"] <= 0:
+            continue
+        file, line = str(site["file"]), int(site["line"])
+        function = function_at(file, line) or MODULE_LEVEL
+        rows.append(
+            GrowthSite(Location(function, file, line), stat["size_diff_bytes"], stat["count_diff"])
+        )
+    return rows
+
+
+def watch(patient: Patient, interval: float, frames: int | None = None) -> Iterator[Vitals]:
+    """Vitals every ``interval`` seconds, each over the interval just ended (``labctl top``)."""
+    before = Scrape.parse(patient.metrics_text())
+    shown = 0
+    while frames is None or shown < frames:
+        time.sleep(interval)
+        after = Scrape.parse(patient.metrics_text())
+        yield Vitals.between(before, after)
+        before = after
+        shown += 1

@@ -1,0 +1,223 @@
+"""Heap growth with memray: what was allocated during a window and is still alive at its end.
+
+memray has no diff command. Its capture of a window records every allocation and free in
+it; the allocations never freed before the window closed are the growth. We group them by
+the innermost application frame of their allocation stack and rank by bytes.
+
+Usage::
+
+    report = record_heap(Target(pid=1234), seconds=10, out_dir=Path("run/profiles/x"))
+    report.growth[0].function     # where the retained memory was allocated
+
+For a PID, ``memray attach`` injects the tracker with a debugger. gdb 13 cannot call
+functions in a process on CPUs with AMX state ("Couldn't write extended state status"), so
+lldb is tried first when present. When no debugger can attach, ``fallback`` (for the lab's
+service: the debug surface's tracemalloc window) gives the same report, and says so.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from labctl.evidence.probes.target import (
+    EXIT_TOOL_MISSING,
+    PTRACE_HINT,
+    ProbeError,
+    Target,
+    find_tool,
+)
+from labctl.evidence.sources import function_at
+from labctl.records.captures import GrowthSite, HeapReport
+from labctl.records.location import Location
+
+Echo = Callable[[str], None]
+
+NO_STACK = "<no stack>"
+
+
+def group_growth(
+    records: list[tuple[list[tuple[str, str, int]], int, int]], limit: int = 20
+) -> list[GrowthSite]:
+    """``records`` are (stack innermost first, bytes, count); one row per innermost
+    application frame, or the innermost frame when the stack has no application code.
+    Allocations with no stack at all are one last row, ``<no stack>``, whatever their size:
+    they name no place in the code (memray attach's own buffers, made as it starts, are
+    among them, and in a short window they can outweigh the growth being looked for)."""
+    sizes: collections.Counter[Location] = collections.Counter()
+    counts: collections.Counter[Location] = collections.Counter()
+    unplaced = [0, 0]
+    for stack, size, count in records:
+        frames = [Location(fn, file, line) for fn, file, line in stack]
+        if not frames:
+            unplaced[0] += size
+            unplaced[1] += count
+            continue
+        app = [f for f in frames if f.is_application]
+        site = app[0] if app else frames[0]
+        sizes[site] += size
+        counts[site] += count
+    rows = [
+        GrowthSite(Location(_qualified(f), f.file, f.line), size, counts[f])
+        for f, size in sizes.most_common(limit)
+    ]
+    if unplaced[1]:
+        rows.append(GrowthSite(Location(NO_STACK, "?", 0), unplaced[0], unplaced[1]))
+    return rows
+
+
+def _qualified(frame: Location) -> str:
+    """memray reports ``co_name``; the source gives ``Class.method`` like py-spy does."""
+    if not frame.is_application:
+        return frame.function
+    name = function_at(frame.file, frame.line)
+    return name if name and name.rsplit(".", 1)[-1] == frame.function else frame.function
+
+
+def read_growth(capture: Path, limit: int = 20) -> list[GrowthSite]:
+    """Allocations in a memray capture that were still alive when tracking stopped."""
+    try:
+        import memray
+    except ImportError:  # the profilers extra is optional
+        raise ProbeError("memray is not installed; pip install memray", EXIT_TOOL_MISSING) from None
+    reader = memray.FileReader(str(capture))
+    records = [
+        (list(r.stack_trace()), r.size, r.n_allocations)
+        for r in reader.get_leaked_allocation_records(merge_threads=True)
+    ]
+    return group_growth(records, limit)
+
+
+def attach_methods() -> list[str]:
+    """Debuggers memray can inject with here, most likely to work first."""
+    return [name for name in ("lldb", "gdb") if shutil.which(name)]
+
+
+def _wait_closed(capture: Path, deadline: float) -> None:
+    """memray attach --duration returns at once; the target writes until the window ends."""
+    import memray
+
+    last_size = -1
+    while time.monotonic() < deadline:
+        if capture.exists():
+            size = capture.stat().st_size
+            if size == last_size and size > 0:
+                try:
+                    meta = memray.FileReader(str(capture)).metadata
+                    if meta.end_time > meta.start_time:
+                        return
+                except (OSError, ValueError):
+                    pass
+            last_size = size
+        time.sleep(0.5)
+    raise ProbeError(f"memray did not finish writing {capture} in time")
+
+
+def _attach(target: Target, seconds: float, capture: Path, echo: Echo) -> list[str]:
+    memray = find_tool("memray", "install it with: pip install memray")
+    methods = attach_methods()
+    if not methods:
+        raise ProbeError("memray attach needs lldb or gdb; apt-get install lldb", EXIT_TOOL_MISSING)
+    failures: list[str] = []
+    for method in methods:
+        cmd = [memray, "attach", "--method", method, "--force",
+               "--output", str(capture), "--duration", f"{max(1, round(seconds))}",
+               str(target.pid)]  # fmt: skip
+        echo(" ".join(cmd))
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if result.returncode == 0:
+            _wait_closed(capture, time.monotonic() + seconds + 60)
+            return cmd
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        failures.append(f"{method}: {lines[-1] if lines else result.returncode}")
+    message = "; ".join(failures)
+    if "ermission" in message or "ptrace" in message.lower():
+        message += f"; {PTRACE_HINT}"
+    raise ProbeError(f"memray attach failed ({message})")
+
+
+def _run(target: Target, capture: Path, echo: Echo) -> list[str]:
+    command = list(target.command)
+    if Path(command[0]).name.startswith("python"):
+        cmd = [command[0], "-m", "memray", "run", "--force", "--output", str(capture)]
+        cmd += command[1:]
+    else:
+        memray = find_tool("memray", "install it with: pip install memray")
+        cmd = [memray, "run", "--force", "--output", str(capture), *command]
+    echo(" ".join(cmd))
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if not capture.exists():
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        raise ProbeError(f"memray run failed: {lines[-1] if lines else result.returncode}")
+    return cmd
+
+
+def _flamegraph(capture: Path, out: Path, echo: Echo) -> str | None:
+    cmd = [sys.executable, "-m", "memray", "flamegraph", "--leaks", "--force",
+           "--output", str(out), str(capture)]  # fmt: skip
+    echo(" ".join(cmd))
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return str(out) if result.returncode == 0 and out.exists() else None
+
+
+def record_heap(
+    target: Target,
+    seconds: float,
+    out_dir: Path,
+    echo: Echo = lambda _line: None,
+    fallback: Callable[[float], HeapReport] | None = None,
+    limit: int = 20,
+    attach: bool = True,
+) -> HeapReport:
+    """Heap growth of ``target`` over ``seconds`` (a PID) or over its whole run (a command).
+
+    ``attach=False`` with a ``fallback`` skips memray attach: its injection once segfaulted
+    the lab's multi-threaded service (in libpython, during the attach), so the lab's own
+    service defaults to the in-process tracemalloc window."""
+    target.check()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    capture = out_dir / "heap.memray.bin"
+    notes: list[str] = []
+    if not attach and fallback is not None and target.pid is not None:
+        report = fallback(seconds)
+        report.notes.append("memray attach skipped for the lab's service (pass --attach)")
+        return _saved(report, out_dir)
+    try:
+        if target.pid is not None:
+            cmd, source = _attach(target, seconds, capture, echo), "memray attach"
+        else:
+            cmd, source = _run(target, capture, echo), "memray run"
+    except ProbeError as exc:
+        if fallback is None or target.pid is None:
+            raise
+        echo(f"memray could not attach ({exc}); falling back to the debug surface's tracemalloc")
+        report = fallback(seconds)
+        report.notes.insert(0, f"memray attach was impossible: {exc}")
+        return _saved(report, out_dir)
+    report = HeapReport(
+        target=target.describe(),
+        seconds=seconds,
+        source=source,
+        growth=read_growth(capture, limit),
+        artefacts={"capture": str(capture)},
+        command=cmd,
+        notes=notes,
+    )
+    html = _flamegraph(capture, out_dir / "leaks-flamegraph.html", echo)
+    if html:
+        report.artefacts["flamegraph"] = html
+    return _saved(report, out_dir)
+
+
+def _saved(report: HeapReport, out_dir: Path) -> HeapReport:
+    """Write ``growth.json`` beside the other artefacts and list it among them."""
+    path = out_dir / "growth.json"
+    path.write_text(json.dumps(report.to_json(), indent=2))
+    report.artefacts["growth"] = str(path)
+    return report

@@ -1,0 +1,79 @@
+"""CPU profiles with py-spy: sample a running process or a command, without changing it.
+
+Usage::
+
+    profile = record_cpu(Target(pid=1234), seconds=10, out_dir=Path("run/profiles/x"))
+    profile.top[0].function      # the hottest application function
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from labctl.evidence.probes.target import (
+    EXIT_PERMISSION,
+    PTRACE_HINT,
+    ProbeError,
+    Target,
+    find_tool,
+)
+from labctl.records.call_stacks import Stacks
+from labctl.records.captures import CpuProfile
+
+# The flamegraph SVG is an artefact of the capture, as memray's HTML is of a heap capture:
+# the probe writes it with the renderer, which reads records only (no cycle).
+from labctl.render.flamegraph import render_svg
+
+DEFAULT_RATE = 100  # py-spy's default sampling rate, per second
+
+
+def record_cpu(
+    target: Target,
+    seconds: float,
+    out_dir: Path,
+    rate: int = DEFAULT_RATE,
+    echo: Callable[[str], None] = lambda _line: None,
+    idle: bool = False,
+) -> CpuProfile:
+    target.check()
+    py_spy = find_tool("py-spy", "install it with: pip install py-spy")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    speedscope = out_dir / "profile.speedscope.json"
+    cmd = [py_spy, "record", "--format", "speedscope", "--output", str(speedscope)]
+    cmd += ["--rate", str(rate), "--nonblocking"]
+    if idle:
+        cmd.append("--idle")
+    if target.pid is not None:
+        cmd += ["--pid", str(target.pid), "--duration", str(max(1, round(seconds)))]
+    else:
+        cmd += ["--", *target.command]
+    echo(" ".join(cmd))
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    if result.returncode != 0 or not speedscope.exists():
+        message = (result.stderr or result.stdout).strip().splitlines()
+        last = message[-1] if message else f"exit code {result.returncode}"
+        if "ermission" in last or "ptrace" in last.lower():
+            raise ProbeError(f"py-spy could not attach: {last}; {PTRACE_HINT}", EXIT_PERMISSION)
+        raise ProbeError(f"py-spy failed: {last}")
+    stacks = Stacks.from_speedscope(json.loads(speedscope.read_text()))
+    svg = out_dir / "flamegraph.svg"
+    svg.write_text(render_svg(stacks, f"CPU: {target.describe()}"))
+    collapsed = out_dir / "profile.collapsed.txt"
+    collapsed.write_text(stacks.collapsed())
+    profile = CpuProfile(
+        target=target.describe(),
+        seconds=seconds,
+        samples=stacks.samples,
+        top=stacks.top_functions(),
+        artefacts={
+            "speedscope": str(speedscope),
+            "flamegraph": str(svg),
+            "collapsed": str(collapsed),
+        },
+        command=cmd,
+    )
+    (out_dir / "top.json").write_text(json.dumps(profile.to_json(), indent=2))
+    return profile

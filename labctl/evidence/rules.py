@@ -1,0 +1,205 @@
+"""The finding rules of ``diagnose``: each reads the :class:`Evidence` of one window and
+returns a :class:`Finding` or nothing, and says which command shows more.
+
+Adding a kind of finding is adding one rule to :data:`RULES`::
+
+    class ThreadRule(Rule):
+        kind, follow_up = "threads", "labctl profile cpu --idle"
+        def __call__(self, e: Evidence) -> Finding | None: ...
+
+Scores are in [0, 1]: how far the symptom is from a healthy process, so kinds compare.
+"""
+
+from __future__ import annotations
+
+from labctl.evidence.window import (
+    CPU_SHARE_FLOOR,
+    FD_GROWTH_FLOOR,
+    GC_SHARE_FLOOR,
+    LOOP_STALL_FLOOR,
+    RSS_GROWTH_FLOOR,
+    SERIES_GROWTH_FLOOR,
+    TASK_GROWTH_FLOOR,
+    Evidence,
+)
+from labctl.records.debug_views import gc_windows
+from labctl.records.findings import Finding
+from labctl.records.location import Location
+
+
+class Rule:
+    """One kind of finding: ``__call__`` judges the evidence, ``found`` builds the finding."""
+
+    kind: str
+    follow_up: str  # the command that shows more about a finding of this kind
+
+    def __call__(self, evidence: Evidence) -> Finding | None:
+        raise NotImplementedError
+
+    def found(self, location: Location | None, evidence: str, score: float) -> Finding:
+        return Finding.at(self.kind, location, evidence, min(1.0, score))
+
+
+class CpuRule(Rule):
+    kind, follow_up = "cpu", "labctl profile cpu"
+
+    def __call__(self, e: Evidence) -> Finding | None:
+        cpu = e.cpu
+        if not cpu or not cpu.top or cpu.top[0].self_pct / 100 < CPU_SHARE_FLOOR:
+            return None
+        hot = cpu.top[0]
+        name = hot.location.function
+        return self.found(
+            hot.location,
+            f"{hot.self_pct:.0f}% of {cpu.samples} CPU samples are in {name} while the process "
+            f"uses {e.cpu_cores:.2f} cores",
+            min(1.0, e.cpu_cores) * hot.self_pct / 100,
+        )
+
+
+class TaskRule(Rule):
+    kind, follow_up = "tasks", "labctl profile tasks"
+
+    def __call__(self, e: Evidence) -> Finding | None:
+        if e.tasks is None or e.task_growth < TASK_GROWTH_FLOOR:
+            return None
+        before, after = e.tasks
+        site = e.task_growth_site
+        return self.found(
+            site,
+            f"live asyncio tasks grew from {before.count} to {after.count} in {e.seconds:g} s; "
+            f"most were created at {site}",
+            e.task_growth / (10 * TASK_GROWTH_FLOOR),
+        )
+
+
+class MemoryRule(Rule):
+    kind, follow_up = "memory", "labctl profile heap"
+
+    def __call__(self, e: Evidence) -> Finding | None:
+        if not e.memory_leaking:
+            return None
+        growth_mib = (e.samples[-1].rss - e.samples[0].rss) / 2**20
+        heap = e.heap
+        top = heap.growth[0] if heap and heap.growth else None
+        by_allocator = e.heap_growth
+        grew = max(e.rss_growth, by_allocator[1] if by_allocator else 0.0)
+        score = min(1.0, grew / (10 * RSS_GROWTH_FLOOR))
+        tasks_at = e.task_growth_site
+        if top is not None and tasks_at is not None and top.location.function == tasks_at.function:
+            score /= 2  # the tasks are the cause; the memory they hold is the consequence
+        text = f"RSS grew {growth_mib:.1f} MiB ({e.rss_growth:.0%}) in {e.seconds:g} s"
+        if by_allocator:
+            text += f", {by_allocator[0].replace('_', ' ')} {by_allocator[1]:.0%}"
+        if top and heap:
+            text += (
+                f"; {top.bytes / 2**20:.1f} MiB still alive was allocated in "
+                f"{top.location.function} ({heap.source})"
+            )
+        return self.found(top.location if top else None, text, score)
+
+
+class GcRule(Rule):
+    kind, follow_up = "gc", "labctl profile gc"
+
+    def __call__(self, e: Evidence) -> Finding | None:
+        if e.gc is None:
+            return None
+        share = e.old_gen_paused_seconds / max(e.wall, 1e-6)
+        if share < GC_SHARE_FLOOR:
+            return None
+        before, after = e.gc
+        blamed = after.triggers_since(before)
+        site = blamed[0].site if blamed else None
+        windows = gc_windows([("window", before, after)])
+        p99 = max((w.p99_seconds or 0.0) for w in windows if w.generation >= 1)
+        return self.found(
+            site,
+            f"older-generation collections took {share:.1%} of the window (pause p99 "
+            f"<= {p99 * 1000:.0f} ms); {site} was allocating when they started",
+            share / (10 * GC_SHARE_FLOOR),
+        )
+
+
+class LoopRule(Rule):
+    kind, follow_up = "loop", "labctl profile loop"
+
+    def __call__(self, e: Evidence) -> Finding | None:
+        if e.loop is None:
+            return None
+        new = e.new_stalls
+        # A stop-the-world collection stalls the loop too; that part is the GC finding's.
+        blocked = max(0.0, sum(s.seconds for s in new) - e.old_gen_paused_seconds)
+        share = blocked / max(e.wall, 1e-6)
+        if share < LOOP_STALL_FLOOR:
+            return None
+        located = [s for s in new if s.location]
+        per_place: dict[str, float] = {}  # blocked seconds per location
+        for s in located:
+            per_place[str(s.location)] = per_place.get(str(s.location), 0.0) + s.seconds
+        worst = max(located, key=lambda s: per_place[str(s.location)]) if located else None
+        place = worst.location if worst else None
+        return self.found(
+            place,
+            f"the event loop was blocked {share:.0%} of the window in {len(new)} stalls; "
+            f"the longest share in {place}",
+            share / (5 * LOOP_STALL_FLOOR),
+        )
+
+
+class FdRule(Rule):
+    # Nothing shows descriptors better than the finding itself; the profile shows the code.
+    kind, follow_up = "fds", "labctl profile cpu"
+
+    def __call__(self, e: Evidence) -> Finding | None:
+        if e.fd_growth < FD_GROWTH_FLOOR:
+            return None
+        biggest = e.fd_groups[0] if e.fd_groups else None
+        code = e.fd_code
+        files = f"{biggest.folder}/{biggest.shape}" if biggest else "?"
+        text = f"open descriptors grew by {e.fd_growth} in {e.seconds:g} s"
+        if biggest:
+            text += f"; {biggest.count} open files are {files}"
+        if code:
+            text += f", named by `{code.text}`"
+        # Without the code, the files themselves are the place to look.
+        place = code.location if code else Location("?", files, 0)
+        return self.found(place, text, e.fd_growth / (10 * FD_GROWTH_FLOOR))
+
+
+class CardinalityRule(Rule):
+    kind, follow_up = "cardinality", "labctl profile cpu"
+
+    def __call__(self, e: Evidence) -> Finding | None:
+        if e.series is None:
+            return None
+        grew = e.series[1] - e.series[0]
+        if grew < SERIES_GROWTH_FLOOR:
+            return None
+        return self.found(
+            Location("?", "/metrics", 0),
+            f"/metrics grew from {e.series[0]} to {e.series[1]} series in {e.seconds:g} s",
+            grew / (10 * SERIES_GROWTH_FLOOR),
+        )
+
+
+RULES: tuple[Rule, ...] = (
+    CpuRule(),
+    TaskRule(),
+    MemoryRule(),
+    GcRule(),
+    LoopRule(),
+    FdRule(),
+    CardinalityRule(),
+)
+
+
+def findings(evidence: Evidence) -> list[Finding]:
+    """Every rule's finding on ``evidence``, highest score first."""
+    found = [f for rule in RULES if (f := rule(evidence)) is not None]
+    return sorted(found, key=lambda f: -f.score)
+
+
+def follow_up(kind: str) -> str:
+    """The command that shows more about a finding of ``kind``."""
+    return next(rule.follow_up for rule in RULES if rule.kind == kind)

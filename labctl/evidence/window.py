@@ -1,0 +1,146 @@
+"""What ``diagnose`` measured in one window, and the lines between healthy and not.
+
+:func:`labctl.evidence.examination.gather` fills an :class:`Evidence`; the rules of
+:mod:`labctl.evidence.rules` read it. The derived figures that more than one rule needs (the
+site where tasks grew, the time older collections paused the process) live here, so no rule
+reads another rule's finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from labctl.records.captures import CpuProfile, HeapReport
+from labctl.records.debug_views import GcReport, LoopReport, Stall, TaskCensus
+from labctl.records.location import Location, SourceHit
+from labctl.records.open_files import FdGroup
+
+# Below these, a symptom is within what a healthy service under load shows.
+CPU_SHARE_FLOOR = 0.2  # the top function's share of samples
+RSS_GROWTH_FLOOR = 0.03  # growth over the window as a share of RSS at its start
+TASK_GROWTH_FLOOR = 50
+GC_SHARE_FLOOR = 0.01  # wall time in older-generation collections
+LOOP_STALL_FLOOR = 0.05  # share of the window the loop spent blocked
+FD_GROWTH_FLOOR = 20
+SERIES_GROWTH_FLOOR = 200
+# Growth that the heap window then finds almost none of still alive was warm-up or allocator
+# noise; a leak at a workshop's intensities leaves several MiB in a few seconds.
+HEAP_CONFIRM_BYTES = 1 << 20
+
+
+@dataclass
+class Sample:
+    at: float
+    cpu_seconds: float
+    rss: int
+    fds: int
+
+
+@dataclass
+class Evidence:
+    """What was measured in one window; the rules turn it into ranked findings."""
+
+    pid: int
+    seconds: float
+    samples: list[Sample] = field(default_factory=list)
+    cpu: CpuProfile | None = None
+    heap: HeapReport | None = None
+    tasks: tuple[TaskCensus, TaskCensus] | None = None
+    gc: tuple[GcReport, GcReport] | None = None
+    loop: tuple[LoopReport, LoopReport] | None = None
+    series: tuple[int, int] | None = None
+    # Live memory per allocator (the lab's service reports it): start, middle, end.
+    allocator: dict[str, list[int]] = field(default_factory=dict)
+    fd_groups: list[FdGroup] = field(default_factory=list)  # when descriptors grew
+    fd_code: SourceHit | None = None  # the line that names the largest group's files
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        return max(1e-6, self.samples[-1].at - self.samples[0].at) if self.samples else 0.0
+
+    @property
+    def rss_growth(self) -> float:
+        """RSS growth over the window, as a share of RSS at its start."""
+        return _growth([s.rss for s in self.samples])[0]
+
+    @property
+    def heap_growth(self) -> tuple[str, float] | None:
+        """The allocator whose live memory grew most, and by what share."""
+        grown = [(name, _growth(values)[0]) for name, values in self.allocator.items()]
+        return max(grown, key=lambda g: g[1]) if grown else None
+
+    @property
+    def memory_growing(self) -> bool:
+        """RSS or an allocator's live memory kept growing through the window by more than the
+        floor. The allocators catch a leak that refills memory freed earlier: RSS stays flat."""
+        series = [[s.rss for s in self.samples], *self.allocator.values()]
+        return any(
+            share >= RSS_GROWTH_FLOOR and sustained for share, sustained in map(_growth, series)
+        )
+
+    @property
+    def memory_leaking(self) -> bool:
+        """Memory kept growing and the heap window, when one ran, found it still alive."""
+        if not self.memory_growing:
+            return False
+        return self.heap is None or self.heap.total_bytes >= HEAP_CONFIRM_BYTES
+
+    @property
+    def cpu_cores(self) -> float:
+        if len(self.samples) < 2:
+            return 0.0
+        return (self.samples[-1].cpu_seconds - self.samples[0].cpu_seconds) / self.wall
+
+    @property
+    def fd_growth(self) -> int:
+        return self.samples[-1].fds - self.samples[0].fds if self.samples else 0
+
+    @property
+    def task_growth(self) -> int:
+        return self.tasks[1].count - self.tasks[0].count if self.tasks else 0
+
+    @property
+    def task_growth_site(self) -> Location | None:
+        """Where most of the tasks that appeared in the window were created, when tasks grew
+        past the floor."""
+        if self.tasks is None or self.task_growth < TASK_GROWTH_FLOOR:
+            return None
+        before, after = self.tasks
+        was = before.by_site()
+        ranked = sorted(after.groups, key=lambda g: -(g.count - was.get(g.site, 0)))
+        return ranked[0].site if ranked else None
+
+    @property
+    def old_gen_paused_seconds(self) -> float:
+        """Seconds the window spent in generation 1 and 2 collections."""
+        if self.gc is None:
+            return 0.0
+        before, after = self.gc
+        return sum(
+            a.total_seconds - b.total_seconds
+            for b, a in zip(before.pauses, after.pauses, strict=True)
+            if a.generation >= 1
+        )
+
+    @property
+    def new_stalls(self) -> list[Stall]:
+        """The loop stalls that happened in the window."""
+        if self.loop is None:
+            return []
+        before, after = self.loop
+        seen = {(s.started_at, s.seconds) for s in before.stalls}
+        return [s for s in after.stalls if (s.started_at, s.seconds) not in seen]
+
+
+def _growth(values: list[int]) -> tuple[float, bool]:
+    """Growth over a series as a share of its first value, and whether it was sustained:
+    the later half grew by at least a quarter of the whole, so a warm-up step that levelled
+    off does not count."""
+    if len(values) < 2:
+        return 0.0, False
+    first, mid, last = values[0], values[len(values) // 2], values[-1]
+    share = (last - first) / max(1, first)
+    if len(values) < 3:
+        return share, share > 0
+    return share, last - mid >= 0.25 * (last - first) > 0

@@ -1,1 +1,0 @@
-"""Drivers of external profilers. Each returns typed records and writes its artefacts."""

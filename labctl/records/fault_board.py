@@ -1,0 +1,54 @@
+"""The patient's fault catalogue as it reports it, with what is on (hidden in a drill)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Fault:
+    id: str
+    summary: str
+    culprit: str  # "module:qualname": the answer key of labs and drills
+    intensities: list[str]
+    symptoms: list[str]
+    tools: list[str]
+    cap: str
+    active: str | None  # the intensity when on
+
+
+@dataclass(frozen=True)
+class FaultBoard:
+    catalogue: list[Fault]
+    drill: bool
+
+    @property
+    def active(self) -> dict[str, str]:
+        return {f.id: f.active for f in self.catalogue if f.active}
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """In a drill, what is on stays hidden: finding it is the exercise."""
+        return [{**asdict(f), "active": "hidden" if self.drill else f.active}
+                for f in self.catalogue]  # fmt: skip
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> FaultBoard:
+        """From ``GET /admin/faults``."""
+        active: dict[str, str] = body["active"]
+        return cls(
+            catalogue=[
+                Fault(
+                    id=spec["id"],
+                    summary=spec["summary"],
+                    culprit=spec["culprit"],
+                    intensities=spec["intensities"],
+                    symptoms=spec["symptoms"],
+                    tools=spec["tools"],
+                    cap=spec["cap"],
+                    active=active.get(spec["id"]),
+                )
+                for spec in body["catalogue"]
+            ],
+            drill=body["drill"],
+        )
