@@ -189,6 +189,11 @@ class Metric(enum.StrEnum):
         return f"{self.value}_bucket"
 
     @property
+    def summed(self) -> str:
+        """The histogram's ``_sum`` series."""
+        return f"{self.value}_sum"
+
+    @property
     def observations(self) -> str:
         """The histogram's ``_count`` series (``str.count`` is taken)."""
         return f"{self.value}_count"

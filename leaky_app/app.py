@@ -19,7 +19,9 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -27,10 +29,11 @@ from prometheus_client import CollectorRegistry, make_asgi_app
 from redis.asyncio import Redis
 
 from leaky_app import __version__, fault_hooks
-from leaky_app.admin import admin_endpoints
+from leaky_app.admin.dead_letters import dead_letter_endpoints
+from leaky_app.admin.fault_switches import admin_endpoints
+from leaky_app.admin.traces import trace_endpoints
 from leaky_app.api import aliases, live, notifications, redirect, v1, v2
 from leaky_app.debug import DebugConfig, DebugServer
-from leaky_app.debug.traces import trace_endpoints
 from leaky_app.errors import install_error_handlers
 from leaky_app.faults import FaultStateCollector, Switchboard
 from leaky_app.health import router as health_router
@@ -49,7 +52,6 @@ from leaky_app.logs import set_level
 from leaky_app.metrics import Metrics
 from leaky_app.metrics_server import start_metrics_server
 from leaky_app.middleware.telemetry import AccessLogPolicy, TelemetryMiddleware
-from leaky_app.notify.admin import dead_letter_endpoints
 from leaky_app.notify.mailer import Mailer, MailerConfig
 from leaky_app.notify.notifier import Notifier, NotifierConfig
 from leaky_app.outbox import Outbox
@@ -61,7 +63,7 @@ from leaky_app.services import Services
 from leaky_app.settings import RuntimeConfig, Settings
 from leaky_app.stream_server import PATH as STREAM_PATH
 from leaky_app.stream_server import StreamServer
-from leaky_app.tracing import FASTAPI_TELEMETRY_OFF
+from leaky_app.tracing import FASTAPI_TELEMETRY_OFF, Tracing
 from leaky_app.tracing import install as install_tracing
 
 log = logging.getLogger(__name__)
@@ -127,8 +129,39 @@ def _freeze_startup_heap() -> None:
     log.info("start-up heap frozen: %d objects out of the collector's way", gc.get_freeze_count())
 
 
-def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
-    registry = registry if registry is not None else CollectorRegistry()
+@dataclass
+class Parts:
+    """What the service is made of before it starts: built once by :func:`create_app`, used
+    by its lifespan."""
+
+    settings: Settings
+    registry: CollectorRegistry
+    metrics: Metrics
+    switchboard: Switchboard
+    features: ClickFeatures
+    mailer: Mailer
+    click_stream: ClickStream
+    access_log: AccessLogPolicy
+    watcher: ConfigWatcher
+    tracing: Tracing | None
+
+
+def _mailer(settings: Settings, metrics: Metrics) -> Mailer:
+    config = MailerConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.notify_sender,
+        timeout_seconds=settings.smtp_timeout_seconds,
+        max_attempts=settings.notify_max_attempts,
+        backoff_seconds=settings.notify_backoff_seconds,
+        backoff_max_seconds=settings.notify_backoff_max_seconds,
+        breaker_threshold=settings.smtp_breaker_threshold,
+        breaker_ttl_seconds=settings.smtp_breaker_ttl_seconds,
+    )
+    return Mailer(config, metrics.notify)
+
+
+def _parts(settings: Settings, registry: CollectorRegistry) -> Parts:
     metrics = Metrics.create(registry)
     switchboard = Switchboard()
     FaultStateCollector(switchboard, registry)
@@ -137,20 +170,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         exports=ClickExporter(settings.db.parent / "exports"),
     )
     metrics.cache_entries.labels(cache="landing_page").set_function(features.landing.entries)
-    mailer = Mailer(
-        MailerConfig(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            sender=settings.notify_sender,
-            timeout_seconds=settings.smtp_timeout_seconds,
-            max_attempts=settings.notify_max_attempts,
-            backoff_seconds=settings.notify_backoff_seconds,
-            backoff_max_seconds=settings.notify_backoff_max_seconds,
-            breaker_threshold=settings.smtp_breaker_threshold,
-            breaker_ttl_seconds=settings.smtp_breaker_ttl_seconds,
-        ),
-        metrics.notify,
-    )
+    mailer = _mailer(settings, metrics)
     click_stream = ClickStream(settings.ws_max_clients, settings.ws_queue_size, metrics.ws)
     fault_hooks.connect(switchboard, features, mailer, settings, click_stream)
     access_log = AccessLogPolicy()
@@ -159,147 +179,162 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         on_change=[lambda c: access_log.configure(c.access_log)],
         on_result=lambda result: metrics.config_reloads.labels(result=result).inc(),
     )
-
     tracing = (
         install_tracing(settings.trace_buffer_spans, settings.otlp_endpoint)
         if settings.tracing_enabled
         else None
     )
+    return Parts(settings, registry, metrics, switchboard, features, mailer, click_stream,
+                 access_log, watcher, tracing)  # fmt: skip
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loop = asyncio.get_running_loop()
-        # Every start-up step registers its undo, so a failure half-way leaves nothing behind.
-        async with contextlib.AsyncExitStack() as undo:
-            if settings.gc_freeze_at_startup:
-                _freeze_startup_heap()
-            if tracing is not None:
-                undo.callback(tracing.flush)  # last: the spans of shutdown itself go out too
-            # First, so the task factory sees every task the service creates from here on.
-            debug_server: DebugServer | None = None
-            if settings.debug_enabled:
-                debug_server = DebugServer(
-                    DebugConfig(
-                        token_file=settings.debug_token_file,
-                        host=settings.debug_host,
-                        port=settings.debug_port,
-                        allow_non_loopback=settings.debug_allow_non_loopback,
-                        max_seconds=settings.debug_max_seconds,
-                        record_task_sites=settings.debug_record_task_sites,
-                    ),
-                    loop=loop,
-                    settings=lambda: settings.model_dump(mode="json"),
-                    extra=[
-                        *admin_endpoints(watcher, switchboard, loop),
-                        *(trace_endpoints(tracing.recent) if tracing else []),
-                        *dead_letter_endpoints(lambda: getattr(app.state, "outbox", None), loop),
-                    ],
-                )
-                debug_server.start()
-                undo.callback(debug_server.stop)
-                app.state.debug_server = debug_server
-                log.info("debug surface on %s", debug_server.url)
-            store = await LinkStore.open(settings.db)
-            undo.push_async_callback(store.close)
-            cache = ReadCache(
-                settings.cache_max_entries, metrics.cache_entries, metrics.cache_lookups
-            )
-            outbox = Outbox(store.db)
-            app.state.outbox = outbox
-            notifier = Notifier(
-                outbox,
-                mailer,
-                metrics.notify,
-                NotifierConfig(
-                    workers=settings.notify_workers,
-                    queue_size=settings.notify_queue_size,
-                    per_recipient_per_minute=settings.notify_per_recipient_per_minute,
-                    per_recipient_burst=settings.notify_per_recipient_burst,
-                    poll_seconds=settings.notify_poll_seconds,
-                ),
-            )
-            clicks = ClickBuffer(
-                store,
-                metrics.click_flushes,
-                settings.click_flush_seconds,
-                on_staged=notifier.relay.wake,
-            )
-            redis = _redis(settings)
-            if redis is not None:
-                undo.push_async_callback(redis.aclose)
-            limiter = _rate_limiter(settings, redis, metrics)
-            leadership = _leadership(settings, redis, metrics)
-            expiry = LinkExpiry(store, cache)
-            scheduler = Scheduler(
-                leadership,
-                [Job("expire_links", settings.expiry_interval_seconds, expiry.run)],
-                metrics.scheduler,
-            )
-            watcher.add_listener(lambda c: set_level(c.log_level))
-            watcher.add_listener(lambda c: limiter.configure(c.rate_limit))
-            watcher.add_listener(lambda c: switchboard.apply(c.faults, drill=c.drill))
-            undo.callback(switchboard.apply, {})  # release what faults hold, on shutdown too
-            watcher.load_initial()
-            app.state.services = Services(
-                settings=settings,
-                metrics=metrics,
-                store=store,
-                links=LinkService(
-                    store,
-                    cache,
-                    clicks,
-                    metrics,
-                    features,
-                    on_staged=notifier.relay.wake,
-                    stream=click_stream,
-                ),
-                outbox=outbox,
-                alias_claims=AliasClaims(store, settings.alias_starting_credits),
-                notifier=notifier,
-                limiter=limiter,
-                config=watcher,
-                switchboard=switchboard,
-                leadership=leadership,
-                click_stream=click_stream,
-                redis=redis,
-            )
-            if settings.stream_port:
-                stream_server = await StreamServer.start(
-                    click_stream, metrics.ws, settings.host, settings.stream_port
-                )
-                undo.push_async_callback(stream_server.stop)
-                app.state.stream_server = stream_server
-                log.info(
-                    "click stream on ws://%s:%d%s", settings.host, stream_server.port, STREAM_PATH
-                )
-            metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
-            gc_recorder = GCPauseRecorder(
-                metrics.gc_pause, debug_server.pauses if debug_server is not None else None
-            )
-            gc_recorder.install()
-            undo.callback(gc_recorder.uninstall)
-            if settings.metrics_port:
-                metrics_server = start_metrics_server(
-                    settings.metrics_host, settings.metrics_port, registry
-                )
-                undo.callback(metrics_server.stop)
-                log.info(
-                    "metrics on http://%s:%d/metrics", settings.metrics_host, metrics_server.port
-                )
-            undo.push_async_callback(clicks.flush)  # runs after the loops below are cancelled
-            lag = LoopLagMonitor(metrics.event_loop_lag, settings.loop_lag_interval_seconds)
-            loops: list[tuple[str, Coroutine[Any, Any, None]]] = [
-                ("click-flush", clicks.run()),
-                ("loop-lag-probe", lag.run()),
-                ("config-watch", watcher.run()),
-                ("scheduler", scheduler.run()),
-            ]
-            if settings.notify_enabled:
-                loops.append(("notifier", notifier.run()))
-            for name, coro in loops:
-                undo.push_async_callback(_cancel, asyncio.create_task(coro, name=name))
-            yield
 
+def _start_debug_server(parts: Parts, app: FastAPI, loop: asyncio.AbstractEventLoop) -> DebugServer:
+    """The debug surface on its own thread, with the service's own endpoint groups."""
+    settings = parts.settings
+    server = DebugServer(
+        DebugConfig(
+            token_file=settings.debug_token_file,
+            host=settings.debug_host,
+            port=settings.debug_port,
+            allow_non_loopback=settings.debug_allow_non_loopback,
+            max_seconds=settings.debug_max_seconds,
+            record_task_sites=settings.debug_record_task_sites,
+        ),
+        loop=loop,
+        settings=lambda: settings.model_dump(mode="json"),
+        extra=[
+            *admin_endpoints(parts.watcher, parts.switchboard, loop),
+            *(trace_endpoints(parts.tracing.recent) if parts.tracing else []),
+            *dead_letter_endpoints(lambda: getattr(app.state, "outbox", None), loop),
+        ],
+    )
+    server.start()
+    log.info("debug surface on %s", server.url)
+    return server
+
+
+def _notifier(settings: Settings, outbox: Outbox, mailer: Mailer, metrics: Metrics) -> Notifier:
+    config = NotifierConfig(
+        workers=settings.notify_workers,
+        queue_size=settings.notify_queue_size,
+        per_recipient_per_minute=settings.notify_per_recipient_per_minute,
+        per_recipient_burst=settings.notify_per_recipient_burst,
+        poll_seconds=settings.notify_poll_seconds,
+    )
+    return Notifier(outbox, mailer, metrics.notify, config)
+
+
+@dataclass
+class Running:
+    """The services a request may use, and the loops the lifespan runs beside them."""
+
+    services: Services
+    clicks: ClickBuffer
+    scheduler: Scheduler
+
+
+async def _open_services(parts: Parts, app: FastAPI, undo: AsyncExitStack) -> Running:
+    """The store, the notifier, the limiter and the scheduler, wired to the config watcher;
+    each registers its undo."""
+    settings, metrics, watcher, switchboard = (
+        parts.settings, parts.metrics, parts.watcher, parts.switchboard,
+    )  # fmt: skip
+    store = await LinkStore.open(settings.db)
+    undo.push_async_callback(store.close)
+    cache = ReadCache(settings.cache_max_entries, metrics.cache_entries, metrics.cache_lookups)
+    outbox = Outbox(store.db)
+    app.state.outbox = outbox
+    notifier = _notifier(settings, outbox, parts.mailer, metrics)
+    clicks = ClickBuffer(
+        store, metrics.click_flushes, settings.click_flush_seconds, on_staged=notifier.relay.wake
+    )
+    redis = _redis(settings)
+    if redis is not None:
+        undo.push_async_callback(redis.aclose)
+    limiter = _rate_limiter(settings, redis, metrics)
+    leadership = _leadership(settings, redis, metrics)
+    expiry = LinkExpiry(store, cache)
+    scheduler = Scheduler(
+        leadership,
+        [Job("expire_links", settings.expiry_interval_seconds, expiry.run)],
+        metrics.scheduler,
+    )
+    watcher.add_listener(lambda c: set_level(c.log_level))
+    watcher.add_listener(lambda c: limiter.configure(c.rate_limit))
+    watcher.add_listener(lambda c: switchboard.apply(c.faults, drill=c.drill))
+    undo.callback(switchboard.apply, {})  # release what faults hold, on shutdown too
+    watcher.load_initial()
+    links = LinkService(store, cache, clicks, metrics, parts.features,
+                        on_staged=notifier.relay.wake, stream=parts.click_stream)  # fmt: skip
+    services = Services(
+        settings=settings,
+        metrics=metrics,
+        store=store,
+        links=links,
+        outbox=outbox,
+        alias_claims=AliasClaims(store, settings.alias_starting_credits),
+        notifier=notifier,
+        limiter=limiter,
+        config=watcher,
+        switchboard=switchboard,
+        leadership=leadership,
+        click_stream=parts.click_stream,
+        redis=redis,
+    )
+    return Running(services, clicks, scheduler)
+
+
+async def _start_servers(
+    parts: Parts,
+    app: FastAPI,
+    debug_server: DebugServer | None,
+    loop: asyncio.AbstractEventLoop,
+    undo: AsyncExitStack,
+) -> None:
+    """The click stream's port, the task gauge, the GC pause recorder, the /metrics thread."""
+    settings, metrics = parts.settings, parts.metrics
+    if settings.stream_port:
+        stream_server = await StreamServer.start(
+            parts.click_stream, metrics.ws, settings.host, settings.stream_port
+        )
+        undo.push_async_callback(stream_server.stop)
+        app.state.stream_server = stream_server
+        log.info("click stream on ws://%s:%d%s", settings.host, stream_server.port, STREAM_PATH)
+    metrics.asyncio_tasks.set_function(lambda: _count_tasks(loop))
+    gc_recorder = GCPauseRecorder(
+        metrics.gc_pause, debug_server.pauses if debug_server is not None else None
+    )
+    gc_recorder.install()
+    undo.callback(gc_recorder.uninstall)
+    if settings.metrics_port:
+        metrics_server = start_metrics_server(
+            settings.metrics_host, settings.metrics_port, parts.registry
+        )
+        undo.callback(metrics_server.stop)
+        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, metrics_server.port)
+
+
+def _start_loops(parts: Parts, running: Running, undo: AsyncExitStack) -> None:
+    """The background loops, each cancelled on shutdown; the click buffer flushes after."""
+    settings = parts.settings
+    undo.push_async_callback(running.clicks.flush)  # runs after the loops are cancelled
+    lag = LoopLagMonitor(parts.metrics.event_loop_lag, settings.loop_lag_interval_seconds)
+    loops: list[tuple[str, Coroutine[Any, Any, None]]] = [
+        ("click-flush", running.clicks.run()),
+        ("loop-lag-probe", lag.run()),
+        ("config-watch", parts.watcher.run()),
+        ("scheduler", running.scheduler.run()),
+    ]
+    if settings.notify_enabled:
+        loops.append(("notifier", running.services.notifier.run()))
+    for name, coro in loops:
+        undo.push_async_callback(_cancel, asyncio.create_task(coro, name=name))
+
+
+def _api(parts: Parts, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]) -> FastAPI:
+    """The public API: routes, error handlers, /metrics on the port when its thread is off,
+    and the request telemetry."""
+    settings = parts.settings
     app = FastAPI(
         title="leaky-app",
         version=__version__,
@@ -308,19 +343,43 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         telemetry=FASTAPI_TELEMETRY_OFF,
     )
     install_error_handlers(app)
-    app.include_router(health_router)
-    app.include_router(v1.router)
-    app.include_router(v2.router)
-    app.include_router(notifications.router)
-    app.include_router(aliases.router)
-    app.include_router(live.router)
-    app.mount("/metrics", make_asgi_app(registry))
+    for router in (health_router, v1.router, v2.router, notifications.router, aliases.router,
+                   live.router):  # fmt: skip
+        app.include_router(router)
+    app.mount("/metrics", make_asgi_app(parts.registry))
     app.include_router(redirect.router)  # last: /{code} must not shadow the fixed paths
     if settings.instrumented:
         app.add_middleware(
             TelemetryMiddleware,
-            metrics=metrics,
-            access=access_log,
-            trace_ratio=settings.trace_sample_ratio if tracing is not None else None,
+            metrics=parts.metrics,
+            access=parts.access_log,
+            trace_ratio=settings.trace_sample_ratio if parts.tracing is not None else None,
         )
     return app
+
+
+def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> FastAPI:
+    parts = _parts(settings, registry if registry is not None else CollectorRegistry())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        # Every start-up step registers its undo, so a failure half-way leaves nothing behind.
+        async with AsyncExitStack() as undo:
+            if settings.gc_freeze_at_startup:
+                _freeze_startup_heap()
+            if parts.tracing is not None:
+                undo.callback(parts.tracing.flush)  # last: the spans of shutdown go out too
+            # First, so the task factory sees every task the service creates from here on.
+            debug_server = None
+            if settings.debug_enabled:
+                debug_server = _start_debug_server(parts, app, loop)
+                undo.callback(debug_server.stop)
+                app.state.debug_server = debug_server
+            running = await _open_services(parts, app, undo)
+            app.state.services = running.services
+            await _start_servers(parts, app, debug_server, loop, undo)
+            _start_loops(parts, running, undo)
+            yield
+
+    return _api(parts, lifespan)

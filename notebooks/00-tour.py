@@ -98,8 +98,9 @@ for fault in patient.faults().catalogue:
 # %% [markdown]
 # ## 4. A dashboard panel, from Prometheus
 #
-# Grafana's panels are code (`labctl/dashboards.py`). `plot_panel` runs the same PromQL
-# against the lab's Prometheus, so this chart is the "Requests per second by route" panel.
+# Grafana's panels are code (`labctl/course/dashboard_catalogue.py`). `panel_series` runs the
+# same PromQL against the lab's Prometheus and `plot_panel` draws it, so this chart is the
+# "Requests per second by route" panel.
 # Prometheus scrapes every 5 s; a rate needs two scrapes, so a fresh stack takes a few
 # seconds to draw its first points.
 

@@ -31,7 +31,7 @@ LAB = "04"
 # ## 1. The stack, and a healthy baseline
 #
 # The lab's load runs first with nothing wrong, so the charts below have a "before".
-# `Walkthrough` (in `labctl/walkthrough.py`) is the arc every lab notebook follows.
+# `Walkthrough` (in `labctl/course/walkthrough.py`) is the arc every lab notebook follows.
 
 # %%
 # %matplotlib inline

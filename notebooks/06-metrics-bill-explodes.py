@@ -87,9 +87,9 @@ print(f"'{label}' looks like:", sorted({s[label] for s in series})[:3])
 # %% [markdown]
 # ## 5. Evidence: the code that sets it
 #
-# "Grep the code for the metric", as the lab's tools say: `labctl.sources.grep` answers with
-# the function around each hit. The metric is declared in one place; the function that calls
-# `.labels(...)` on it, in the same file, picks the label values.
+# "Grep the code for the metric", as the lab's tools say: `labctl.evidence.sources.grep`
+# answers with the function around each hit. The metric is declared in one place; the
+# function that calls `.labels(...)` on it, in the same file, picks the label values.
 
 # %%
 from labctl.course.catalogue import LABS_DIR

@@ -33,7 +33,7 @@ LAB = "09"
 # ## 1. The stack, and a healthy baseline
 #
 # The lab's load is clicks plus a crowd of websocket clients on `/ws/clicks`
-# (`labctl.ws_crowd`), each reconnecting every few seconds. It runs first with nothing wrong.
+# (`labctl.stack.ws_crowd`), each reconnecting every few seconds. It runs first with nothing wrong.
 
 # %%
 # %matplotlib inline

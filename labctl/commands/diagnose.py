@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from labctl.commands.output import JsonFlag, Outcome, RunDir, console, echo, emits
-from labctl.commands.profile import capture_folder, lab_patient
+from labctl.commands.profile import capture_folder, capture_seconds, lab_patient
 from labctl.contract import CAPTURE, RunLayout
 from labctl.errors import LabctlError
 from labctl.evidence.examination import diagnose
@@ -22,12 +22,7 @@ def diagnose_cmd(
         int | None, typer.Option("--pid", help="a Python process; default: the lab's service")
     ] = None,
     seconds: Annotated[
-        float,
-        typer.Option(
-            min=CAPTURE.min_seconds,
-            max=CAPTURE.max_seconds,
-            help="evidence window; when memory grows, a heap window as long follows",
-        ),
+        float, capture_seconds("evidence window; when memory grows, a heap window as long follows")
     ] = 10.0,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -26,12 +26,14 @@ from labctl.render import tables
 
 app = typer.Typer(help="Attach profilers to a live process.", no_args_is_help=True)
 PidOption = Annotated[int | None, typer.Option("--pid", help="a running Python process")]
-SecondsOption = Annotated[
-    float,
-    typer.Option(
-        "--seconds", min=CAPTURE.min_seconds, max=CAPTURE.max_seconds, help="capture length"
-    ),
-]  # fmt: skip
+
+
+def capture_seconds(help: str) -> Any:
+    """``--seconds`` of a capture: the contract's window, so every capture takes the same."""
+    return typer.Option("--seconds", min=CAPTURE.min_seconds, max=CAPTURE.max_seconds, help=help)
+
+
+SecondsOption = Annotated[float, capture_seconds("capture length")]  # fmt: skip
 CommandArg = Annotated[
     list[str] | None, typer.Argument(help="or a command to run under the profiler, after --")
 ]
@@ -202,14 +204,7 @@ def profile_gc(
         str | None, typer.Option(help="apply gen0,gen1,gen2 thresholds live, e.g. 50000,20,20")
     ] = None,
     freeze: Annotated[bool, typer.Option(help="gc.freeze() the current heap live")] = False,
-    seconds: Annotated[
-        float,
-        typer.Option(
-            min=CAPTURE.min_seconds,
-            max=CAPTURE.max_seconds,
-            help="window before and after the change",
-        ),
-    ] = 10.0,
+    seconds: Annotated[float, capture_seconds("window before and after the change")] = 10.0,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
 ) -> Outcome:

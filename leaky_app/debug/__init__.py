@@ -14,7 +14,7 @@ bounds every duration and runs one expensive profile at a time. The index at ``/
 lists every endpoint.
 """
 
-from leaky_app.debug.app import Endpoint
+from leaky_app.debug.endpoints import Endpoint
 from leaky_app.debug.server import DEFAULT_PORT, DebugConfig, DebugServer
 
 __all__ = ["DEFAULT_PORT", "DebugConfig", "DebugServer", "Endpoint"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-import sysconfig
+import re
 import types
 from dataclasses import dataclass
 
-_STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"])
-_PURELIB = os.path.realpath(sysconfig.get_paths()["purelib"])
+# The rule labctl applies to any process (labctl/records/location.py), written again here
+# because this package imports nothing it could share it through; tests/test_frame_rule.py
+# keeps the two the same. By path, so it holds for a venv, pyenv, Debian or a container.
+LIBRARY_PATH = re.compile(r"(/lib/python\d+\.\d+/|/site-packages/|/dist-packages/|^<)")
 _HERE = os.path.dirname(os.path.realpath(__file__))
 
 
@@ -33,11 +35,11 @@ def from_frame(frame: types.FrameType, line: int | None = None) -> FrameInfo:
 
 
 def is_library(filename: str) -> bool:
-    """Standard library, installed packages, frozen modules and this debug package."""
-    if filename.startswith("<"):
+    """Standard library, installed packages, frozen modules, and this debug package (the
+    observer's own frames are never the application's)."""
+    if LIBRARY_PATH.search(filename):
         return True
-    path = os.path.realpath(filename)
-    return path.startswith((_STDLIB, _PURELIB, _HERE))
+    return os.path.realpath(filename).startswith(_HERE + os.sep)
 
 
 def stack_of(frame: types.FrameType | None, limit: int = 64) -> list[FrameInfo]:

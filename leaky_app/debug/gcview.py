@@ -6,6 +6,7 @@ validated wrappers over :mod:`gc` so an HTTP caller cannot pass anything odd.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import gc
 import sys
@@ -15,7 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 from leaky_app.debug.allocator import allocator_state
+from leaky_app.debug.endpoints import Endpoint, int_param
 from leaky_app.debug.frames import FrameInfo, from_frame, is_library
 
 # Upper bounds in seconds; the last bucket is everything above 2.5 s.
@@ -206,3 +211,42 @@ def freeze() -> int:
 def unfreeze() -> int:
     gc.unfreeze()
     return gc.get_freeze_count()
+
+
+def gc_endpoints(pauses: GCPauses) -> list[Endpoint]:
+    """``/debug/gc``: collections and pauses, and the live knobs (thresholds, freeze)."""
+
+    async def state(request: Request) -> Response:
+        return JSONResponse(gc_state(pauses))
+
+    async def threshold(request: Request) -> Response:
+        previous = set_threshold(
+            int_param(request, "gen0", 700, 0, MAX_THRESHOLD),
+            int_param(request, "gen1", 10, 0, MAX_THRESHOLD),
+            int_param(request, "gen2", 10, 0, MAX_THRESHOLD),
+        )
+        return JSONResponse({"previous": list(previous), "threshold": list(gc.get_threshold())})
+
+    async def freeze_now(request: Request) -> Response:
+        return JSONResponse({"frozen_objects": await asyncio.to_thread(freeze)})
+
+    async def unfreeze_now(request: Request) -> Response:
+        return JSONResponse({"frozen_objects": unfreeze()})
+
+    async def collect_now(request: Request) -> Response:
+        generation = int_param(request, "generation", 2, 0, 2)
+        return JSONResponse(await asyncio.to_thread(collect, generation))
+
+    return [
+        Endpoint("/debug/gc", ("GET",), "collections, pauses per generation, thresholds", "",
+                 state),
+        Endpoint("/debug/gc/threshold", ("PUT",), "set gc thresholds live (the GOGC knob)",
+                 "gen0, gen1, gen2", threshold),
+        Endpoint("/debug/gc/freeze", ("POST",), "gc.freeze(): move every object to the "
+                 "permanent generation",
+                 "", freeze_now),
+        Endpoint("/debug/gc/unfreeze", ("POST",), "gc.unfreeze(): every frozen object "
+                 "back in the oldest generation, the start-up freeze too", "", unfreeze_now),
+        Endpoint("/debug/gc/collect", ("POST",), "run a collection and time it", "generation",
+                 collect_now, expensive=True),
+    ]  # fmt: skip

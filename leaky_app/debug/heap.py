@@ -6,6 +6,7 @@ allocation-heavy code), so it is off until started; a window starts it for its d
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -13,6 +14,10 @@ import tracemalloc
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from leaky_app.debug.endpoints import Endpoint, choice_param, int_param, seconds_param
 from leaky_app.debug.frames import FrameInfo, first_app_frame
 
 Group = Literal["traceback", "lineno", "filename"]
@@ -134,3 +139,44 @@ def _compare(
         HeapStat(s.size, s.count, s.size_diff, s.count_diff, _frames(s.traceback))
         for s in stats[:limit]
     ]
+
+
+def heap_endpoints(heap: HeapProfiler, max_seconds: float) -> list[Endpoint]:
+    """``/debug/heap``: tracemalloc's top sites, growth over a window, diff, start, stop."""
+
+    async def top_or_window(request: Request) -> Response:
+        limit = int_param(request, "limit", 20, 1, 1000)
+        group = choice_param(request, "group", ["traceback", "lineno", "filename"])
+        if "seconds" in request.query_params:
+            seconds = seconds_param(request, max_seconds, 0, required=True)
+            stats = await asyncio.to_thread(heap.window, seconds, limit, group)  # type: ignore[arg-type]
+            return JSONResponse({"mode": "window", "seconds": seconds,
+                                 "growth": [s.to_json() for s in stats]})  # fmt: skip
+        stats = await asyncio.to_thread(heap.top, limit, group)  # type: ignore[arg-type]
+        return JSONResponse({"mode": "top", **heap.status(),
+                             "top": [s.to_json() for s in stats]})  # fmt: skip
+
+    async def diff(request: Request) -> Response:
+        limit = int_param(request, "limit", 20, 1, 1000)
+        group = choice_param(request, "group", ["traceback", "lineno", "filename"])
+        stats = await asyncio.to_thread(heap.diff, limit, group)  # type: ignore[arg-type]
+        note = None if stats else "first snapshot taken; call again to see growth"
+        return JSONResponse({"growth": [s.to_json() for s in stats], "note": note})
+
+    async def start(request: Request) -> Response:
+        heap.start(int_param(request, "frames", heap.default_frames, 1, 100))
+        return JSONResponse(heap.status())
+
+    async def stop(request: Request) -> Response:
+        heap.stop()
+        return JSONResponse(heap.status())
+
+    return [
+        Endpoint("/debug/heap", ("GET",), "tracemalloc top sites, or growth over seconds=N",
+                 "seconds, limit, group=traceback|lineno|filename", top_or_window,
+                 expensive=True),
+        Endpoint("/debug/heap/diff", ("GET",), "growth since the previous heap snapshot",
+                 "limit, group", diff, expensive=True),
+        Endpoint("/debug/heap/start", ("POST",), "start tracemalloc", "frames", start),
+        Endpoint("/debug/heap/stop", ("POST",), "stop tracemalloc, free its memory", "", stop),
+    ]  # fmt: skip

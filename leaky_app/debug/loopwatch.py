@@ -24,6 +24,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from leaky_app.debug.endpoints import Endpoint
 from leaky_app.debug.frames import FrameInfo, first_app_frame, stack_of
 
 LAG_BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -161,3 +165,12 @@ class LoopWatchdog:
             ),
             "stalls": [s.to_json() for s in reversed(self.stalls)],
         }
+
+
+def loop_endpoints(watchdog: LoopWatchdog) -> list[Endpoint]:
+    async def loop(request: Request) -> Response:
+        return JSONResponse(watchdog.report())
+
+    return [
+        Endpoint("/debug/loop", ("GET",), "event-loop lag and the calls that blocked it", "", loop)
+    ]

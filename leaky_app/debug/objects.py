@@ -7,6 +7,7 @@ generation): after the service's start-up freeze, counts are of what was made si
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import shutil
 import tempfile
@@ -14,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import objgraph
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from leaky_app.debug.endpoints import BadParam, Endpoint, choice_param, error, int_param
 
 
 class ObjectsView:
@@ -108,3 +113,44 @@ def _edge(parent: Any, child: Any) -> str:
         except Exception:  # noqa: S112 - properties may raise; any edge label will do
             continue
     return "ref" if child in gc.get_referents(parent) else "?"
+
+
+def object_endpoints(objects: ObjectsView) -> list[Endpoint]:
+    """``/debug/objects``: objgraph's counts by type, growth, and the chain that keeps one."""
+
+    async def most_common(request: Request) -> Response:
+        limit = int_param(request, "limit", 20, 1, 1000)
+        return JSONResponse({"most_common": await asyncio.to_thread(objects.most_common, limit)})
+
+    async def growth(request: Request) -> Response:
+        limit = int_param(request, "limit", 20, 1, 1000)
+        return JSONResponse({"growth": await asyncio.to_thread(objects.growth, limit)})
+
+    async def backrefs(request: Request) -> Response:
+        type_name = request.query_params.get("type")
+        if not type_name or len(type_name) > 200:
+            raise BadParam("type is required (a type name as /debug/objects lists it)")
+        depth = int_param(request, "max_depth", 20, 1, 50)
+        fmt = choice_param(request, "format", ["text", "png"])
+        chain = await asyncio.to_thread(objects.backref_chain, type_name, depth)
+        if chain is None:
+            return error(404, "not_found", f"no live object of type {type_name!r}")
+        if fmt == "png":
+            image = await asyncio.to_thread(objects.chain_png, chain)
+            if image is None:
+                return error(501, "no_graphviz", "graphviz 'dot' is not installed; use format=text")
+            return Response(image, media_type="image/png")
+        body: dict[str, Any] = {"type": type_name, "chain": objects.describe_chain(chain)}
+        note = objects.frozen_note(chain)
+        if note:
+            body["note"] = note
+        return JSONResponse(body)
+
+    return [
+        Endpoint("/debug/objects", ("GET",), "most common object types (objgraph)", "limit",
+                 most_common, expensive=True),
+        Endpoint("/debug/objects/growth", ("GET",), "types that grew since the last call", "limit",
+                 growth, expensive=True),
+        Endpoint("/debug/objects/backrefs", ("GET",), "what keeps an object of a type alive",
+                 "type, max_depth, format=text|png", backrefs, expensive=True),
+    ]  # fmt: skip

@@ -7,6 +7,7 @@ seen late. Output: collapsed stacks (flamegraph.pl / speedscope input) and speed
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sys
 import threading
@@ -14,6 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from leaky_app.debug.endpoints import Endpoint, choice_param, int_param, seconds_param
 from leaky_app.debug.frames import FrameInfo, stack_of
 
 
@@ -127,3 +132,31 @@ def _parked(innermost: FrameInfo) -> bool:
         or "queue.py" in innermost.file
         or "concurrent/futures" in innermost.file
     )
+
+
+def profile_endpoints(max_seconds: float) -> list[Endpoint]:
+    """``/debug/profile``: the in-process sampler over ``seconds`` (at most ``max_seconds``)."""
+
+    async def profile(request: Request) -> Response:
+        seconds = seconds_param(request, max_seconds, 5.0, required=False)
+        hz = int_param(request, "hz", 100, 1, 1000)
+        fmt = choice_param(request, "format", ["json", "collapsed", "speedscope"])
+        result = await asyncio.to_thread(sample, seconds, hz)
+        if fmt == "collapsed":
+            return PlainTextResponse(result.collapsed())
+        if fmt == "speedscope":
+            return JSONResponse(result.speedscope())
+        return JSONResponse(
+            {
+                "seconds": round(result.duration, 3),
+                "samples": result.samples,
+                "hz": hz,
+                "top": result.top_functions(int_param(request, "limit", 20, 1, 1000)),
+                "collapsed": result.collapsed(),
+            }
+        )
+
+    return [
+        Endpoint("/debug/profile", ("GET",), "in-process stack sampler (no ptrace needed)",
+                 "seconds, hz, format=json|collapsed|speedscope, limit", profile, expensive=True),
+    ]  # fmt: skip

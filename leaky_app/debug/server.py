@@ -16,8 +16,9 @@ from typing import Any
 
 import uvicorn
 
-from leaky_app.debug.app import DebugState, Endpoint, build_app
+from leaky_app.debug.app import DebugState, build_app
 from leaky_app.debug.auth import new_token, write_token
+from leaky_app.debug.endpoints import Endpoint
 from leaky_app.debug.gcview import GCPauses
 from leaky_app.debug.loopwatch import LoopWatchdog
 from leaky_app.debug.tasks import TaskTracker

@@ -20,6 +20,10 @@ from collections.abc import Coroutine, Generator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from leaky_app.debug.endpoints import BadParam, Endpoint, choice_param, error, int_param
 from leaky_app.debug.frames import FrameInfo, from_frame
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
@@ -271,3 +275,47 @@ def find_task(
         if (meta.id if meta else id(task)) == task_id:
             return task
     return None
+
+
+def task_endpoints(loop: asyncio.AbstractEventLoop, tracker: TaskTracker | None) -> list[Endpoint]:
+    """``/debug/tasks``: every task of ``loop``, grouped by creation site when ``tracker``
+    records sites; its recent history; cancelling one task by id."""
+
+    async def tasks(request: Request) -> Response:
+        group = choice_param(request, "group", ["none", "site"])
+        limit = int_param(request, "limit", 500, 1, 100_000)
+        records = list_tasks(loop, tracker, with_chain=group == "none")
+        body: dict[str, Any] = {
+            "count": len(records),
+            "creation_sites_recorded": tracker is not None,
+        }
+        if group == "site":
+            body["groups"] = group_by_site(records)[:limit]
+        else:
+            body["tasks"] = [r.to_json() for r in records[:limit]]
+        return JSONResponse(body)
+
+    async def task_history(request: Request) -> Response:
+        if tracker is None:
+            return error(409, "not_recording", "the task factory is off; no history is kept")
+        return JSONResponse({"finished": [t.to_json() for t in reversed(tracker.history)]})
+
+    async def cancel_task(request: Request) -> Response:
+        try:
+            task_id = int(request.path_params["task_id"])
+        except ValueError:
+            raise BadParam("task id must be an integer") from None
+        task = find_task(loop, tracker, task_id)
+        if task is None:
+            return error(404, "not_found", f"no live task with id {task_id}")
+        loop.call_soon_threadsafe(task.cancel)
+        return JSONResponse({"cancelled": task_id, "name": task.get_name()}, status_code=202)
+
+    return [
+        Endpoint("/debug/tasks", ("GET",), "asyncio tasks: await chain, creation site, age",
+                 "group=none|site, limit", tasks),
+        Endpoint("/debug/tasks/history", ("GET",), "recently finished tasks and how they ended",
+                 "", task_history),
+        Endpoint("/debug/tasks/{task_id}/cancel", ("POST",), "cancel one task by id", "",
+                 cancel_task),
+    ]  # fmt: skip

@@ -6,6 +6,10 @@ import sys
 import threading
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from leaky_app.debug.endpoints import Endpoint
 from leaky_app.debug.frames import stack_of
 
 
@@ -23,3 +27,10 @@ def thread_stacks() -> list[dict[str, Any]]:
             }
         )
     return sorted(result, key=lambda t: t["name"])
+
+
+def thread_endpoints() -> list[Endpoint]:
+    async def threads(request: Request) -> Response:
+        return JSONResponse({"threads": thread_stacks()})
+
+    return [Endpoint("/debug/threads", ("GET",), "every thread's stack", "", threads)]

@@ -7,9 +7,14 @@ import platform
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from leaky_app.debug.endpoints import Endpoint
 
 _SECRET_KEY = re.compile(r"secret|token|passw|credential|private|api_?key|auth", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@", re.I)
@@ -50,3 +55,13 @@ def process_vars(started: float, settings: Mapping[str, Any]) -> dict[str, Any]:
         "packages": {name: _version(name) for name in PACKAGES},
         "settings": redact(settings),
     }
+
+
+def vars_endpoints(started: float, settings: Callable[[], Mapping[str, Any]]) -> list[Endpoint]:
+    async def vars_(request: Request) -> Response:
+        return JSONResponse(process_vars(started, settings()))
+
+    return [
+        Endpoint("/debug/vars", ("GET",), "versions, pid, uptime, settings (secrets masked)", "",
+                 vars_)
+    ]  # fmt: skip

@@ -6,13 +6,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from leaky_app import fault_hooks
-from leaky_app.faults import BY_ID, CATALOGUE, FaultStateCollector, Switchboard, check_faults
-from leaky_app.links.click_stream import ClickStream
-from leaky_app.links.service import ClickFeatures
-from leaky_app.metrics import NotifyMetrics, WebsocketMetrics
-from leaky_app.notify.mailer import Mailer, MailerConfig
-from tests.conftest import make_settings
+from leaky_app.faults import CATALOGUE, FaultStateCollector, Switchboard, check_faults
 
 
 @pytest.mark.parametrize("spec", CATALOGUE, ids=lambda s: s.id)
@@ -30,14 +24,6 @@ def test_culprit_is_a_real_function(spec: object) -> None:
     assert spec.tools
     assert spec.cap
     assert spec.intensities
-
-
-def test_every_fault_has_a_hook_and_nothing_else_does(tmp_path: Path) -> None:
-    mailer = Mailer(MailerConfig(), NotifyMetrics.create(CollectorRegistry()))
-    stream = ClickStream(10, 4, WebsocketMetrics.create(CollectorRegistry()))
-    settings = make_settings(tmp_path)
-    connected = fault_hooks.connect(Switchboard(), ClickFeatures(), mailer, settings, stream)
-    assert connected == set(BY_ID)
 
 
 def test_check_faults_refuses_unknown_ids_and_intensities() -> None:

@@ -13,6 +13,8 @@ import pytest
 
 from leaky_app.debug import tasks
 from leaky_app.debug.tasks import TaskTracker
+from tests.leaky_app.debug.conftest import DebugHandle
+from tests.polling import eventually
 
 
 def warnings_silenced() -> contextlib.AbstractContextManager[None]:
@@ -98,3 +100,48 @@ async def test_records_of_tasks_destroyed_while_pending_are_swept(
         await asyncio.gather(*kept, return_exceptions=True)
     finally:
         tracker.uninstall(loop)
+
+
+_parked: list[asyncio.Task[None]] = []
+
+
+async def _wait_forever(future: asyncio.Future[None]) -> None:
+    await future
+
+
+def register_webhook_waiters(n: int, future: asyncio.Future[None]) -> None:
+    """Creates tasks that await a future nobody resolves: a task leak in miniature."""
+    for _ in range(n):
+        _parked.append(asyncio.create_task(_wait_forever(future)))
+
+
+async def test_tasks_group_by_site_ranks_the_leaking_site_first(debug: DebugHandle) -> None:
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    short_lived = [asyncio.create_task(asyncio.sleep(0.01)) for _ in range(3)]
+    register_webhook_waiters(60, future)
+    try:
+        body = (await debug.client.get("/debug/tasks?group=site")).json()
+        top = body["groups"][0]
+        assert "register_webhook_waiters" in top["site"]
+        assert top["count"] == 60
+        assert body["creation_sites_recorded"] is True
+
+        listing = (await debug.client.get("/debug/tasks?limit=1000")).json()["tasks"]
+        leaked = [t for t in listing if "register_webhook_waiters" in t["site"]]
+        assert len(leaked) == 60
+        chain = leaked[0]["await_chain"]
+        assert any("_wait_forever" in frame for frame in chain)
+        assert chain[-1].startswith("awaiting Future")
+        assert leaked[0]["age_seconds"] is not None
+
+        victim = leaked[0]["id"]
+        response = await debug.client.post(f"/debug/tasks/{victim}/cancel")
+        assert response.status_code == 202
+        await eventually(lambda: any(t.cancelled() for t in _parked), "the task is cancelled")
+        history = (await debug.client.get("/debug/tasks/history")).json()["finished"]
+        assert any(h["id"] == victim and h["outcome"] == "cancelled" for h in history)
+        assert (await debug.client.post("/debug/tasks/999999999/cancel")).status_code == 404
+    finally:
+        future.cancel()
+        await asyncio.gather(*_parked, *short_lived, return_exceptions=True)
+        _parked.clear()

@@ -1,0 +1,122 @@
+"""``labctl diagnose`` names the culprit from evidence alone: the live service under each
+core fault and the descriptor leak (random order), target scripts that are not ours, and a
+clean run."""
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from labctl.cli import main
+from leaky_app.faults import CATALOGUE
+from tests.integration.load import load
+from tests.labctl.cli_surface import check_json
+from tests.labctl.targets import TARGETS
+from tests.live import FaultLab
+
+pytestmark = pytest.mark.integration
+# The core faults, and the descriptor leak (its finding greps the code py-spy saw running).
+FAULTS = ["cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn", "fd_leak"]
+CULPRIT = {f.id: f.culprit.split(":")[1] for f in CATALOGUE}
+
+
+def diagnose(args: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    code = main(["diagnose", "--json", *args])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    body = json.loads(captured.out)
+    check_json("diagnose", body)
+    findings: list[dict[str, object]] = body["findings"]
+    return findings
+
+
+def test_clean_service_under_load_has_no_serious_finding(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with fault_lab.service.client() as client:  # warm: a first request is not a leak
+        for code in fault_lab.codes * 20:
+            client.get(f"/{code}")
+    with load(fault_lab.service.url, fault_lab.codes):
+        findings = diagnose(["--seconds", "4", "--run-dir", str(fault_lab.service.run_dir)], capsys)
+    serious = [f for f in findings if float(str(f["score"])) >= 0.5]
+    assert serious == [], serious
+    assert not [f for f in findings if f["kind"] in {"tasks", "memory", "gc", "loop"}], findings
+
+
+def test_diagnose_names_each_faults_culprit_first(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    order = random.sample(FAULTS, len(FAULTS))
+    for fault in order:
+        fault_lab.switch(fault, "10x")
+        try:
+            with load(fault_lab.service.url, fault_lab.codes):
+                findings = diagnose(
+                    ["--seconds", "4", "--run-dir", str(fault_lab.service.run_dir)], capsys
+                )
+        finally:
+            fault_lab.switch(fault, None)
+        assert findings, f"{fault}: no finding (order {order})"
+        first = findings[0]
+        assert first["function"] == CULPRIT[fault], (order, fault, findings[:3])
+        assert set(first) == {"kind", "function", "file", "line", "evidence", "score"}
+
+
+def test_diagnose_a_process_that_is_not_ours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hog = subprocess.Popen([sys.executable, str(TARGETS / "cachehog.py"), "60"])
+    busy = subprocess.Popen([sys.executable, str(TARGETS / "busyloop.py"), "60"])
+    try:
+        memory = diagnose(["--pid", str(hog.pid), "--seconds", "3", "--run-dir", str(tmp_path)],
+                          capsys)  # fmt: skip
+        cpu = diagnose(["--pid", str(busy.pid), "--seconds", "3", "--run-dir", str(tmp_path)],
+                       capsys)  # fmt: skip
+    finally:
+        for proc in (hog, busy):
+            proc.kill()
+            proc.wait()
+    kinds = {f["kind"]: f["function"] for f in memory}
+    assert kinds.get("memory") == "render_thumbnail", memory
+    assert cpu[0]["kind"] == "cpu" and cpu[0]["function"] == "spin_checksum", cpu
+
+
+def test_diagnose_names_the_code_that_opens_the_files_a_process_leaks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    writer = subprocess.Popen([sys.executable, str(TARGETS / "segmentleak.py"), "60", str(files)])
+    try:
+        found = diagnose(
+            ["--pid", str(writer.pid), "--seconds", "3", "--run-dir", str(tmp_path / "run")],
+            capsys,
+        )
+    finally:
+        writer.kill()
+        writer.wait()
+    fds = [f for f in found if f["kind"] == "fds"]
+    assert fds, found
+    assert fds[0]["function"] == "SegmentWriter.rotate", fds
+    assert str(fds[0]["file"]).endswith("segmentleak.py") and int(str(fds[0]["line"])) > 0
+    assert "open files are " + str(files) in str(fds[0]["evidence"]), fds
+
+
+def test_diagnose_without_a_target_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["diagnose", "--run-dir", str(tmp_path)]) == 3
+    assert "not running" in capsys.readouterr().err
+
+
+def test_a_window_the_services_heap_window_cannot_follow_is_refused_at_once(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = ["--run-dir", str(fault_lab.service.run_dir)]
+    assert main(["diagnose", "--seconds", "120", *run_dir]) == 2
+    assert "debug_max_seconds" in capsys.readouterr().err
+    assert main(["diagnose", "--seconds", "1.5", *run_dir]) == 2
+    assert "whole seconds" in capsys.readouterr().err

@@ -1,0 +1,142 @@
+"""``labctl profile tasks | gc | loop | objects``: the debug views, rendered, against the
+shared live service with the fault that each view exists to reveal."""
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from labctl.cli import app, main
+from labctl.evidence.patient import Patient
+from tests.integration.load import load
+from tests.labctl.cli_surface import check_json, command_of
+from tests.live import FaultLab
+from tests.polling import eventually_sync
+
+pytestmark = pytest.mark.integration
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(args)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    if "--json" in args:
+        check_json(command_of(args), json.loads(captured.out))
+    return captured.out
+
+
+@contextmanager
+def fault_showing(
+    fault_lab: FaultLab, fault: str, intensity: str, symptom: Callable[[Patient], bool], what: str
+) -> Iterator[None]:
+    """Fault on under load until ``symptom`` holds; the body reads the view; then off."""
+    fault_lab.switch(fault, intensity)
+    try:
+        with (
+            load(fault_lab.service.url, fault_lab.codes),
+            Patient.from_run_dir(fault_lab.service.run_dir) as patient,
+        ):
+            eventually_sync(lambda: symptom(patient), what)
+        yield
+    finally:
+        fault_lab.switch(fault, None)
+
+
+def tasks_pile_up(patient: Patient) -> bool:
+    return patient.tasks().count > 500
+
+
+def test_tasks_view_ranks_the_leaking_site_first(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = str(fault_lab.service.run_dir)
+    with fault_showing(fault_lab, "task_leak", "10x", tasks_pile_up, "tasks pile up"):
+        body = json.loads(run(["profile", "tasks", "--run-dir", run_dir, "--json"], capsys))
+    top = body["groups"][0]
+    assert top["site"]["function"] == "ClickEventPublisher.publish", body["groups"][:3]
+    assert top["count"] > 10 * max(1, body["groups"][1]["count"])
+    table = run(["profile", "tasks", "--run-dir", run_dir], capsys)
+    assert "live tasks" in table
+
+
+def test_loop_view_names_the_blocking_call(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = str(fault_lab.service.run_dir)
+    with fault_showing(
+        fault_lab, "loop_blocking", "100x", lambda p: len(p.loop().stalls) >= 3, "the loop stalls"
+    ):
+        body = json.loads(run(["profile", "loop", "--run-dir", run_dir, "--json"], capsys))
+    located = [s["location"]["function"] for s in body["stalls"] if s["location"]]
+    assert located and located[0] == "ReputationClient._vendor_verdict", located[:3]
+
+
+def test_gc_view_blames_the_cycle_builder_and_tuning_is_measured(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = str(fault_lab.service.run_dir)
+    with Patient.from_run_dir(fault_lab.service.run_dir) as patient:
+        original = patient.gc().threshold
+        fault_lab.switch("gc_churn", "10x")
+        try:
+            with load(fault_lab.service.url, fault_lab.codes):
+                eventually_sync(
+                    lambda: any(
+                        t.site.function == "RedirectAudit.record" for t in patient.gc().triggers
+                    ),
+                    "older collections attributed",
+                )
+                raised = f"{original[0] * 50},{original[1]},{original[2]}"
+                body = json.loads(run(["profile", "gc", "--threshold", raised, "--seconds", "2",
+                                       "--run-dir", run_dir, "--json"], capsys))  # fmt: skip
+        finally:
+            fault_lab.switch("gc_churn", None)
+            patient.set_gc_threshold(*original)
+    tops = [t["site"]["function"] for t in body["report"]["triggers"]]
+    assert "RedirectAudit.record" in tops[:2], tops
+    gen0 = {w["window"]: w["collections"] for w in body["windows"] if w["generation"] == 0}
+    # Same window length, same load: a 50x higher gen-0 threshold must cut collections.
+    assert gen0["before"] > 5 * gen0["after"], gen0
+
+
+def test_objects_view_shows_the_leaking_type_growing(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["profile", "objects", "--run-dir", str(fault_lab.service.run_dir), "--json"]
+    baseline = json.loads(run(args, capsys))
+    # Counted are the objects made since the service froze its start-up heap (objgraph walks
+    # gc.get_objects, which skips the permanent generation): requests make dicts all the time.
+    assert {r["type"]: r["count"] for r in baseline["most_common"]}["builtins.dict"] > 100
+    with fault_showing(fault_lab, "task_leak", "10x", tasks_pile_up, "tasks pile up"):
+        grown = json.loads(run(args, capsys))
+    deltas = {r["type"]: r["delta"] for r in grown["growth"]}
+    assert deltas.get("_asyncio.Task", 0) > 400, deltas
+
+
+def test_a_capture_window_no_profiler_takes_is_refused_up_front(tmp_path: Path) -> None:
+    runner = CliRunner()
+    run_dir = ["--run-dir", str(tmp_path)]
+    half = runner.invoke(app, ["profile", "cpu", "--seconds", "2.5", *run_dir, "--", "python"])
+    assert half.exit_code == 2 and "whole seconds" in half.stderr
+    short = runner.invoke(app, ["profile", "heap", "--seconds", "0.5", *run_dir, "--", "python"])
+    assert short.exit_code == 2 and "0.5" in short.stderr  # typer's range, as --help shows it
+    neither = runner.invoke(app, ["profile", "cpu", *run_dir])
+    assert neither.exit_code == 2 and "either --pid PID or a command" in neither.stderr
+    view = runner.invoke(app, ["profile", "tasks", *run_dir])
+    assert view.exit_code == 3 and "labctl up" in view.stderr
+    bad = runner.invoke(app, ["profile", "gc", "--threshold", "7,x", *run_dir])
+    assert bad.exit_code == 2 and "three integers" in bad.stderr
+
+
+def test_a_heap_window_longer_than_the_service_takes_is_refused_before_capturing(
+    fault_lab: FaultLab, tmp_path: Path
+) -> None:
+    service = fault_lab.service
+    args = ["profile", "heap", "--pid", str(service.record.pid), "--seconds", "120",
+            "--run-dir", str(service.run_dir)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.stderr
+    assert "debug_max_seconds" in result.stderr and "--attach" in result.stderr

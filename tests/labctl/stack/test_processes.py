@@ -1,0 +1,44 @@
+"""Child processes by PID and start time: a recycled PID is never taken for ours."""
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+
+from labctl.stack.processes import ProcessRecord, kill_hard, spawn, stop, tail
+from tests.polling import eventually_sync
+
+
+def sleeper(tmp_path: Path) -> ProcessRecord:
+    code = "import time; print('up', flush=True); time.sleep(60)"
+    return spawn("sleeper", [sys.executable, "-c", code], tmp_path / "logs" / "sleeper.log")
+
+
+def test_a_child_is_alive_until_stopped_and_its_output_is_logged(tmp_path: Path) -> None:
+    record = sleeper(tmp_path)
+    try:
+        assert record.alive()
+        assert ProcessRecord.from_json(record.to_json()) == record
+        eventually_sync(lambda: tail(Path(record.log)) == "up", "its first line logged")
+    finally:
+        assert stop(record, grace=5)
+    assert not record.alive() and not stop(record)  # stopping twice is harmless
+
+
+def test_a_record_with_another_start_time_is_not_ours_and_is_never_signalled(
+    tmp_path: Path,
+) -> None:
+    record = sleeper(tmp_path)
+    try:
+        stranger = replace(record, create_time=record.create_time - 3600)
+        assert not stranger.alive()
+        assert not stop(stranger)  # the PID belongs to a process we did not start
+        assert psutil.pid_exists(record.pid) and record.alive()
+    finally:
+        kill_hard(record)
+    assert not record.alive()
+
+
+def test_tail_of_a_missing_log_says_so(tmp_path: Path) -> None:
+    assert tail(tmp_path / "none.log") == "(no log)"

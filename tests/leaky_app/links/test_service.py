@@ -1,0 +1,36 @@
+"""The link service on a real store: create, resolve (counting the click), read, delete;
+an expired link and a taken alias answer as such."""
+
+import pytest
+
+from leaky_app.links.service import AliasTaken, LinkNotFound
+from tests.conftest import InProcessApp
+
+
+async def test_a_link_round_trip_counts_its_clicks(inproc: InProcessApp) -> None:
+    links = inproc.app.state.services.links
+    link = await links.create("https://shop.example/p/1", None, None)
+    assert await links.resolve(link.code, referrer="https://news.example") == link.url
+    assert await links.resolve(link.code) == link.url  # the second from the read cache
+    assert (await links.get(link.code)).clicks == 2
+    assert inproc.sample("leaky_app_redirects_total", {"result": "found"}) == 2
+    await links.delete(link.code)
+    with pytest.raises(LinkNotFound):
+        await links.resolve(link.code)
+    assert inproc.sample("leaky_app_redirects_total", {"result": "missing"}) == 1
+
+
+async def test_a_taken_alias_is_refused_and_the_first_link_kept(inproc: InProcessApp) -> None:
+    links = inproc.app.state.services.links
+    first = await links.create("https://first.example", "sale", None)
+    with pytest.raises(AliasTaken):
+        await links.create("https://second.example", "sale", None)
+    assert (await links.get("sale")).url == first.url
+
+
+async def test_an_expired_link_is_not_followed(inproc: InProcessApp) -> None:
+    links = inproc.app.state.services.links
+    link = await links.create("https://old.example", None, ttl_seconds=0)
+    with pytest.raises(LinkNotFound, match="expired"):
+        await links.resolve(link.code)
+    assert inproc.sample("leaky_app_redirects_total", {"result": "expired"}) == 1
