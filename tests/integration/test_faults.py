@@ -41,23 +41,32 @@ def giveaways(names: set[str]) -> set[str]:
     return found
 
 
-def under_load(lab: FaultLab, seconds: float = WINDOW_S) -> tuple[Sample, Sample]:
-    """Metrics scraped at the start and end of a window of steady load (no failed request)."""
+REQUESTS = "sum:leaky_app_http_requests_total"
+
+
+def under_load(
+    lab: FaultLab, seconds: float = WINDOW_S, min_requests: int = 0
+) -> tuple[Sample, Sample]:
+    """Metrics scraped at the start and end of a window of steady load (no failed request).
+    The window lasts ``seconds``, and longer (up to ten times) until the service has answered
+    ``min_requests``: a slow machine under a slow fault still gives a measurable count."""
     url = lab.service.metrics_url
     with load(lab.service.url, lab.codes) as driver:
         time.sleep(0.5)  # let the window start under steady load
         before = scrape(url)
         time.sleep(seconds)
+        deadline = time.monotonic() + 9 * seconds
         after = scrape(url)
+        while after[REQUESTS] - before[REQUESTS] < min_requests and time.monotonic() < deadline:
+            time.sleep(0.25)
+            after = scrape(url)
     assert driver.stats.errors == 0
     return before, after
 
 
 def cpu_per_request(lab: FaultLab) -> float:
-    before, after = under_load(lab)
-    requests = (
-        after["sum:leaky_app_http_requests_total"] - before["sum:leaky_app_http_requests_total"]
-    )
+    before, after = under_load(lab, min_requests=30)
+    requests = after[REQUESTS] - before[REQUESTS]
     assert requests > 20, "too little load to measure"
     return (after["process_cpu_seconds_total"] - before["process_cpu_seconds_total"]) / requests
 
