@@ -35,7 +35,7 @@ system-deps: ## apt-get install prometheus, redis-server, lldb, gdb, wrk when mi
 	echo "+ apt-get install -y$$missing"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES)
 
-up: $(STAMP) ## start the lab (service, debug surface, Prometheus) and print its URLs
+up: system-deps $(STAMP) ## install what the stack needs (as root), start it and print its URLs
 	$(BIN)/labctl up --run-dir $(RUN_DIR)
 
 down: ## stop what `make up` started

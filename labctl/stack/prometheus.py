@@ -25,6 +25,10 @@ from labctl.stack.processes import ProcessRecord, spawn, stop, wait_http_ok
 RULES_DIR = Path(__file__).resolve().parents[2] / "dashboards" / "prometheus"
 
 
+class PrometheusMissing(LabctlError):
+    """No prometheus binary on PATH."""
+
+
 def binary() -> str | None:
     return shutil.which("prometheus")
 

@@ -143,7 +143,15 @@ class Stack:
         redis: bool = False,
     ) -> StackStatus:
         """Start what is not running. ``redis`` adds a redis-server and gives the service
-        ``--redis-url`` (the shared rate limit and leader lease, as in docker compose)."""
+        ``--redis-url`` (the shared rate limit and leader lease, as in docker compose).
+        Prometheus is part of every stack (the alerts, dashboards and labs read it): without
+        it installed, nothing starts and :class:`PrometheusMissing` says how to install it."""
+        if prometheus.binary() is None:
+            raise prometheus.PrometheusMissing(
+                "prometheus is not installed; the lab's alerts, dashboards and labs need it: "
+                "sudo apt-get install prometheus (make up does it as root)",
+                3,
+            )
         records = self.status().running
         chosen = ports or ServicePorts.choose()
         service_args: list[str] = []
@@ -170,20 +178,14 @@ class Stack:
             records[SERVICE] = start_service(self.layout, chosen, extra_args=service_args)
             self._save(records)
         if PROMETHEUS not in records:
-            if prometheus.binary() is None:
-                progress("prometheus is not installed (apt-get install prometheus); skipping it")
-            else:
-                targets = {
-                    contract.APP_JOB: [_host_port(records[SERVICE].urls["metrics"])],
-                    contract.SINK_JOB: [_host_port(records[SINK].urls["metrics"])],
-                }
-                records[PROMETHEUS] = prometheus.start_prometheus(
-                    self.layout,
-                    preferred_or_free(contract.PROMETHEUS_PORT),
-                    targets,
-                    echo=progress,
-                )
-                self._save(records)
+            targets = {
+                contract.APP_JOB: [_host_port(records[SERVICE].urls["metrics"])],
+                contract.SINK_JOB: [_host_port(records[SINK].urls["metrics"])],
+            }
+            records[PROMETHEUS] = prometheus.start_prometheus(
+                self.layout, preferred_or_free(contract.PROMETHEUS_PORT), targets, echo=progress
+            )
+            self._save(records)
         return self.status()
 
     def down(self, progress: Progress = lambda _msg: None) -> list[str]:

@@ -33,3 +33,12 @@ def test_status_lists_the_running_processes(live_service: LiveService) -> None:
     check_json("status", body, keyed_by_data=True)
     table = runner.invoke(app, ["status", "--run-dir", str(live_service.run_dir)])
     assert str(live_service.record.pid) in table.stdout and "next:" not in table.stderr
+
+
+def test_up_without_prometheus_says_how_to_install_it_and_starts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    result = runner.invoke(app, ["up", "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == 3 and "sudo apt-get install prometheus" in result.stderr
+    assert not (tmp_path / "run").exists()

@@ -10,7 +10,8 @@ import redis
 from labctl.contract import REDIS, SERVICE, SINK
 from labctl.stack.ports import ServicePorts
 from labctl.stack.processes import stop
-from labctl.stack.supervisor import Stack
+from labctl.stack.prometheus import PrometheusMissing
+from labctl.stack.supervisor import NotRunning, Stack
 from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.integration
@@ -65,3 +66,21 @@ def test_up_with_redis_shares_the_limit_and_lease_and_down_stops_redis(tmp_path:
     finally:
         for rec in status.running.values():
             stop(rec)
+
+
+def test_without_prometheus_nothing_starts_and_the_sentence_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no prometheus on it
+    stack = Stack(tmp_path / "run")
+    with pytest.raises(PrometheusMissing, match="sudo apt-get install prometheus") as missing:
+        stack.up(ServicePorts.free())
+    assert missing.value.exit_code == 3
+    assert stack.status().running == {} and not (tmp_path / "run").exists()
+
+
+def test_a_status_names_what_is_not_running_and_how_to_start_it(tmp_path: Path) -> None:
+    status = Stack(tmp_path).status()
+    with pytest.raises(NotRunning, match=r"Prometheus is not running.*labctl up") as missing:
+        _ = status.prometheus_url
+    assert missing.value.exit_code == 3
