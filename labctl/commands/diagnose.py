@@ -31,15 +31,12 @@ def diagnose_cmd(
     print ranked findings, each naming a function. Never reads the fault switches. When
     memory grows, a heap window of the same length follows: up to twice --seconds in all."""
     window = CAPTURE.check(seconds)
-    patient = lab_patient(run_dir)
+    patient = lab_patient(run_dir, pid)
     if pid is None:
         if patient is None or patient.pid is None:
             raise LabctlError("the lab's service is not running; give --pid PID or start it "
                               "with: labctl up", 3)  # fmt: skip
         pid = patient.pid
-    elif patient is not None and patient.pid != pid:
-        patient.close()
-        patient = None
     try:
         with console.status(f"gathering evidence from pid {pid} for {window} s"):
             result = diagnose(

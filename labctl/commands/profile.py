@@ -14,13 +14,11 @@ import typer
 
 from labctl.commands.output import JsonFlag, Outcome, RunDir, console, echo, emits
 from labctl.contract import CAPTURE, RunLayout
-from labctl.errors import LabctlError
 from labctl.evidence.patient import Patient, PatientError
 from labctl.evidence.probes.heap import record_heap
 from labctl.evidence.probes.pyspy import record_cpu
 from labctl.evidence.probes.scalene import run_scalene
 from labctl.evidence.probes.target import Target
-from labctl.records.captures import HeapReport
 from labctl.records.debug_views import GcWindow, gc_windows
 from labctl.render import tables
 
@@ -45,12 +43,17 @@ def capture_folder(layout: RunLayout, kind: str) -> Path:
     return layout.profiles / f"{datetime.now():%Y%m%d-%H%M%S}-{kind}"
 
 
-def lab_patient(run_dir: Path) -> Patient | None:
-    """The lab's service, when it runs; profiling commands work without it."""
+def lab_patient(run_dir: Path, pid: int | None = None) -> Patient | None:
+    """The lab's service when it runs and, given ``pid``, when that process is it: the one
+    whose debug surface a capture may use. Profiling commands work without it."""
     try:
-        return Patient.from_run_dir(run_dir)
+        patient = Patient.from_run_dir(run_dir)
     except PatientError:
         return None
+    if pid is not None and patient.pid != pid:
+        patient.close()
+        return None
+    return patient
 
 
 @app.command("cpu")
@@ -130,27 +133,13 @@ def profile_heap(
     allocation site (memray attach for a PID, memray run for a command; the lab's own
     service uses its debug surface's tracemalloc window unless --attach)."""
     window = CAPTURE.check(seconds)
-    patient = lab_patient(run_dir) if pid is not None else None
-    if patient is not None and patient.pid != pid:
-        patient.close()
-        patient = None
+    patient = lab_patient(run_dir, pid) if pid is not None else None
     try:
         fallback = None
         if patient is not None:
-            lab = patient
-            limit_seconds = lab.max_window_seconds()
-            if not attach and window > limit_seconds:
-                raise LabctlError(
-                    f"--seconds {window} is longer than the lab's service takes a heap window "
-                    f"({limit_seconds:g} s, its debug_max_seconds); give --seconds "
-                    f"{limit_seconds:g} or less, or --attach",
-                    2,
-                )
-
-            def fallback(span: float) -> HeapReport:
-                echo(f"GET /debug/heap?seconds={span:g}")
-                return lab.heap_window(span, limit)
-
+            if not attach:
+                patient.check_heap_window(window, instead=", or --attach")
+            fallback = patient.heap_fallback(echo, limit)
         target = Target(pid=pid, command=tuple(command or ()))
         out = capture_folder(RunLayout(run_dir), "heap")
         with console.status(f"tracking allocations of {target.describe()} for {window} s"):

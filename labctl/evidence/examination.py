@@ -29,7 +29,7 @@ from labctl.evidence.probes.target import EXIT_NO_PROCESS, ProbeError, Target
 from labctl.evidence.rules import findings
 from labctl.evidence.sources import source_scope
 from labctl.evidence.window import FD_GROWTH_FLOOR, Evidence, Sample
-from labctl.records.captures import CpuProfile, HeapReport
+from labctl.records.captures import CpuProfile
 from labctl.records.debug_views import GcReport, LoopReport, TaskCensus
 from labctl.records.findings import Diagnosis
 
@@ -68,14 +68,7 @@ def gather(
     target = Target(pid=pid)
     target.check()
     if patient is not None:
-        limit = patient.max_window_seconds()
-        if seconds > limit:
-            raise ProbeError(
-                f"a {seconds:g} s window is longer than the lab's service allows for the heap "
-                f"window that follows growing memory ({limit:g} s, its debug_max_seconds); "
-                f"use {limit:g} s or less",
-                2,
-            )
+        patient.check_heap_window(seconds)  # the heap window that follows growing memory
     evidence = Evidence(pid=pid, seconds=seconds)
     before = _snapshot(patient) if patient else None
     cpu_result: list[CpuProfile] = []
@@ -117,14 +110,7 @@ def gather(
     if evidence.fd_growth >= FD_GROWTH_FLOOR:
         _explain_fds(evidence)
     if evidence.memory_growing:
-        fallback = None
-        if patient is not None:
-            lab = patient
-
-            def fallback(window: float) -> HeapReport:
-                echo(f"GET /debug/heap?seconds={window:g}")
-                return lab.heap_window(window)
-
+        fallback = patient.heap_fallback(echo) if patient is not None else None
         try:
             # The lab's service: its tracemalloc window, not memray attach (see record_heap).
             evidence.heap = record_heap(
@@ -158,9 +144,8 @@ def _explain_fds(evidence: Evidence) -> None:
         return
     seen = {frame.file for stack in stacks.counts for frame in stack if frame.is_application}
     hits = code_naming(evidence.fd_groups[0], sorted({source_scope(f) for f in seen}))
-    hits.sort(
-        key=lambda hit: hit.location.file not in seen
-    )  # code that ran before code that did not
+    # Code that ran before code that did not.
+    hits.sort(key=lambda hit: hit.location.file not in seen)
     evidence.fd_code = next((hit for hit in hits if hit.in_function), None)
 
 

@@ -11,7 +11,7 @@ Usage::
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import httpx
 
 from labctl.contract import DEBUG_WINDOW_MAX_SECONDS, SERVICE, RunLayout
 from labctl.errors import LabctlError
+from labctl.evidence.probes.target import ProbeError
 from labctl.evidence.sources import function_at
 from labctl.records.captures import GrowthSite, HeapReport
 from labctl.records.debug_views import GcReport, LoopReport, ObjectCensus, TaskCensus, TypeCount
@@ -163,6 +164,28 @@ class Patient:
         ``debug_max_seconds``, from ``/debug/vars``)."""
         settings = self._call("GET", "/debug/vars").get("settings", {})
         return float(settings.get("debug_max_seconds", DEBUG_WINDOW_MAX_SECONDS))
+
+    def check_heap_window(self, seconds: float, instead: str = "") -> None:
+        """Refuse, before anything is measured, a heap window longer than the service's debug
+        surface takes (a :class:`ProbeError`, exit 2); ``instead`` adds another way out."""
+        limit = self.max_window_seconds()
+        if seconds > limit:
+            raise ProbeError(
+                f"a {seconds:g} s heap window is longer than the lab's service takes "
+                f"({limit:g} s, its debug_max_seconds); use {limit:g} s or less{instead}",
+                2,
+            )
+
+    def heap_fallback(
+        self, echo: Callable[[str], None], limit: int = 20
+    ) -> Callable[[float], HeapReport]:
+        """The service's tracemalloc window as ``record_heap``'s fallback, echoing its request."""
+
+        def window(seconds: float) -> HeapReport:
+            echo(f"GET /debug/heap?seconds={seconds:g}")
+            return self.heap_window(seconds, limit)
+
+        return window
 
     def heap_window(self, seconds: float, limit: int = 20) -> HeapReport:
         """tracemalloc growth over ``seconds`` (tracing runs only for the window)."""

@@ -44,10 +44,6 @@ class Location:
     def is_application(self) -> bool:
         return is_application_file(self.file)
 
-    @property
-    def known(self) -> bool:
-        return self.function != "?"
-
     def without_line(self) -> Location:
         """One key per function: profilers report the line being executed, which varies."""
         return Location(self.function, self.file, 0)
