@@ -14,7 +14,6 @@ from pathlib import Path
 
 from bench.abtest import write
 from labctl.course.gc_tuning import compare_gc_settings
-from labctl.evidence.patient import Patient
 from labctl.evidence.session import Session
 from labctl.stack.ports import ServicePorts
 from labctl.stack.supervisor import Stack
@@ -33,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             status = stack.up(ServicePorts.free())
             progress = lambda m: print(f"+ {m}", flush=True)  # noqa: E731
-            with Session(status, Patient.of(status)) as session:
+            with Session.of(status) as session:
                 trials = compare_gc_settings(session, args.seconds, progress=progress)
         finally:
             stack.down()

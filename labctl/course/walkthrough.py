@@ -66,7 +66,7 @@ class Walkthrough:
         status = Stack(run_dir).up()
         lab = load_lab(key)
         prometheus = status.prometheus_url
-        session = Session(status, Patient.of(status))
+        session = Session.of(status)
         scene = set_scene(session, lab, echo)
         scene_set = time.monotonic()
         first = lab.signals[0]

@@ -28,7 +28,11 @@ class Session:
     def open(cls, run_dir: Path) -> Session:
         """The stack in ``run_dir`` and its service (a :class:`PatientError`, exit 3, when the
         service is not running)."""
-        status = Stack(run_dir).status()
+        return cls.of(Stack(run_dir).status())
+
+    @classmethod
+    def of(cls, status: StackStatus) -> Session:
+        """A session on a stack already read (``Stack.up`` returns one)."""
         return cls(status, Patient.of(status))
 
     @property
