@@ -28,7 +28,7 @@ from labctl.records.location import MODULE_LEVEL, Location
 from labctl.records.scrape import Scrape
 from labctl.records.vitals import Vitals
 from labctl.stack.processes import ProcessRecord
-from labctl.stack.supervisor import Stack, StackStatus
+from labctl.stack.supervisor import NotRunning, Stack, StackStatus
 
 
 class PatientError(LabctlError):
@@ -57,10 +57,10 @@ class Patient:
     @classmethod
     def of(cls, status: StackStatus) -> Patient:
         """The stack's service, as ``status`` found it."""
-        record = status.running.get(SERVICE)
-        if record is None:
-            raise PatientError(f"the service is not running (no live process in "
-                               f"{status.run_dir}); start it with: labctl up", 3)  # fmt: skip
+        try:
+            record = status.require(SERVICE, "the service")
+        except NotRunning as exc:
+            raise PatientError(str(exc), exc.exit_code) from None
         return cls.from_record(record, status.layout)
 
     @classmethod
