@@ -15,6 +15,8 @@ COPY dashboards ./dashboards
 COPY loadgen ./loadgen
 RUN pip install --no-cache-dir -c requirements.lock '.[profilers,load,notebooks,jupyter]'
 
+# Big freed buffers go back to the OS at once (see SERVICE_ENV in labctl/stack/service.py).
+ENV MALLOC_MMAP_THRESHOLD_=131072
 EXPOSE 8000 8001 9464
 CMD ["leaky-app", "--host", "0.0.0.0", "--metrics-host", "0.0.0.0", "--db", "/data/leaky_app.db", \
      "--flags-file", "/data/flags.json", "--debug-token-file", "/data/debug.token"]

@@ -33,7 +33,7 @@ from labctl.course.lab_runs import Scene, read_signals, set_scene, start_lab, st
 from labctl.evidence.patient import Patient
 from labctl.evidence.session import Session
 from labctl.render.plots import plot_panel
-from labctl.stack.polling import wait_until
+from labctl.stack.polling import TimedOut, wait_until
 from labctl.stack.supervisor import Stack
 
 
@@ -93,13 +93,30 @@ class Walkthrough:
         run = start_lab(self.session, self.lab, self.echo, self.scene)  # the baseline's load
         self.marks["paged"] = run.started_at
 
-        def crossed() -> bool:
-            values = self.signals()
+        def crossed(values: list[float | None]) -> bool:
             return all(s.met(b, v) for s, b, v in
                        zip(self.lab.signals, self.baseline, values, strict=True))  # fmt: skip
 
-        wait_until(crossed, timeout, f"the lab's signals: {self.describe()}", every=2)
+        self._wait_for_signals(crossed, timeout, f"the lab's signals: {self.describe()}")
         return self.signals()
+
+    def _wait_for_signals(
+        self, condition: Callable[[list[float | None]], bool], timeout: float, what: str
+    ) -> None:
+        """Poll the signals until ``condition`` holds; on a timeout, say what they last were
+        against the baseline, so a failed run shows how far off it was."""
+        last: list[float | None] = []
+
+        def holds() -> bool:
+            last[:] = self.signals()
+            return condition(last)
+
+        try:
+            wait_until(holds, timeout, what, every=2)
+        except TimedOut as exc:
+            pairs = zip(self.lab.signals, self.baseline, last, strict=False)
+            readings = "; ".join(f"{s.name}: {v!r} (baseline {b!r})" for s, b, v in pairs)
+            raise TimedOut(f"{exc}; last read {readings}") from None
 
     def describe(self) -> str:
         return "; ".join(s.name for s in self.lab.signals)
@@ -123,8 +140,8 @@ class Walkthrough:
         self.patient.fault_off(None)
         self.marks["fault off"] = time.time()
         first = self.lab.signals[0]
-        wait_until(lambda: first.recovered(self.baseline[0], self.signals()[0]), timeout,
-                   f"recovery: '{first.name}' halfway back", every=2)  # fmt: skip
+        self._wait_for_signals(lambda values: first.recovered(self.baseline[0], values[0]),
+                               timeout, f"recovery: '{first.name}' halfway back")  # fmt: skip
         time.sleep(hold_seconds)
         return self.signals()
 

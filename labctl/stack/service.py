@@ -15,6 +15,18 @@ from labctl.contract import SERVICE, RunLayout
 from labctl.stack.ports import LOOPBACK, ServicePorts
 from labctl.stack.processes import ProcessRecord, spawn, stop, wait_http_ok
 
+# glibc raises its mmap threshold each time a mapped block is freed, so after a while a freed
+# 160 KiB buffer (a resume ring, a big response) stays in the heap and resident memory never
+# comes back down; a service that has run for hours then shows no recovery after a fix. A fixed
+# threshold keeps every block of 128 KiB and more mapped, and freeing it returns it at once
+# (lab 09 measures exactly that). The same setting is in the Dockerfile.
+SERVICE_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+
+
+def service_env_prefix() -> str:
+    """The environment as a shell prefix, for echoing the command a user could run."""
+    return " ".join(f"{name}={value}" for name, value in SERVICE_ENV.items())
+
 
 def service_command(ports: ServicePorts, layout: RunLayout, host: str = LOOPBACK) -> list[str]:
     return [
@@ -53,7 +65,7 @@ def start_service(
     """Start the patient and wait until ``/readyz`` answers 200. ``python -m`` imports the
     ``leaky_app`` in ``cwd`` first, when there is one (a patched copy, say)."""
     cmd = service_command(ports, layout) + (extra_args or [])
-    record = spawn(SERVICE, cmd, layout.log(SERVICE), cwd=cwd)
+    record = spawn(SERVICE, cmd, layout.log(SERVICE), env=SERVICE_ENV, cwd=cwd)
     base = f"http://{LOOPBACK}:{ports.http}"
     record.urls = {
         "api": base,

@@ -31,7 +31,7 @@ from labctl.stack.mail_sink import sink_command, sink_listening_port, start_sink
 from labctl.stack.ports import ServicePorts, free_port, preferred_or_free
 from labctl.stack.processes import ProcessRecord, stop
 from labctl.stack.redis_server import start_redis
-from labctl.stack.service import mailed_port, service_command, start_service
+from labctl.stack.service import mailed_port, service_command, service_env_prefix, start_service
 
 Progress = Callable[[str], None]
 
@@ -174,7 +174,8 @@ class Stack:
             self._save(records)
         if SERVICE not in records:
             chosen = replace(chosen, smtp=sink_listening_port(records[SINK], chosen.smtp))
-            progress(" ".join(service_command(chosen, self.layout) + service_args))
+            command = service_command(chosen, self.layout) + service_args
+            progress(" ".join([service_env_prefix(), *command]))
             records[SERVICE] = start_service(self.layout, chosen, extra_args=service_args)
             self._save(records)
         if PROMETHEUS not in records:
