@@ -11,6 +11,7 @@ WORKDIR /lab
 COPY pyproject.toml requirements.lock README.md ./
 COPY leaky_app ./leaky_app
 COPY labctl ./labctl
+COPY reputation ./reputation
 COPY dashboards ./dashboards
 COPY loadgen ./loadgen
 RUN pip install --no-cache-dir -c requirements.lock '.[profilers,load,notebooks,jupyter]'

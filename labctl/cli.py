@@ -21,6 +21,7 @@ from labctl.commands import (
     lab,
     load,
     profile,
+    reputation,
     smtp,
     stack_control,
     top,
@@ -47,6 +48,7 @@ app.add_typer(load.app, name="load")
 app.add_typer(lab.app, name="lab")
 app.add_typer(drill.app, name="drill")
 app.add_typer(smtp.app, name="smtp")
+app.add_typer(reputation.app, name="reputation")
 app.add_typer(dashboards.app, name="dashboards")
 
 

@@ -30,6 +30,8 @@ SMTP_PORT = 2525  # the lab's SMTP sink
 SMTP_METRICS_PORT = 9465  # the sink's /metrics
 PROMETHEUS_PORT = 9090
 REDIS_PORT = 6379
+REPUTATION_PORT = 50051  # the internal gRPC reputation service (mTLS); gRPC's customary port
+REPUTATION_METRICS_PORT = 9466  # its /metrics
 GRAFANA_PORT = 3000  # compose only
 JUPYTER_PORT = 8888  # compose only
 
@@ -40,10 +42,12 @@ PROMETHEUS = "prometheus"
 REDIS = "redis"
 LOAD = "load"
 CROWD = "ws-crowd"
+REPUTATION = "reputation"
 
 # Job names of the Prometheus config (dashboards/prometheus/prometheus.yml).
 APP_JOB = "leaky-app"
 SINK_JOB = "smtp-sink"
+REPUTATION_JOB = "reputation"
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class RunLayout:
     leaky_app.db      the service's SQLite database
     flags.json        the service's hot-reloaded runtime config
     debug.token       bearer token of the service's /debug/ surface (mode 0600)
+    pki/              the lab CA, a certificate and key per party, the callers' tokens (0600)
     smtp/             what the SMTP sink received, and its fail switch
     prometheus.yml    Prometheus config rendered for the loopback ports
     prometheus-data/  Prometheus' storage
@@ -88,6 +93,10 @@ class RunLayout:
     @property
     def debug_token(self) -> Path:
         return self.root / "debug.token"
+
+    @property
+    def pki(self) -> Path:
+        return self.root / "pki"
 
     @property
     def smtp(self) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from labctl.contract import APP_JOB, SERVICE, SINK, SINK_JOB, RunLayout
+from labctl.contract import APP_JOB, REPUTATION, SERVICE, SINK, SINK_JOB, RunLayout
 from labctl.stack.mail_sink import Mailbox, start_sink
 from labctl.stack.ports import ServicePorts, free_port
 from labctl.stack.processes import ProcessRecord, stop
@@ -175,14 +175,14 @@ def fault_lab(live_service: LiveService) -> Iterator[FaultLab]:
 
 @pytest.fixture(scope="session")
 def lab_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A whole stack as ``make up`` starts it (sink, service, Prometheus) in its own run
+    """A whole stack as ``make up`` starts it (reputation, sink, service, Prometheus) in its own run
     directory, for the labs and notebooks: a trainee's machine, fresh, with no other test's
     faults in its history. Stopped by PID at the end of the session."""
     run_dir = tmp_path_factory.mktemp("lab-stack")
     stack = Stack(run_dir)
     try:
         status = stack.up(ServicePorts.free())
-        assert {SERVICE, SINK, "prometheus"} <= set(status.running), status
+        assert {SERVICE, SINK, REPUTATION, "prometheus"} <= set(status.running), status
         yield run_dir
     finally:
         stack.down()

@@ -142,13 +142,14 @@ def stop(proc: ProcessRecord, grace: float = 10.0, sig: int = signal.SIGTERM) ->
     while time.monotonic() < deadline:
         _reap(proc.pid)
         if not proc.alive():
-            return True
+            break
         time.sleep(0.05)
     if proc.alive():
         os.kill(proc.pid, signal.SIGKILL)
         while proc.alive():
             _reap(proc.pid)
             time.sleep(0.05)
+    _reap(proc.pid)  # it may have turned zombie after the last reap: wait for it now
     return True
 
 

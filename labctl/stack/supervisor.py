@@ -24,13 +24,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from labctl import contract
-from labctl.contract import PROMETHEUS, REDIS, SERVICE, SINK, RunLayout
+from labctl.contract import PROMETHEUS, REDIS, REPUTATION, SERVICE, SINK, RunLayout
 from labctl.errors import LabctlError
 from labctl.stack import prometheus
 from labctl.stack.mail_sink import sink_command, sink_listening_port, start_sink
 from labctl.stack.ports import ServicePorts, free_port, preferred_or_free
 from labctl.stack.processes import ProcessRecord, stop
 from labctl.stack.redis_server import start_redis
+from labctl.stack.reputation_service import start_reputation
 from labctl.stack.service import mailed_port, service_command, service_env_prefix, start_service
 
 Progress = Callable[[str], None]
@@ -165,6 +166,19 @@ class Stack:
             service_args = ["--redis-url", records[REDIS].urls["redis"]]
             if SERVICE in records and "--redis-url" not in records[SERVICE].cmd:
                 progress("the service runs without Redis; for it: labctl down, labctl up --redis")
+        if REPUTATION not in records:
+            grpc_port = (
+                free_port() if ports is not None else preferred_or_free(contract.REPUTATION_PORT)
+            )
+            metrics_port = (
+                free_port()
+                if ports is not None
+                else preferred_or_free(contract.REPUTATION_METRICS_PORT)
+            )
+            records[REPUTATION] = start_reputation(
+                self.layout, grpc_port, metrics_port, echo=progress
+            )
+            self._save(records)
         if SINK not in records:
             if SERVICE in records:
                 # The running service mails the port it was started with.
@@ -182,6 +196,7 @@ class Stack:
             targets = {
                 contract.APP_JOB: [_host_port(records[SERVICE].urls["metrics"])],
                 contract.SINK_JOB: [_host_port(records[SINK].urls["metrics"])],
+                contract.REPUTATION_JOB: [_host_port(records[REPUTATION].urls["metrics"])],
             }
             records[PROMETHEUS] = prometheus.start_prometheus(
                 self.layout, preferred_or_free(contract.PROMETHEUS_PORT), targets, echo=progress

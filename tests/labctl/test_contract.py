@@ -18,6 +18,7 @@ from labctl.stack.mail_sink import Mailbox, SinkHandler
 from leaky_app.app import create_app
 from leaky_app.debug.server import DEFAULT_MAX_SECONDS, DEFAULT_PORT
 from leaky_app.settings import Settings
+from reputation import server as reputation_server
 
 ROOT = Path(__file__).parents[2]
 ENV = dict(
@@ -41,6 +42,8 @@ def test_env_settings_and_contract_give_the_same_ports() -> None:
         assert int(ENV[key]) == doctor == patient, key
     assert int(ENV["PROMETHEUS_PORT"]) == contract.PROMETHEUS_PORT
     assert int(ENV["REDIS_PORT"]) == contract.REDIS_PORT
+    assert int(ENV["REPUTATION_PORT"]) == contract.REPUTATION_PORT == reputation_server.DEFAULT_PORT
+    assert contract.REPUTATION_METRICS_PORT == reputation_server.DEFAULT_METRICS_PORT
     assert int(ENV["GRAFANA_PORT"]) == contract.GRAFANA_PORT
     assert int(ENV["JUPYTER_PORT"]) == contract.JUPYTER_PORT
     assert DEFAULT_PORT == contract.DEBUG_PORT

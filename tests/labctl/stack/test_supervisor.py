@@ -7,7 +7,7 @@ import psutil
 import pytest
 import redis
 
-from labctl.contract import REDIS, SERVICE, SINK
+from labctl.contract import REDIS, REPUTATION, SERVICE, SINK
 from labctl.stack.ports import ServicePorts
 from labctl.stack.processes import stop
 from labctl.stack.prometheus import PrometheusMissing
@@ -27,7 +27,10 @@ def test_up_is_idempotent_and_down_stops_by_pid(tmp_path: Path) -> None:
         assert httpx.get(f"{record.urls['api']}/livez", timeout=5).status_code == 200
         second = stack.up(ports)
         assert second.running[SERVICE].pid == record.pid  # kept, not restarted
-        assert set(stack.down()) == {SERVICE, SINK, "prometheus"}
+        reputation = second.running[REPUTATION]
+        assert reputation.pid == first.running[REPUTATION].pid
+        assert "reputation_calls" in httpx.get(reputation.urls["metrics"], timeout=5).text
+        assert set(stack.down()) == {SERVICE, SINK, REPUTATION, "prometheus"}
         assert not psutil.pid_exists(record.pid) or not record.alive()
         assert stack.status().running == {}
         assert stack.down() == []
@@ -62,7 +65,7 @@ def test_up_with_redis_shares_the_limit_and_lease_and_down_stops_redis(tmp_path:
             eventually_sync(lambda: client.get("leaky_app:leader:scheduler") is not None, "lease")
             httpx.get(f"{service.urls['api']}/api/v1/links/nothere", timeout=5)
             assert client.keys("leaky_app:ratelimit:*") != []
-        assert set(stack.down()) == {SERVICE, SINK, REDIS, "prometheus"}
+        assert set(stack.down()) == {SERVICE, SINK, REDIS, REPUTATION, "prometheus"}
     finally:
         for rec in status.running.values():
             stop(rec)

@@ -1,0 +1,3 @@
+from reputation.server import main
+
+main()

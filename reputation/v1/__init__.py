@@ -1,0 +1,1 @@
+"""Generated from ``reputation.proto`` by ``python -m reputation.codegen``; do not edit."""
