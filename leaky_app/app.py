@@ -46,6 +46,7 @@ from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.expiry import LinkExpiry
 from leaky_app.links.exports import ClickExporter
+from leaky_app.links.safety import SafetyConfig, UrlSafety
 from leaky_app.links.service import ClickFeatures, LinkService
 from leaky_app.links.store import LinkStore
 from leaky_app.logs import set_level
@@ -99,6 +100,19 @@ def _rate_limiter(settings: Settings, redis: Redis | None, metrics: Metrics) -> 
     if redis is not None:
         shared = SlidingWindowLimiter(redis, settings.redis_key_prefix, config)
     return RateLimiter(local, shared, metrics.rate_limit_backend_errors)
+
+
+def _safety(settings: Settings, metrics: Metrics) -> UrlSafety | None:
+    if settings.reputation_target is None or settings.reputation_pki is None:
+        return None
+    config = SafetyConfig(
+        target=settings.reputation_target,
+        pki=settings.reputation_pki,
+        deadline_seconds=settings.reputation_deadline_seconds,
+        breaker_threshold=settings.reputation_breaker_threshold,
+        breaker_ttl_seconds=settings.reputation_breaker_ttl_seconds,
+    )
+    return UrlSafety(config, metrics.reputation, metrics.notify)
 
 
 def _leadership(settings: Settings, redis: Redis | None, metrics: Metrics) -> Leadership:
@@ -264,8 +278,12 @@ async def _open_services(parts: Parts, app: FastAPI, undo: AsyncExitStack) -> Ru
     watcher.add_listener(lambda c: switchboard.apply(c.faults, drill=c.drill))
     undo.callback(switchboard.apply, {})  # release what faults hold, on shutdown too
     watcher.load_initial()
+    safety = _safety(settings, metrics)
+    if safety is not None:
+        undo.push_async_callback(safety.close)
     links = LinkService(store, cache, clicks, metrics, parts.features,
-                        on_staged=notifier.relay.wake, stream=parts.click_stream)  # fmt: skip
+                        on_staged=notifier.relay.wake, stream=parts.click_stream,
+                        safety=safety)  # fmt: skip
     services = Services(
         settings=settings,
         metrics=metrics,
@@ -280,6 +298,7 @@ async def _open_services(parts: Parts, app: FastAPI, undo: AsyncExitStack) -> Ru
         leadership=leadership,
         click_stream=parts.click_stream,
         redis=redis,
+        safety=safety,
     )
     return Running(services, clicks, scheduler)
 

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leaky_app.context import current_request_id
 from leaky_app.links.alias_claims import AliasUnavailable, InsufficientCredits
+from leaky_app.links.safety import BlockedTarget, SafetyUnavailable, UnsafeUrl
 from leaky_app.links.service import AliasTaken, LinkNotFound
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     AliasTaken: (409, "alias_taken"),
     AliasUnavailable: (409, "alias_taken"),
     InsufficientCredits: (402, "insufficient_credits"),
+    UnsafeUrl: (422, "unsafe_url"),
+    BlockedTarget: (403, "blocked_target"),
+    SafetyUnavailable: (503, "safety_check_unavailable"),
 }
 
 

@@ -9,6 +9,8 @@
   partial failure into a full one. Redis, when configured, is reported the same way: without
   it each instance limits clients with its own token bucket, and no instance runs the
   scheduled jobs (none can be sure it is the only leader); redirects and link creation go on.
+  The reputation service, when configured, too: while its breaker is open new links are
+  refused (503) and redirects go through unchecked.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ async def readyz(services: Annotated[Services, Depends(get_services)]) -> JSONRe
             f"circuit breaker {breaker}: the mail server fails; "
             f"{services.notifier.relay.inflight} notices in flight, the rest wait in the outbox"
         )
+    if services.safety is not None:
+        problem = services.safety.problem()
+        if problem is not None:
+            degraded["reputation"] = problem
     if services.redis is not None:
         problem = await _redis_problem(services.redis)
         if problem is not None:

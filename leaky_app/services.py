@@ -13,6 +13,7 @@ from leaky_app.hot_reload import ConfigWatcher
 from leaky_app.leader import Leadership
 from leaky_app.links.alias_claims import AliasClaims
 from leaky_app.links.click_stream import ClickStream
+from leaky_app.links.safety import UrlSafety
 from leaky_app.links.service import LinkService
 from leaky_app.links.store import LinkStore
 from leaky_app.metrics import Metrics
@@ -38,6 +39,7 @@ class Services:
     leadership: Leadership
     click_stream: ClickStream
     redis: Redis | None = None  # when REDIS_URL is set
+    safety: UrlSafety | None = None  # when a reputation service is configured
 
 
 def services_of(request: Request) -> Services:

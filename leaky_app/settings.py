@@ -16,7 +16,15 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leaky_app.faults import check_faults
@@ -167,6 +175,24 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
         description="prefix of every Redis key (instances sharing it share leadership)",
     )
+    reputation_target: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]+:[0-9]{1,5}$",
+        description="host:port of the internal reputation service (gRPC, mTLS); unset: no checks",
+    )
+    reputation_pki: Path | None = Field(
+        default=None,
+        description="folder with ca.crt and leaky-app.crt/.key/.token (labctl up: run/pki)",
+    )
+    reputation_deadline_seconds: float = Field(
+        default=0.5, gt=0, le=10, description="deadline of each reputation call, retries included"
+    )
+    reputation_breaker_threshold: int = Field(
+        default=5, ge=1, le=1000, description="consecutive failed checks that open the breaker"
+    )
+    reputation_breaker_ttl_seconds: float = Field(
+        default=5.0, gt=0, le=600, description="how long that breaker stays open before a probe"
+    )
     scheduler_lock_file: Path | None = Field(
         default=None,
         description="leader lock without Redis; default: beside the database (DB.scheduler-lock)",
@@ -215,6 +241,14 @@ class Settings(BaseSettings):
         description="OTLP/HTTP collector base URL (spans go to /v1/traces), e.g. "
         "http://127.0.0.1:4318",
     )
+
+    @model_validator(mode="after")
+    def _reputation_needs_its_certificates(self) -> Settings:
+        if self.reputation_target is not None and self.reputation_pki is None:
+            raise ValueError(
+                "reputation_target needs reputation_pki (the folder of its mTLS files)"
+            )
+        return self
 
     @property
     def base_url(self) -> str:

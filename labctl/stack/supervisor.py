@@ -188,6 +188,9 @@ class Stack:
             self._save(records)
         if SERVICE not in records:
             chosen = replace(chosen, smtp=sink_listening_port(records[SINK], chosen.smtp))
+            # The patient checks new links and redirect targets with the reputation service.
+            service_args += ["--reputation-target", records[REPUTATION].urls["grpc"],
+                             "--reputation-pki", str(self.layout.pki)]  # fmt: skip
             command = service_command(chosen, self.layout) + service_args
             progress(" ".join([service_env_prefix(), *command]))
             records[SERVICE] = start_service(self.layout, chosen, extra_args=service_args)

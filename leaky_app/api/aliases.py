@@ -50,6 +50,7 @@ async def claim_alias(
     body: ClaimAlias, services: Annotated[Services, Depends(get_services)]
 ) -> Claimed:
     claims = services.alias_claims
+    await services.links.vet_new_url(body.url)  # before any credit is taken
     link = await claims.claim(body.alias, body.url, body.owner_email, body.ttl_seconds)
     services.notifier.relay.wake()
     return Claimed(

@@ -27,6 +27,7 @@ from leaky_app.links.exports import ClickExporter
 from leaky_app.links.landing import LandingPageRenderer
 from leaky_app.links.referrers import ReferrerLog
 from leaky_app.links.reputation import ReputationClient
+from leaky_app.links.safety import UrlSafety
 from leaky_app.links.store import CodeTaken, Link, LinkStore
 from leaky_app.metrics import Metrics
 
@@ -69,8 +70,10 @@ class LinkService:
         features: ClickFeatures | None = None,
         on_staged: Callable[[], None] = lambda: None,
         stream: ClickStream | None = None,
+        safety: UrlSafety | None = None,
     ) -> None:
         self.store = store
+        self.safety = safety  # the reputation service's checks, when one is configured
         self.stream = stream  # live subscribers (websockets) hear of every click
         self._on_staged = on_staged  # a notice was staged in the outbox
         self.cache = cache
@@ -84,6 +87,7 @@ class LinkService:
         self, url: str, alias: str | None, ttl_seconds: int | None, owner_email: str | None = None
     ) -> Link:
         """Store a new link; with an owner, its "link created" email is staged with it."""
+        await self.vet_new_url(url)
         if alias is not None:
             link = Link.new(alias, url, ttl_seconds, owner_email=owner_email)
             try:
@@ -99,6 +103,13 @@ class LinkService:
                 continue
             return self._created(link)
         raise RuntimeError(f"no free code after {_CODE_ATTEMPTS} attempts")
+
+    async def vet_new_url(self, url: str) -> None:
+        """Raise :class:`~leaky_app.links.safety.UnsafeUrl` or ``SafetyUnavailable`` (new links
+        fail closed) when a reputation service is configured; every route that makes a link
+        asks this first."""
+        if self.safety is not None:
+            await self.safety.vet_new(url)
 
     def _created(self, link: Link) -> Link:
         if link.owner_email is not None:
@@ -119,6 +130,8 @@ class LinkService:
         if target.expires_at is not None and target.expires_at <= now:
             self._expired.inc()
             raise LinkNotFound(code, "link expired")
+        if self.safety is not None:
+            await self.safety.vet_redirect(target.url)  # BlockedTarget; fails open otherwise
         self.clicks.record(code, now)
         if self.stream is not None:
             self.stream.publish(code, target.url, now)

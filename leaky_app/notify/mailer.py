@@ -28,11 +28,11 @@ from typing import Any
 
 import aiosmtplib
 from opentelemetry.trace import SpanKind
-from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from tenacity import wait_random_exponential as full_jitter
 
+from leaky_app.breakers import Breaker
 from leaky_app.links.notices import render
 from leaky_app.metrics import NotifyMetrics
 from leaky_app.outbox import OutboxRow
@@ -124,24 +124,15 @@ class Mailer:
         self.metrics = metrics
         # Off unless configured: time-sensitive notices resent at once, this many times.
         self.urgent_resends = 0
-        self.breakers = AsyncCircuitBreakerFactory(
-            default_threshold=config.breaker_threshold,
-            default_ttl=config.breaker_ttl_seconds,
-            exclude=[PermanentRejection],
-        )
-        self.breakers.add_listener(self._on_breaker_event)
-        self.breaker_state = "closed"
-        metrics.set_breaker_state(BREAKER, "closed")
+        self.breaker = Breaker(BREAKER, config.breaker_threshold, config.breaker_ttl_seconds,
+                               metrics, exclude=[PermanentRejection])  # fmt: skip
         self._sends_accepted = metrics.smtp_sends.labels(outcome="accepted")
         self._sends_rejected = metrics.smtp_sends.labels(outcome="rejected")
         self._sends_unreachable = metrics.smtp_sends.labels(outcome="unreachable")
 
-    def _on_breaker_event(self, name: str, event_type: str, event: Any) -> None:
-        if event_type == "state_changed":
-            state = str(event.state).replace("opened", "open").replace("-", "_")
-            self.breaker_state = state
-            self.metrics.set_breaker_state(name, state)
-            self.metrics.breaker_transitions.labels(breaker=name, state=state).inc()
+    @property
+    def breaker_state(self) -> str:
+        return self.breaker.state
 
     async def _send(self, message: EmailMessage) -> None:
         """One SMTP transaction, straight to the server."""
@@ -168,7 +159,7 @@ class Mailer:
         self._sends_accepted.inc()
 
     async def _send_guarded(self, message: EmailMessage) -> None:
-        breaker = await self.breakers.get_breaker(BREAKER)
+        breaker = await self.breaker.factory.get_breaker(BREAKER)
         async with breaker:
             await self._send(message)
 

@@ -53,3 +53,14 @@ def test_dotenv_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_base_url_defaults_to_host_and_port() -> None:
     assert Settings(_env_file=None, host="127.0.0.1", port=8001).base_url == "http://127.0.0.1:8001"
+
+
+def test_a_reputation_service_needs_its_certificates_and_a_host_port() -> None:
+    with pytest.raises(ValueError, match="needs reputation_pki"):
+        Settings(_env_file=None, reputation_target="127.0.0.1:50051")
+    with pytest.raises(ValueError, match="reputation_target"):
+        Settings(
+            _env_file=None, reputation_target="http://127.0.0.1:50051/", reputation_pki=Path("p")
+        )
+    ok = Settings(_env_file=None, reputation_target="127.0.0.1:50051", reputation_pki=Path("p"))
+    assert ok.reputation_deadline_seconds > 0

@@ -1,0 +1,187 @@
+"""Is a URL safe to shorten, is a target safe to redirect to: asked of the internal reputation
+service (``reputation/``) over mutual TLS, with the patient's own certificate and token.
+
+A dependency on the request path needs its failure designed, not discovered:
+
+* every call has a deadline, and gRPC retries only UNAVAILABLE, with backoff
+  (``reputation.client.RETRY_POLICY``);
+* a circuit breaker (purgatory, as around SMTP) stops calling a service that keeps failing,
+  and ``/readyz`` says so under ``degraded``: the shortener stays ready;
+* **new links fail closed**: while the check cannot be made, creation answers 503 (a link to an
+  unchecked URL would carry the shortener's name for as long as it lives);
+* **redirects fail open**: a link already checked at creation keeps working while the service
+  is down, and the fallback is counted;
+* verdicts by host are cached for the TTL the service gives, in a bounded cache, so a redirect
+  to a known host costs the hot path no call.
+
+Usage::
+
+    safety = UrlSafety(SafetyConfig("127.0.0.1:50051", Path("run/pki")), metrics.reputation)
+    await safety.vet_new("https://example.org/")        # or UnsafeUrl / SafetyUnavailable
+    await safety.vet_redirect("https://example.org/a")  # or BlockedTarget; never unavailable
+    await safety.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import grpc
+from cachetools import TLRUCache
+from purgatory.domain.model import OpenedState
+
+from leaky_app.breakers import Breaker, BreakerMetrics
+from leaky_app.metrics import ReputationMetrics
+from reputation.client import Identity
+from reputation.v1 import reputation_pb2 as pb
+from reputation.v1 import reputation_pb2_grpc as pb_grpc
+
+CALLER = "leaky-app"  # the name in the patient's certificate and token
+BREAKER = "reputation"
+
+
+class UnsafeUrl(Exception):
+    """The reputation service refused the URL (422)."""
+
+
+class BlockedTarget(Exception):
+    """The link's target host is refused now (403): blocked after the link was made."""
+
+
+class SafetyUnavailable(Exception):
+    """No verdict could be had in time (503 for a new link; a redirect fails open)."""
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    target: str  # host:port of the reputation service
+    pki: Path  # the lab PKI folder holding leaky-app.crt, .key, .token and ca.crt
+    deadline_seconds: float = 0.5
+    breaker_threshold: int = 5
+    breaker_ttl_seconds: float = 5.0
+    cache_max_hosts: int = 10_000
+
+
+class _Failed(Exception):
+    """A call that failed for the dependency's reasons: it counts towards the breaker."""
+
+
+class UrlSafety:
+    def __init__(
+        self,
+        config: SafetyConfig,
+        metrics: ReputationMetrics,
+        breaker_metrics: BreakerMetrics,
+    ) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.identity = Identity.of(config.pki, CALLER)
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: pb_grpc.ReputationAsyncStub | None = None
+        self._cert_stamp = -1
+        self._retiring: set[asyncio.Future[None]] = set()
+        self.verdicts: TLRUCache[str, pb.Verdict] = TLRUCache(
+            maxsize=config.cache_max_hosts,
+            ttu=lambda _host, verdict, now: now + verdict.ttl_seconds,
+            timer=time.monotonic,
+        )
+        self.breaker = Breaker(BREAKER, config.breaker_threshold, config.breaker_ttl_seconds,
+                               breaker_metrics, exclude=[UnsafeUrl])  # fmt: skip
+        self.last_error = ""
+
+    def _client(self) -> pb_grpc.ReputationAsyncStub:
+        """The stub, on a channel made again when a rotation renewed the certificate."""
+        stamp = self.identity.cert.stat().st_mtime_ns
+        if self._stub is None or stamp != self._cert_stamp:
+            if self._channel is not None:
+                # Calls in flight on the old channel may finish within the grace period.
+                retiring = asyncio.ensure_future(self._channel.close(grace=2.0))
+                self._retiring.add(retiring)
+                retiring.add_done_callback(self._retiring.discard)
+            self._channel = self.identity.aio_channel(self.config.target)
+            self._stub = pb_grpc.ReputationStub(self._channel)
+            self._cert_stamp = stamp
+        return self._stub
+
+    async def _ask(
+        self, call: str, ask: Callable[[pb_grpc.ReputationAsyncStub], Any]
+    ) -> pb.Verdict:
+        started = time.perf_counter()
+        breaker = await self.breaker.factory.get_breaker(BREAKER)
+        try:
+            async with breaker:
+                try:
+                    verdict: pb.Verdict = await ask(self._client())
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                        raise UnsafeUrl(exc.details() or "not a URL the check can read") from None
+                    raise _Failed(f"{exc.code().name}: {exc.details()}") from None
+                except OSError as exc:  # the certificate files are unreadable
+                    raise _Failed(str(exc)) from None
+        except OpenedState:
+            self.metrics.checks.labels(call=call, outcome="unavailable").inc()
+            raise SafetyUnavailable(
+                f"the URL safety check is unavailable (circuit breaker open after "
+                f"{self.last_error}); try again shortly"
+            ) from None
+        except _Failed as exc:
+            self.last_error = str(exc)
+            self.metrics.checks.labels(call=call, outcome="unavailable").inc()
+            raise SafetyUnavailable(
+                f"the URL safety check is unavailable ({exc}); try again shortly"
+            ) from None
+        finally:
+            self.metrics.call_seconds.labels(call=call).observe(time.perf_counter() - started)
+        self.metrics.checks.labels(call=call, outcome="safe" if verdict.safe else "unsafe").inc()
+        return verdict
+
+    async def vet_new(self, url: str) -> None:
+        """Raise :class:`UnsafeUrl` (with the service's reason) or, when no verdict can be had,
+        :class:`SafetyUnavailable`: new links fail closed."""
+        deadline = self.config.deadline_seconds
+        verdict = await self._ask(
+            "url", lambda stub: stub.CheckUrl(pb.CheckUrlRequest(url=url), timeout=deadline)
+        )
+        if not verdict.safe:
+            reason = pb.Reason.Name(verdict.reason).removeprefix("REASON_").lower()
+            raise UnsafeUrl(f"{verdict.detail} ({reason})")
+
+    async def vet_redirect(self, url: str) -> None:
+        """Raise :class:`BlockedTarget` when the target's host is refused; a host seen within
+        its TTL costs no call, and a failed check lets the redirect through (fail open)."""
+        host = (urlsplit(url).hostname or "").lower()
+        verdict = self.verdicts.get(host)
+        if verdict is not None:
+            self.metrics.checks.labels(call="host", outcome="cached").inc()
+        else:
+            deadline = self.config.deadline_seconds
+            try:
+                verdict = await self._ask(
+                    "host",
+                    lambda stub: stub.CheckHost(pb.CheckHostRequest(host=host), timeout=deadline),
+                )
+            except (SafetyUnavailable, UnsafeUrl):
+                self.metrics.fallbacks.labels(call="host").inc()
+                return
+            self.verdicts[host] = verdict
+        if not verdict.safe:
+            raise BlockedTarget(f"the link's target is refused: {verdict.detail}")
+
+    def problem(self) -> str | None:
+        """For ``/readyz``: why checks cannot be made now, or None."""
+        if self.breaker.state == "closed":
+            return None
+        return (
+            f"circuit breaker {self.breaker.state} after: {self.last_error}; new links are "
+            "refused (503) and redirects go through unchecked until it closes"
+        )
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close(grace=None)
