@@ -185,12 +185,17 @@ class Metric(enum.StrEnum):
     SCHEDULER_LEADER = "leaky_app_scheduler_leader"
     WS_CLIENTS = "leaky_app_ws_clients"
     WS_DROPPED = "leaky_app_ws_dropped_slow_total"
+    REPUTATION_CHECKS = "leaky_app_reputation_checks_total"
+    REPUTATION_LATENCY = "leaky_app_reputation_call_seconds"
+    REPUTATION_FALLBACKS = "leaky_app_reputation_fallbacks_total"
     CPU = "process_cpu_seconds_total"
     RSS = "process_resident_memory_bytes"
     OPEN_FDS = "process_open_fds"
     MAX_FDS = "process_max_fds"
     # The lab's SMTP sink.
     SINK_MESSAGES = "lab_smtp_sink_messages_total"
+    # The reputation service, on its own /metrics.
+    REPUTATION_SERVED = "reputation_calls_total"
 
     @property
     def bucket(self) -> str:

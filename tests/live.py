@@ -11,16 +11,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from labctl.contract import APP_JOB, REPUTATION, SERVICE, SINK, SINK_JOB, RunLayout
+from labctl.contract import APP_JOB, REPUTATION, REPUTATION_JOB, SERVICE, SINK, SINK_JOB, RunLayout
 from labctl.stack.mail_sink import Mailbox, start_sink
 from labctl.stack.ports import ServicePorts, free_port
 from labctl.stack.processes import ProcessRecord, stop
 from labctl.stack.prometheus import start_prometheus
 from labctl.stack.redis_server import start_redis
+from labctl.stack.reputation_service import start_reputation
 from labctl.stack.service import start_service
 from labctl.stack.supervisor import Stack
 from tests.integration.load import scrape
@@ -35,6 +37,7 @@ class LiveService:
     ports: ServicePorts
     run_dir: Path
     sink: ProcessRecord
+    reputation: ProcessRecord | None = None  # the reputation service it checks links with
 
     @property
     def mailbox(self) -> Mailbox:
@@ -43,6 +46,8 @@ class LiveService:
     def stop(self) -> None:
         stop(self.record)
         stop(self.sink)
+        if self.reputation is not None:
+            stop(self.reputation)
 
     @property
     def url(self) -> str:
@@ -74,24 +79,39 @@ class LiveService:
         return httpx.Client(base_url=self.url, timeout=10)
 
 
-def launch(run_dir: Path, extra_args: list[str] | None = None) -> LiveService:
-    """The SMTP sink, then the service mailing it; stop both with :meth:`LiveService.stop`."""
+def launch(
+    run_dir: Path, extra_args: list[str] | None = None, *, reputation: bool = False
+) -> LiveService:
+    """The SMTP sink (and, with ``reputation``, the reputation service), then the service
+    mailing it (and checking links with it); stop them all with :meth:`LiveService.stop`."""
     ports = ServicePorts.free()
     layout = RunLayout(run_dir)
-    sink = start_sink(layout, ports)
+    started: list[ProcessRecord] = []
     try:
-        record = start_service(layout, ports, extra_args=extra_args)
+        args = list(extra_args or [])
+        checker = None
+        if reputation:
+            checker = start_reputation(layout, free_port(), free_port())
+            started.append(checker)
+            args += ["--reputation-target", checker.urls["grpc"],
+                     "--reputation-pki", str(layout.pki)]  # fmt: skip
+        sink = start_sink(layout, ports)
+        started.append(sink)
+        record = start_service(layout, ports, extra_args=args)
     except Exception:
-        stop(sink)
+        for process in started:
+            stop(process)
         raise
     Stack(run_dir).adopt(SINK, sink)
     Stack(run_dir).adopt(SERVICE, record)
-    return LiveService(record, ports, run_dir, sink)
+    if checker is not None:
+        Stack(run_dir).adopt(REPUTATION, checker)
+    return LiveService(record, ports, run_dir, sink, checker)
 
 
 @pytest.fixture(scope="session")
 def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    service = launch(tmp_path_factory.mktemp("live"))
+    service = launch(tmp_path_factory.mktemp("live"), reputation=True)
     try:
         yield service
     finally:
@@ -122,6 +142,9 @@ def live_prometheus(
         {
             APP_JOB: [f"127.0.0.1:{live_service.ports.metrics}"],
             SINK_JOB: [f"127.0.0.1:{live_service.ports.smtp_metrics}"],
+            REPUTATION_JOB: [urlsplit(live_service.reputation.urls["metrics"]).netloc]
+            if live_service.reputation is not None
+            else [],
         },
     )
     try:

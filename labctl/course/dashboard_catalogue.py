@@ -332,6 +332,48 @@ DASHBOARDS: tuple[DashboardSpec, ...] = (
             ),
         ),
     ),
+    DashboardSpec(
+        uid="lab-dependencies",
+        title="Lab / Dependencies",
+        description="The internal reputation service, seen from the patient and from itself.",
+        annotations=FAULT_ANNOTATIONS,
+        panels=(
+            PanelSpec(
+                "Reputation checks by outcome",
+                "Are links and redirects being checked, from the cache, or not at all?",
+                "ops",
+                (
+                    Query(f"sum by (call, outcome) (rate({Metric.REPUTATION_CHECKS}[1m]))",
+                          "{{call}}: {{outcome}}"),
+                    Query(f"sum(rate({Metric.REPUTATION_FALLBACKS}[1m]))",
+                          "redirects let through unchecked"),
+                ),
+            ),
+            PanelSpec(
+                "Reputation call time p50 and p99",
+                "Is the dependency slowing the requests that wait for it?",
+                "s",
+                (
+                    Query(_quantile(0.5, Metric.REPUTATION_LATENCY.bucket, "call"), "p50 {{call}}"),
+                    Query(_quantile(0.99, Metric.REPUTATION_LATENCY.bucket, "call"),
+                          "p99 {{call}}"),
+                ),
+            ),
+            PanelSpec(
+                "Reputation circuit breaker",
+                "Has the patient stopped calling it, and so refuses new links (1 = in that state)?",
+                "short",
+                (Query(f'max by (state) ({BREAKER}{{breaker="reputation"}})', "{{state}}"),),
+            ),
+            PanelSpec(
+                "Calls the reputation service answered, by status",
+                "What does the service itself see: answers, refused tokens, bad input?",
+                "ops",
+                (Query(f"sum by (method, code) (rate({Metric.REPUTATION_SERVED}[1m]))",
+                       "{{method}} {{code}}"),),
+            ),
+        ),
+    ),
 )
 # fmt: on
 

@@ -82,6 +82,7 @@ class UrlSafety:
         self.config = config
         self.metrics = metrics
         self.identity = Identity.of(config.pki, CALLER)
+        metrics.fallbacks.labels(call="host")  # exposed at 0 from the start, as a rate wants
         self._channel: grpc.aio.Channel | None = None
         self._stub: pb_grpc.ReputationAsyncStub | None = None
         self._cert_stamp = -1

@@ -1,4 +1,5 @@
-"""With every fault off, steady load leaves memory, tasks and descriptors flat."""
+"""With every fault off (and every feature on, the reputation checks included), steady load
+leaves memory, tasks and descriptors flat."""
 
 import statistics
 import time
@@ -17,7 +18,7 @@ SAMPLE_EVERY_S = 2
 
 
 def test_clean_service_stays_flat_under_steady_load(tmp_path: Path) -> None:
-    service = launch(tmp_path)
+    service = launch(tmp_path, reputation=True)  # every feature on, every fault off
     try:
         service.flags_file.write_text('{"rate_limit": {"enabled": false}}')
         with service.client() as client:

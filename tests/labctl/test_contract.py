@@ -19,6 +19,7 @@ from leaky_app.app import create_app
 from leaky_app.debug.server import DEFAULT_MAX_SECONDS, DEFAULT_PORT
 from leaky_app.settings import Settings
 from reputation import server as reputation_server
+from reputation.server import Metrics as ReputationMetrics
 
 ROOT = Path(__file__).parents[2]
 ENV = dict(
@@ -26,7 +27,7 @@ ENV = dict(
     for line in (ROOT / ".env").read_text().splitlines()
     if line and not line.startswith("#")
 )
-NAME = re.compile(r"\b(?:leaky_app|process|lab)_[a-z_]+")
+NAME = re.compile(r"\b(?:leaky_app|process|lab|reputation)_[a-z_]+")
 
 
 def test_env_settings_and_contract_give_the_same_ports() -> None:
@@ -68,7 +69,8 @@ def test_the_capture_window_and_the_patients_cap_agree() -> None:
 
 
 def _exposed(tmp_path: Path) -> set[str]:
-    """Every sample name the patient's registry (and the sink's) can expose."""
+    """Every sample name the patient's registry (and the sink's, and the reputation
+    service's) can expose."""
     names: set[str] = set()
     patient = CollectorRegistry()
     settings = Settings(_env_file=None, db=tmp_path / "t.db", flags_file=tmp_path / "f.json",
@@ -76,7 +78,7 @@ def _exposed(tmp_path: Path) -> set[str]:
     create_app(settings, patient)
     sink = CollectorRegistry()
     SinkHandler(Mailbox(tmp_path / "smtp"), sink).close()
-    for registry in (patient, sink):
+    for registry in (patient, sink, ReputationMetrics().registry):
         for family in registry.collect():
             names |= {family.name, f"{family.name}_total", f"{family.name}_bucket",
                       f"{family.name}_count"}  # fmt: skip
