@@ -70,6 +70,7 @@ bench: $(STAMP) system-deps ## benchmarks (wrk, valgrind); tables land in bench/
 	$(BIN)/python -m bench.footprint
 	$(BIN)/python -m bench.gc_tuning
 	$(BIN)/python -m bench.websockets_memory
+	$(BIN)/python -m bench.reputation_cost
 
 lock: ## re-pin requirements.lock from a fresh resolve (commit the result)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

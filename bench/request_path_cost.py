@@ -83,11 +83,11 @@ def serve(case: Case, run_dir: Path) -> uvicorn.Server:
     return uvicorn.Server(uvicorn_config(create_app(settings, CollectorRegistry()), settings))
 
 
-def start_servers(run_dir: Path) -> list[str]:
+def start_servers(run_dir: Path, cases: list[Case] = CASES) -> list[str]:
     """Every case's server on one loop in a daemon thread (it ends with the process); returns
     each case's redirect URL."""
     loop = asyncio.new_event_loop()
-    servers = [serve(case, run_dir / str(i)) for i, case in enumerate(CASES)]
+    servers = [serve(case, run_dir / str(i)) for i, case in enumerate(cases)]
 
     async def main() -> None:
         await asyncio.gather(*(server.serve() for server in servers))
@@ -107,6 +107,42 @@ def start_servers(run_dir: Path) -> list[str]:
     return urls
 
 
+def measure(
+    cases: list[Case], urls: list[str], rounds: int, seconds: int, connections: int
+) -> None:
+    """Rounds of wrk on each case's URL in rotating order; each case's CPU µs per request."""
+    time.sleep(1.5)  # the flags files apply
+    # What the service does at start-up (gc_freeze_at_startup), for all of them at once:
+    # full collections then walk only what requests leave, not five apps' imports.
+    gc.collect()
+    gc.freeze()
+    for url in urls:
+        wrk(url, 2, connections)  # warm-up
+    me = psutil.Process()
+    for round_no in range(rounds):
+        shift = round_no % len(cases)
+        order = list(zip(cases, urls, strict=True))
+        for case, url in order[shift:] + order[:shift]:
+            before = cpu_seconds(me)
+            result = wrk(url, seconds, connections)
+            case.cpu_us.append((cpu_seconds(me) - before) / result.requests * 1e6)
+            print(f"  round {round_no + 1}: {case.name[:48]:<48} {case.cpu_us[-1]:7.1f} µs")
+
+
+def cost_rows(cases: list[Case]) -> list[str]:
+    """A table row per case: its median, and its cost over the first case round by round."""
+    rows = []
+    base = cases[0].cpu_us
+    for case in cases:
+        ratios = [mine / bare - 1 for mine, bare in zip(case.cpu_us, base, strict=True)]
+        q1, _, q3 = statistics.quantiles(ratios, n=4)
+        rows.append(
+            f"| {case.name} | {statistics.median(case.cpu_us):.1f} | "
+            f"{statistics.median(ratios) * 100:+.1f}% | {q1 * 100:+.1f}% to {q3 * 100:+.1f}% |"
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="request path cost of the instrumentation")
     parser.add_argument("--rounds", type=int, default=40)
@@ -118,23 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     # The access log goes where the service's goes, formatted the same, but to /dev/null.
     configure_logging("INFO", open(os.devnull, "w"))  # noqa: SIM115 - lives as long as we do
     with tempfile.TemporaryDirectory(prefix="bench-path-") as tmp:
-        urls = start_servers(Path(tmp))
-        time.sleep(1.5)  # the flags files apply
-        # What the service does at start-up (gc_freeze_at_startup), for all of them at once:
-        # full collections then walk only what requests leave, not five apps' imports.
-        gc.collect()
-        gc.freeze()
-        for url in urls:
-            wrk(url, 2, args.connections)  # warm-up
-        me = psutil.Process()
-        for round_no in range(args.rounds):
-            shift = round_no % len(CASES)
-            order = list(zip(CASES, urls, strict=True))
-            for case, url in order[shift:] + order[:shift]:
-                before = cpu_seconds(me)
-                result = wrk(url, args.seconds, args.connections)
-                case.cpu_us.append((cpu_seconds(me) - before) / result.requests * 1e6)
-                print(f"  round {round_no + 1}: {case.name[:48]:<48} {case.cpu_us[-1]:7.1f} µs")
+        measure(CASES, start_servers(Path(tmp)), args.rounds, args.seconds, args.connections)
     lines = [
         "# Request path cost of the instrumentation (one process, every variant)",
         "",
@@ -151,14 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "| variant | CPU µs/request (median) | cost | rounds p25-p75 |",
         "|---|---:|---:|---|",
     ]
-    base = CASES[0].cpu_us
-    for case in CASES:
-        ratios = [mine / bare - 1 for mine, bare in zip(case.cpu_us, base, strict=True)]
-        q1, _, q3 = statistics.quantiles(ratios, n=4)
-        lines.append(
-            f"| {case.name} | {statistics.median(case.cpu_us):.1f} | "
-            f"{statistics.median(ratios) * 100:+.1f}% | {q1 * 100:+.1f}% to {q3 * 100:+.1f}% |"
-        )
+    lines += cost_rows(CASES)
     lines.append("")
     write("request_path_cost.md", "\n".join(lines))
     return 0

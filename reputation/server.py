@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from reputation import policy
 from reputation.key_pairs import PairMismatch, read_matching_pair
 from reputation.rules import Judgement, Malformed, Rules, check_host, check_url
+from reputation.tracing import ServerSpans
 from reputation.v1 import reputation_pb2 as pb
 from reputation.v1 import reputation_pb2_grpc as pb_grpc
 
@@ -214,15 +215,17 @@ def _verdict(judgement: Judgement) -> pb.Verdict:
 
 
 class ReputationService(pb_grpc.ReputationServicer):
-    def __init__(self, rules: Rules, metrics: Metrics) -> None:
+    def __init__(self, rules: Rules, metrics: Metrics, spans: ServerSpans | None = None) -> None:
         self.rules = rules
         self.metrics = metrics
+        self.spans = spans or ServerSpans(None)
         metrics.blocked_hosts.set(len(rules.blocked))
 
     async def _answer(self, method: str, context: AioContext, judge: Callable[[], Resp]) -> Resp:
         started = time.perf_counter()
         try:
-            answer = judge()
+            with self.spans.serving(method, context.invocation_metadata()):
+                answer = judge()
         except Malformed as exc:
             self.metrics.calls.labels(method, "INVALID_ARGUMENT").inc()
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
@@ -306,11 +309,15 @@ class Running:
 
 
 async def start(
-    pki: Path, host: str = "127.0.0.1", port: int = 0, rules: Rules | None = None
+    pki: Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    rules: Rules | None = None,
+    spans: ServerSpans | None = None,
 ) -> Running:
     """Start serving (``port=0``: any free one); the caller stops ``Running.server``."""
     metrics = Metrics()
-    service = ReputationService(rules or Rules.default(), metrics)
+    service = ReputationService(rules or Rules.default(), metrics, spans)
     public_key = (pki / "tokens.pub").read_bytes()
     server = grpc.aio.server(
         interceptors=[TokenInterceptor(public_key, metrics)],
@@ -328,7 +335,8 @@ async def start(
 
 async def _serve(args: argparse.Namespace) -> None:
     rules = Rules.from_file(args.blocklist) if args.blocklist else Rules.default()
-    running = await start(args.pki, args.host, args.port, rules)
+    spans = ServerSpans.install(args.otlp_endpoint)
+    running = await start(args.pki, args.host, args.port, rules, spans)
     start_http_server(args.metrics_port, addr=args.host, registry=running.metrics.registry)
     log.info(
         "serving %s on %s:%d (mTLS), /metrics on %s:%d",
@@ -344,6 +352,7 @@ async def _serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await running.server.stop(grace=2)
+    spans.shutdown()  # the last spans go out
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -355,6 +364,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--metrics-port", type=int, default=DEFAULT_METRICS_PORT)
     parser.add_argument("--blocklist", type=Path, help="rules file (default: the bundled one)")
+    parser.add_argument("--otlp-endpoint", help="OTLP/HTTP collector for the calls' spans")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for name in ("tokens.pub", f"{policy.SERVER_NAME}.crt", "ca.crt"):

@@ -42,13 +42,14 @@ def start_reputation(
     *,
     timeout: float = 30.0,
     echo: Callable[[str], None] = lambda _line: None,
+    extra_args: list[str] | None = None,
 ) -> ProcessRecord:
     """Make sure the PKI is there and fresh, start the service, and wait until its
     ``/metrics`` answers (it binds the gRPC port first, so then both are up)."""
     written = LabPki(layout.pki).ensure()
     if written:
         echo(f"lab PKI under {layout.pki}: wrote {', '.join(written)}")
-    cmd = reputation_command(layout, port, metrics_port)
+    cmd = reputation_command(layout, port, metrics_port) + (extra_args or [])
     echo(" ".join(cmd))
     record = spawn(REPUTATION, cmd, layout.log(REPUTATION))
     record.urls = {

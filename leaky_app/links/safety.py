@@ -26,22 +26,30 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import grpc
 from cachetools import TLRUCache
+from opentelemetry.trace import SpanKind
 from purgatory.domain.model import OpenedState
 
 from leaky_app.breakers import Breaker, BreakerMetrics
 from leaky_app.metrics import ReputationMetrics
+from leaky_app.tracing import TRACEPARENT, child_span, inject_current
+from reputation import policy
 from reputation.client import Identity
 from reputation.v1 import reputation_pb2 as pb
 from reputation.v1 import reputation_pb2_grpc as pb_grpc
 
+if TYPE_CHECKING:  # the async stub's type exists in the generated .pyi only
+    # A call: the stub and the metadata to send (the traceparent) to the awaitable reply.
+    Ask = Callable[
+        [pb_grpc.ReputationAsyncStub, tuple[tuple[str, str], ...]], Awaitable[pb.Verdict]
+    ]
 CALLER = "leaky-app"  # the name in the patient's certificate and token
 BREAKER = "reputation"
 
@@ -110,15 +118,13 @@ class UrlSafety:
             self._cert_stamp = stamp
         return self._stub
 
-    async def _ask(
-        self, call: str, ask: Callable[[pb_grpc.ReputationAsyncStub], Any]
-    ) -> pb.Verdict:
+    async def _ask(self, call: str, method: str, ask: Ask) -> pb.Verdict:
         started = time.perf_counter()
         breaker = await self.breaker.factory.get_breaker(BREAKER)
         try:
             async with breaker:
                 try:
-                    verdict: pb.Verdict = await ask(self._client())
+                    verdict = await self._traced(method, ask)
                 except grpc.aio.AioRpcError as exc:
                     if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                         raise UnsafeUrl(exc.details() or "not a URL the check can read") from None
@@ -142,12 +148,31 @@ class UrlSafety:
         self.metrics.checks.labels(call=call, outcome="safe" if verdict.safe else "unsafe").inc()
         return verdict
 
+    async def _traced(self, method: str, ask: Ask) -> pb.Verdict:
+        """The call, in a client span when the request is traced: its ``traceparent`` goes in
+        the metadata, and the reputation service's server span continues the trace.
+
+        By hand rather than with opentelemetry-instrumentation-grpc: the service decides which
+        requests to trace before any span starts (``tracing.should_trace``) and its provider
+        records whatever starts, so the package's interceptor would make every untraced call a
+        new root trace and flood the span buffer; ``child_span`` makes one only under a
+        recording span."""
+        attributes = {"rpc.system": "grpc", "rpc.service": policy.SERVICE, "rpc.method": method,
+                      "server.address": self.config.target}  # fmt: skip
+        with child_span(f"reputation {method}", SpanKind.CLIENT, attributes):
+            parent = inject_current()
+            metadata = ((TRACEPARENT, parent),) if parent else ()
+            return await ask(self._client(), metadata)
+
     async def vet_new(self, url: str) -> None:
         """Raise :class:`UnsafeUrl` (with the service's reason) or, when no verdict can be had,
         :class:`SafetyUnavailable`: new links fail closed."""
         deadline = self.config.deadline_seconds
+        request = pb.CheckUrlRequest(url=url)
         verdict = await self._ask(
-            "url", lambda stub: stub.CheckUrl(pb.CheckUrlRequest(url=url), timeout=deadline)
+            "url",
+            "CheckUrl",
+            lambda stub, md: stub.CheckUrl(request, timeout=deadline, metadata=md),
         )
         if not verdict.safe:
             reason = pb.Reason.Name(verdict.reason).removeprefix("REASON_").lower()
@@ -163,9 +188,11 @@ class UrlSafety:
         else:
             deadline = self.config.deadline_seconds
             try:
+                request = pb.CheckHostRequest(host=host)
                 verdict = await self._ask(
                     "host",
-                    lambda stub: stub.CheckHost(pb.CheckHostRequest(host=host), timeout=deadline),
+                    "CheckHost",
+                    lambda stub, md: stub.CheckHost(request, timeout=deadline, metadata=md),
                 )
             except (SafetyUnavailable, UnsafeUrl):
                 self.metrics.fallbacks.labels(call="host").inc()
