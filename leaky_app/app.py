@@ -46,7 +46,8 @@ from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.expiry import LinkExpiry
 from leaky_app.links.exports import ClickExporter
-from leaky_app.links.safety import SafetyConfig, UrlSafety
+from leaky_app.links.reputation import ReputationClient
+from leaky_app.links.safety import CALLER, SafetyConfig, UrlSafety
 from leaky_app.links.service import ClickFeatures, LinkService
 from leaky_app.links.store import LinkStore
 from leaky_app.logs import set_level
@@ -66,6 +67,7 @@ from leaky_app.stream_server import PATH as STREAM_PATH
 from leaky_app.stream_server import StreamServer
 from leaky_app.tracing import FASTAPI_TELEMETRY_OFF, Tracing
 from leaky_app.tracing import install as install_tracing
+from reputation.client import Identity
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,13 @@ def _safety(settings: Settings, metrics: Metrics) -> UrlSafety | None:
         breaker_ttl_seconds=settings.reputation_breaker_ttl_seconds,
     )
     return UrlSafety(config, metrics.reputation, metrics.notify)
+
+
+def _screening(settings: Settings) -> ReputationClient:
+    if settings.reputation_target is None or settings.reputation_pki is None:
+        return ReputationClient(max_block_ms=settings.fault_max_block_ms)
+    identity = Identity.of(settings.reputation_pki, CALLER)
+    return ReputationClient(identity, settings.reputation_target, settings.fault_max_block_ms)
 
 
 def _leadership(settings: Settings, redis: Redis | None, metrics: Metrics) -> Leadership:
@@ -182,6 +191,7 @@ def _parts(settings: Settings, registry: CollectorRegistry) -> Parts:
     features = ClickFeatures(
         campaigns=CampaignTracker(registry, settings.fault_max_series),
         exports=ClickExporter(settings.db.parent / "exports"),
+        reputation=_screening(settings),
     )
     metrics.cache_entries.labels(cache="landing_page").set_function(features.landing.entries)
     mailer = _mailer(settings, metrics)
@@ -281,6 +291,7 @@ async def _open_services(parts: Parts, app: FastAPI, undo: AsyncExitStack) -> Ru
     safety = _safety(settings, metrics)
     if safety is not None:
         undo.push_async_callback(safety.close)
+    undo.callback(parts.features.reputation.close)
     links = LinkService(store, cache, clicks, metrics, parts.features,
                         on_staged=notifier.relay.wake, stream=parts.click_stream,
                         safety=safety)  # fmt: skip

@@ -73,7 +73,8 @@ def connect(
             _release_memory()
 
     def loop_blocking(level: float) -> None:
-        features.reputation.latency_ms = 5.0 * level
+        # The click-time screening's rollout: 1x is one redirect in ten, 10x every one.
+        features.reputation.share = min(1.0, level / 10)
 
     def cardinality_explosion(level: float) -> None:
         if level:

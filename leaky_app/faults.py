@@ -77,8 +77,8 @@ CATALOGUE: tuple[FaultSpec, ...] = (
     ),
     FaultSpec(
         id="loop_blocking",
-        summary="a synchronous reputation lookup inside the async redirect handler",
-        culprit="leaky_app.links.reputation:ReputationClient._vendor_verdict",
+        summary="synchronous gRPC URL screening inside the async redirect handler",
+        culprit="leaky_app.links.reputation:ReputationClient.url_verdict",
         symptoms=("leaky_app_event_loop_lag_seconds", "leaky_app_http_request_duration_seconds"),
         tools=("/debug/loop", "py-spy dump", "asyncio debug mode"),
         cap="each blocking call lasts at most fault_max_block_ms",

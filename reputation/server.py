@@ -38,6 +38,7 @@ log = logging.getLogger("reputation")
 
 DEFAULT_PORT = 50051  # labctl's contract and compose's .env say the same (a test checks)
 DEFAULT_METRICS_PORT = 9466
+DEFAULT_URL_LOOKUP_MS = 50.0  # a URL reputation API answers in tens of milliseconds
 MAX_MESSAGE_BYTES = 16 * 1024  # a URL is at most 2 KiB; anything bigger is refused by gRPC
 HEALTH_PREFIX = "/grpc.health.v1.Health/"  # probes need the certificate, not a token
 
@@ -215,16 +216,29 @@ def _verdict(judgement: Judgement) -> pb.Verdict:
 
 
 class ReputationService(pb_grpc.ReputationServicer):
-    def __init__(self, rules: Rules, metrics: Metrics, spans: ServerSpans | None = None) -> None:
+    def __init__(
+        self,
+        rules: Rules,
+        metrics: Metrics,
+        spans: ServerSpans | None = None,
+        url_lookup_seconds: float = 0.0,
+    ) -> None:
         self.rules = rules
         self.metrics = metrics
         self.spans = spans or ServerSpans(None)
+        # A URL's own reputation is looked up in the threat feeds (a host's is known here):
+        # that round trip is the time a CheckUrl takes, awaited so other calls go on meanwhile.
+        self.url_lookup_seconds = url_lookup_seconds
         metrics.blocked_hosts.set(len(rules.blocked))
 
-    async def _answer(self, method: str, context: AioContext, judge: Callable[[], Resp]) -> Resp:
+    async def _answer(
+        self, method: str, context: AioContext, judge: Callable[[], Resp], lookup: float = 0.0
+    ) -> Resp:
         started = time.perf_counter()
         try:
             with self.spans.serving(method, context.invocation_metadata()):
+                if lookup:
+                    await asyncio.sleep(lookup)
                 answer = judge()
         except Malformed as exc:
             self.metrics.calls.labels(method, "INVALID_ARGUMENT").inc()
@@ -235,7 +249,10 @@ class ReputationService(pb_grpc.ReputationServicer):
 
     async def CheckUrl(self, request: pb.CheckUrlRequest, context: AioContext) -> pb.Verdict:
         return await self._answer(
-            "CheckUrl", context, lambda: _verdict(check_url(self.rules, request.url))
+            "CheckUrl",
+            context,
+            lambda: _verdict(check_url(self.rules, request.url)),
+            self.url_lookup_seconds,
         )
 
     async def CheckHost(self, request: pb.CheckHostRequest, context: AioContext) -> pb.Verdict:
@@ -314,10 +331,11 @@ async def start(
     port: int = 0,
     rules: Rules | None = None,
     spans: ServerSpans | None = None,
+    url_lookup_seconds: float = 0.0,
 ) -> Running:
     """Start serving (``port=0``: any free one); the caller stops ``Running.server``."""
     metrics = Metrics()
-    service = ReputationService(rules or Rules.default(), metrics, spans)
+    service = ReputationService(rules or Rules.default(), metrics, spans, url_lookup_seconds)
     public_key = (pki / "tokens.pub").read_bytes()
     server = grpc.aio.server(
         interceptors=[TokenInterceptor(public_key, metrics)],
@@ -336,7 +354,7 @@ async def start(
 async def _serve(args: argparse.Namespace) -> None:
     rules = Rules.from_file(args.blocklist) if args.blocklist else Rules.default()
     spans = ServerSpans.install(args.otlp_endpoint)
-    running = await start(args.pki, args.host, args.port, rules, spans)
+    running = await start(args.pki, args.host, args.port, rules, spans, args.url_lookup_ms / 1e3)
     start_http_server(args.metrics_port, addr=args.host, registry=running.metrics.registry)
     log.info(
         "serving %s on %s:%d (mTLS), /metrics on %s:%d",
@@ -365,6 +383,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--metrics-port", type=int, default=DEFAULT_METRICS_PORT)
     parser.add_argument("--blocklist", type=Path, help="rules file (default: the bundled one)")
     parser.add_argument("--otlp-endpoint", help="OTLP/HTTP collector for the calls' spans")
+    parser.add_argument(
+        "--url-lookup-ms",
+        type=float,
+        default=DEFAULT_URL_LOOKUP_MS,
+        help="the threat feeds' round trip that each CheckUrl waits for",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for name in ("tokens.pub", f"{policy.SERVER_NAME}.crt", "ca.crt"):

@@ -27,7 +27,7 @@ from leaky_app.links.exports import ClickExporter
 from leaky_app.links.landing import LandingPageRenderer
 from leaky_app.links.referrers import ReferrerLog
 from leaky_app.links.reputation import ReputationClient
-from leaky_app.links.safety import UrlSafety
+from leaky_app.links.safety import BlockedTarget, UrlSafety
 from leaky_app.links.store import CodeTaken, Link, LinkStore
 from leaky_app.metrics import Metrics
 
@@ -130,7 +130,12 @@ class LinkService:
         if target.expires_at is not None and target.expires_at <= now:
             self._expired.inc()
             raise LinkNotFound(code, "link expired")
-        if self.safety is not None:
+        screening = self.features.reputation
+        if screening.screens():
+            refusal = screening.screen(target.url)
+            if refusal is not None:
+                raise BlockedTarget(f"the link's target is refused: {refusal}")
+        elif self.safety is not None:
             await self.safety.vet_redirect(target.url)  # BlockedTarget; fails open otherwise
         self.clicks.record(code, now)
         if self.stream is not None:
@@ -143,7 +148,6 @@ class LinkService:
         features = self.features
         features.referrers.record(code, referrer)
         features.events.publish(code)
-        features.reputation.lookup(url)
         features.audit.record(code)
         features.landing.preview(url, query)
         features.campaigns.count_click(code, query, referrer)

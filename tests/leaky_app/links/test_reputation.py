@@ -1,18 +1,49 @@
-"""The reputation check: off, nothing is checked; on, the vendor's synchronous round trip
-holds the event loop that calls it (nothing else runs meanwhile)."""
+"""Click-time screening against the real reputation service: off, nothing is screened; on,
+each screened redirect's synchronous call holds the event loop that makes it (nothing else
+runs meanwhile), and a refused URL gets its reason."""
+
+from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+
+from labctl.contract import RunLayout
+from labctl.stack.pki import LabPki
+from labctl.stack.ports import free_port
+from labctl.stack.processes import ProcessRecord, stop
+from labctl.stack.reputation_service import start_reputation
 from leaky_app.links.reputation import ReputationClient
+from reputation.client import Identity
 
 
-def test_off_means_unchecked() -> None:
-    assert ReputationClient().lookup("https://shop.example") == "unchecked"
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ProcessRecord, Path]]:
+    layout = RunLayout(tmp_path_factory.mktemp("screening"))
+    record = start_reputation(layout, free_port(), free_port())
+    try:
+        yield record, layout.pki
+    finally:
+        stop(record)
 
 
-async def test_on_the_call_blocks_the_loop_it_is_made_from() -> None:
-    client = ReputationClient(max_block_ms=200)
-    client.latency_ms = 50
+def test_off_or_without_a_service_nothing_is_screened() -> None:
+    client = ReputationClient()
+    client.share = 1.0
+    assert not client.screens()  # no service configured
+    assert not ReputationClient(target="127.0.0.1:1").screens()  # share 0
+
+
+@pytest.mark.integration
+async def test_on_the_call_blocks_the_loop_it_is_made_from(
+    service: tuple[ProcessRecord, Path],
+) -> None:
+    record, pki = service
+    client = ReputationClient(Identity.of(pki, "leaky-app"), record.urls["grpc"])
+    client.share = 1.0
+    assert client.screens()
     ticks = 0
 
     async def ticker() -> None:
@@ -22,10 +53,25 @@ async def test_on_the_call_blocks_the_loop_it_is_made_from() -> None:
             await asyncio.sleep(0)
 
     task = asyncio.create_task(ticker())
-    await asyncio.sleep(0)
-    before = ticks
-    assert client.lookup("https://shop.example") == "clean"
-    assert ticks == before  # not one tick while the lookup ran
-    await asyncio.sleep(0)
-    assert ticks > before
-    task.cancel()
+    try:
+        await asyncio.sleep(0)
+        before = ticks
+        assert client.screen("https://shop.example.org/") is None  # safe: it may go ahead
+        assert ticks == before  # not one tick while the call ran
+        refusal = client.screen("https://paypa1.example/login")
+        assert refusal is not None and "paypal.example" in refusal
+        await asyncio.sleep(0)
+        assert ticks > before
+    finally:
+        task.cancel()
+        client.close()
+
+
+@pytest.mark.integration
+def test_a_service_that_does_not_answer_lets_the_redirect_through(tmp_path: Path) -> None:
+    LabPki(tmp_path).ensure()
+    client = ReputationClient(Identity.of(tmp_path, "leaky-app"), f"127.0.0.1:{free_port()}",
+                              max_block_ms=300)  # fmt: skip
+    client.share = 1.0
+    assert client.screen("https://shop.example.org/") is None
+    client.close()
