@@ -18,7 +18,7 @@ from labctl.stack.reputation_service import start_reputation
 from reputation.client import Identity
 from reputation.v1 import reputation_pb2 as pb
 from reputation.v1 import reputation_pb2_grpc as pb_grpc
-from tests.integration.load import scrape
+from tests.integration.load import load, scrape
 from tests.live import LiveService, launch
 from tests.polling import eventually_sync
 
@@ -109,34 +109,37 @@ def test_when_the_service_is_down_new_links_fail_closed_and_redirects_fail_open(
         known = create(client, "https://known.example.org/").json()["code"]
         assert client.get(f"/{known}").status_code == 302  # its host is cached now
         unseen = create(client, "https://unseen.example.org/").json()["code"]
-        stop(guarded.reputation)
-        try:
-            down = create(client, "https://new.example.org/")
-            assert down.status_code == 503, down.text
-            assert down.json()["error"] == "safety_check_unavailable"
-            assert "try again shortly" in down.json()["message"]
-            assert client.get(f"/{known}").status_code == 302  # cached: no call at all
-            fallbacks = scrape(guarded.service.metrics_url).get(
-                'leaky_app_reputation_fallbacks_total{call="host"}', 0.0
+        # Redirects keep coming the whole time: killed, down, and back.
+        with load(guarded.service.url, [known], threads=2) as clicks:
+            stop(guarded.reputation)
+            try:
+                down = create(client, "https://new.example.org/")
+                assert down.status_code == 503, down.text
+                assert down.json()["error"] == "safety_check_unavailable"
+                assert "try again shortly" in down.json()["message"]
+                fallbacks = scrape(guarded.service.metrics_url).get(
+                    'leaky_app_reputation_fallbacks_total{call="host"}', 0.0
+                )
+                assert client.get(f"/{unseen}").status_code == 302  # unchecked, let through
+                after = scrape(guarded.service.metrics_url)
+                assert after['leaky_app_reputation_fallbacks_total{call="host"}'] == fallbacks + 1
+                create(client, "https://again.example.org/")  # the second failure opens it
+                ready = client.get("/readyz")
+                assert ready.status_code == 200, ready.text  # still ready: degraded only
+                assert "circuit breaker open" in ready.json()["degraded"]["reputation"]
+            finally:
+                guarded.restart_reputation()
+
+            def created() -> bool:
+                return create(client, "https://back.example.org/").status_code == 201
+
+            eventually_sync(created, "link creation after the service came back", 20)
+            eventually_sync(
+                lambda: "reputation" not in client.get("/readyz").json()["degraded"],
+                "the breaker closed",
             )
-            assert client.get(f"/{unseen}").status_code == 302  # unchecked, let through
-            after = scrape(guarded.service.metrics_url)
-            assert after['leaky_app_reputation_fallbacks_total{call="host"}'] == fallbacks + 1
-            create(client, "https://again.example.org/")  # the second failure opens it
-            ready = client.get("/readyz")
-            assert ready.status_code == 200, ready.text  # still ready: degraded only
-            assert "circuit breaker open" in ready.json()["degraded"]["reputation"]
-        finally:
-            guarded.restart_reputation()
-
-        def created() -> bool:
-            return create(client, "https://back.example.org/").status_code == 201
-
-        eventually_sync(created, "link creation after the service came back", 20)
-        eventually_sync(
-            lambda: "reputation" not in client.get("/readyz").json()["degraded"],
-            "the breaker closed",
-        )
+        assert clicks.stats.requests > 20
+        assert clicks.stats.errors == 0  # not one redirect failed through the outage
 
 
 def test_a_host_blocked_after_its_link_was_made_is_refused_when_next_checked(
