@@ -62,6 +62,10 @@ def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         # buffers dominate an idle connection's memory (bench/results/websockets_memory.md).
         ws="websockets-sansio",
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local client could
+        # then pick the address the rate limiter keys on. Only configured proxies are believed.
+        proxy_headers=settings.trusted_proxies is not None,
+        forwarded_allow_ips=settings.trusted_proxies or "",
         log_config=None,  # our JSON handler on the root logger formats uvicorn's lines too
         access_log=False,  # the telemetry middleware writes a richer, JSON access line
         lifespan="on",

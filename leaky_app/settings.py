@@ -175,6 +175,12 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
         description="prefix of every Redis key (instances sharing it share leadership)",
     )
+    trusted_proxies: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Fa-f:.,/ *]+$",
+        description="addresses of the proxies whose X-Forwarded-For is believed (comma-separated; "
+        "unset: none, so a client cannot choose the address the rate limit keys on)",
+    )
     reputation_target: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9_.-]+:[0-9]{1,5}$",

@@ -33,6 +33,7 @@ from labctl.course.catalogue import Lab, LabError, all_labs
 from labctl.course.grading import Verdict, check_answer
 from labctl.course.lab_runs import Echo, current, read_signals, set_scene, stop_lab
 from labctl.evidence.session import Session
+from labctl.stack.private_files import write_private
 from labctl.stack.prometheus import QueryError, raw_samples
 
 
@@ -61,7 +62,8 @@ class DrillRun:
             raise LabError("no drill is running; start one: labctl drill start", 3) from None
 
     def write(self, layout: RunLayout) -> None:
-        layout.drill_state.write_text(json.dumps(self.to_json()) + "\n")
+        """0600: the seed names the drill's lab."""
+        write_private(layout.drill_state, (json.dumps(self.to_json()) + "\n").encode())
 
 
 @dataclass(frozen=True)

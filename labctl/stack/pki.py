@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from labctl.stack.private_files import write_private
 from reputation import policy
 
 CA_LIFETIME = dt.timedelta(days=30)
@@ -42,15 +43,6 @@ SERVER_NAMES = (policy.SERVER_NAME, "localhost")
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` as a 0600 file, atomically: a temporary file renamed over the old one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(tmp, path)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:

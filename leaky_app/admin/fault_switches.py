@@ -44,7 +44,10 @@ def admin_endpoints(
         if drill is not None:
             data["drill"] = drill
         tmp = watcher.path.with_name(f".{watcher.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        # 0600: the flags file says which fault is on (a drill's answer) and switches faults.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(data, indent=2) + "\n")
         tmp.replace(watcher.path)  # atomic: the watcher never sees half a file
         loop.call_soon_threadsafe(watcher.reload)
         deadline = time.monotonic() + APPLY_TIMEOUT_SECONDS

@@ -1,9 +1,11 @@
 """The real service under uvicorn, used over real HTTP on loopback."""
 
+from pathlib import Path
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.live import LiveService
+from tests.live import LiveService, launch
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +65,33 @@ def test_metrics_port_serves_red_per_route_template(live_service: LiveService) -
         assert name in families, name
     names = {s.name for f in families.values() for s in f.samples}
     assert not [n for n in names if n.endswith("_created")]
+
+
+@pytest.mark.parametrize("trusted", [None, "127.0.0.1"])
+def test_only_a_configured_proxy_chooses_the_address_the_rate_limit_keys_on(
+    tmp_path: Path, trusted: str | None
+) -> None:
+    (tmp_path / "flags.json").write_text('{"rate_limit": {"rps": 0.01, "burst": 3}}')
+    service = launch(tmp_path, ["--trusted-proxies", trusted] if trusted else [])
+    try:
+        with service.client() as client:
+            answers = [
+                client.get("/api/v1/links/nothere", headers={"X-Forwarded-For": f"203.0.113.{i}"})
+                for i in range(6)
+            ]
+            same = [
+                client.get("/api/v1/links/nothere", headers={"X-Forwarded-For": "203.0.113.99"})
+                for _ in range(4)
+            ]
+    finally:
+        service.stop()
+    codes = [r.status_code for r in answers]
+    if trusted is None:
+        # A local client that forges the header is still 127.0.0.1: its bucket empties.
+        assert codes[:3] == [404] * 3 and set(codes[3:]) == {429}, codes
+        assert "from 127.0.0.1;" in answers[-1].json()["message"]
+    else:
+        # Behind a proxy it trusts, each forwarded client has its own bucket.
+        assert set(codes) == {404}, codes
+        assert [r.status_code for r in same][-1] == 429
+        assert "from 203.0.113.99;" in same[-1].json()["message"]

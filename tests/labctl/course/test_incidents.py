@@ -2,6 +2,7 @@
 symptom is real (its alert fires), answers are graded and timed, and the reveal ends it."""
 
 import json
+import stat
 from pathlib import Path
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 from labctl.cli import main
 from labctl.contract import RunLayout
 from labctl.course.catalogue import LabError, load_lab
-from labctl.course.incidents import pick_lab, start_drill
+from labctl.course.incidents import DrillRun, pick_lab, start_drill
 from labctl.course.lab_runs import start_lab
 from labctl.evidence.patient import Patient
 from labctl.evidence.session import Session
@@ -103,3 +104,10 @@ def test_a_lab_and_a_drill_never_run_together(tmp_path: Path) -> None:
             start_lab(session, load_lab("01"))
         with pytest.raises(LabError, match="a drill is already running"):
             start_drill(session, seed=1)
+
+
+def test_the_drills_state_is_written_for_its_owner_only(tmp_path: Path) -> None:
+    layout = RunLayout(tmp_path)
+    DrillRun(seed=7, started_at=0.0, answers=[]).write(layout)
+    assert stat.S_IMODE(layout.drill_state.stat().st_mode) == 0o600  # its seed names the lab
+    assert DrillRun.read(layout).seed == 7

@@ -2,6 +2,7 @@
 answered; a bad one is refused with a sentence and nothing stored changes."""
 
 import json
+import stat
 
 from tests.leaky_app.admin.conftest import Admin
 
@@ -11,6 +12,8 @@ async def test_a_switch_is_in_force_and_in_the_flags_file_when_answered(admin: A
     assert on.status_code == 200 and on.json()["active"] == {"cpu_hotloop": "10x"}
     flags = json.loads(admin.service.settings.flags_file.read_text())
     assert flags["faults"] == {"cpu_hotloop": "10x"}
+    # It says which fault is on, and it switches faults: nobody else reads it.
+    assert stat.S_IMODE(admin.service.settings.flags_file.stat().st_mode) == 0o600
     assert admin.service.app.state.services.switchboard.active == {"cpu_hotloop": "10x"}
     off = await admin.debug.delete("/admin/faults")
     assert off.status_code == 200 and off.json()["active"] == {}
