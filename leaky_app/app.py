@@ -34,6 +34,7 @@ from leaky_app.admin.fault_switches import admin_endpoints
 from leaky_app.admin.traces import trace_endpoints
 from leaky_app.api import aliases, live, notifications, redirect, v1, v2
 from leaky_app.debug import DebugConfig, DebugServer
+from leaky_app.debug.tasks import mark_essential
 from leaky_app.errors import install_error_handlers
 from leaky_app.faults import FaultStateCollector, Switchboard
 from leaky_app.health import router as health_router
@@ -358,7 +359,9 @@ def _start_loops(parts: Parts, running: Running, undo: AsyncExitStack) -> None:
     if settings.notify_enabled:
         loops.append(("notifier", running.services.notifier.run()))
     for name, coro in loops:
-        undo.push_async_callback(_cancel, asyncio.create_task(coro, name=name))
+        task = asyncio.create_task(coro, name=name)
+        mark_essential(task)  # the debug port may not cancel it
+        undo.push_async_callback(_cancel, task)
 
 
 def _api(parts: Parts, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]) -> FastAPI:

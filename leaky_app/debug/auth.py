@@ -35,23 +35,29 @@ class BearerAuthMiddleware:
         self._expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":  # the server's own start and stop: no client in it
             await self.app(scope, receive, send)
             return
         given = b""
-        for name, value in scope["headers"]:
+        for name, value in scope.get("headers", ()):
             if name == b"authorization":
                 given = value
                 break
-        if not hmac.compare_digest(given, self._expected):
-            message = (
-                "missing bearer token" if not given else "wrong bearer token"
-            ) + "; send 'Authorization: Bearer <token>' (the token file is mode 0600)"
+        if hmac.compare_digest(given, self._expected):
+            await self.app(scope, receive, send)
+            return
+        message = (
+            "missing bearer token" if not given else "wrong bearer token"
+        ) + "; send 'Authorization: Bearer <token>' (the token file is mode 0600)"
+        if scope["type"] == "http":
             response = JSONResponse(
                 {"error": "unauthorized", "message": message},
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer realm="debug"'},
             )
             await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            # Refused before it is accepted: 1008 is "policy violation".
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+        # Any other scope type is dropped: nothing unauthenticated reaches the app.

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from leaky_app.debug.allocator import allocator_state
-from leaky_app.debug.endpoints import Endpoint, int_param
+from leaky_app.debug.endpoints import BadParam, Endpoint, choice_param, int_param
 from leaky_app.debug.frames import FrameInfo, from_frame, is_library
 
 # Upper bounds in seconds; the last bucket is everything above 2.5 s.
@@ -220,12 +220,23 @@ def gc_endpoints(pauses: GCPauses) -> list[Endpoint]:
         return JSONResponse(gc_state(pauses))
 
     async def threshold(request: Request) -> Response:
+        gen0 = int_param(request, "gen0", 700, 0, MAX_THRESHOLD)
+        disable = choice_param(request, "disable", ("false", "true")) == "true"
+        if gen0 == 0 and not disable:
+            # gen0=0 is CPython's switch for "no automatic collection": cycles then pile up
+            # until someone collects by hand. Never by a slip of the finger.
+            raise BadParam("gen0=0 turns the garbage collector off; add disable=true to mean it")
+        if disable and gen0 != 0:
+            raise BadParam("disable=true goes with gen0=0 (that is what turns the collector off)")
         previous = set_threshold(
-            int_param(request, "gen0", 700, 0, MAX_THRESHOLD),
+            gen0,
             int_param(request, "gen1", 10, 0, MAX_THRESHOLD),
             int_param(request, "gen2", 10, 0, MAX_THRESHOLD),
         )
-        return JSONResponse({"previous": list(previous), "threshold": list(gc.get_threshold())})
+        body: dict[str, Any] = {"previous": list(previous), "threshold": list(gc.get_threshold())}
+        if gen0 == 0:
+            body["warning"] = "automatic collection is off: set gen0 again to turn it back on"
+        return JSONResponse(body)
 
     async def freeze_now(request: Request) -> Response:
         return JSONResponse({"frozen_objects": await asyncio.to_thread(freeze)})
@@ -241,7 +252,7 @@ def gc_endpoints(pauses: GCPauses) -> list[Endpoint]:
         Endpoint("/debug/gc", ("GET",), "collections, pauses per generation, thresholds", "",
                  state),
         Endpoint("/debug/gc/threshold", ("PUT",), "set gc thresholds live (the GOGC knob)",
-                 "gen0, gen1, gen2", threshold),
+                 "gen0, gen1, gen2, disable (true with gen0=0: the collector off)", threshold),
         Endpoint("/debug/gc/freeze", ("POST",), "gc.freeze(): move every object to the "
                  "permanent generation",
                  "", freeze_now),

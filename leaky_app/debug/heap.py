@@ -70,6 +70,8 @@ class HeapProfiler:
         self.default_frames = default_frames
         self._previous: tracemalloc.Snapshot | None = None
         self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._stops_at: float | None = None
 
     @property
     def tracing(self) -> bool:
@@ -79,18 +81,38 @@ class HeapProfiler:
         if not tracemalloc.is_tracing():
             tracemalloc.start(frames or self.default_frames)
 
+    def trace_for(self, seconds: float, frames: int | None = None) -> None:
+        """Trace for ``seconds``, then stop by itself: tracemalloc costs a large share of
+        throughput, so a forgotten ``start`` must not leave it on. Calling again extends it."""
+        self.start(frames)
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(seconds, self.stop)
+            self._timer.daemon = True
+            self._stops_at = time.monotonic() + seconds
+            self._timer.start()
+
     def stop(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._stops_at = None
         tracemalloc.stop()
         self._previous = None
 
     def status(self) -> dict[str, Any]:
         current, peak = tracemalloc.get_traced_memory()
+        stops_at = self._stops_at
         return {
             "tracing": tracemalloc.is_tracing(),
             "frames": tracemalloc.get_traceback_limit(),
             "traced_bytes": current,
             "peak_traced_bytes": peak,
             "overhead_bytes": tracemalloc.get_tracemalloc_memory(),
+            "stops_in_seconds": None
+            if stops_at is None
+            else round(max(0.0, stops_at - time.monotonic()), 1),
         }
 
     def _snapshot(self) -> tracemalloc.Snapshot:
@@ -164,7 +186,9 @@ def heap_endpoints(heap: HeapProfiler, max_seconds: float) -> list[Endpoint]:
         return JSONResponse({"growth": [s.to_json() for s in stats], "note": note})
 
     async def start(request: Request) -> Response:
-        heap.start(int_param(request, "frames", heap.default_frames, 1, 100))
+        frames = int_param(request, "frames", heap.default_frames, 1, 100)
+        seconds = seconds_param(request, max_seconds, max_seconds, required=False)
+        heap.trace_for(seconds, frames)
         return JSONResponse(heap.status())
 
     async def stop(request: Request) -> Response:
@@ -177,6 +201,7 @@ def heap_endpoints(heap: HeapProfiler, max_seconds: float) -> list[Endpoint]:
                  expensive=True),
         Endpoint("/debug/heap/diff", ("GET",), "growth since the previous heap snapshot",
                  "limit, group", diff, expensive=True),
-        Endpoint("/debug/heap/start", ("POST",), "start tracemalloc", "frames", start),
+        Endpoint("/debug/heap/start", ("POST",), "start tracemalloc; it stops by itself after "
+                 "seconds (at most the surface's window)", "frames, seconds", start),
         Endpoint("/debug/heap/stop", ("POST",), "stop tracemalloc, free its memory", "", stop),
     ]  # fmt: skip

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import types
+import weakref
 from collections.abc import Coroutine, Generator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -277,13 +278,24 @@ def find_task(
     return None
 
 
+MAX_LISTED = 5000  # tasks (or sites) one answer lists at most; "count" still counts them all
+# The service's own loops (click flush, config watch, scheduler...): cancelling one from the
+# debug port would quietly stop a part of the service, so it is refused.
+_essential: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+
+def mark_essential(task: asyncio.Task[Any]) -> None:
+    """The service calls this for each of its own long-lived loops."""
+    _essential.add(task)
+
+
 def task_endpoints(loop: asyncio.AbstractEventLoop, tracker: TaskTracker | None) -> list[Endpoint]:
     """``/debug/tasks``: every task of ``loop``, grouped by creation site when ``tracker``
     records sites; its recent history; cancelling one task by id."""
 
     async def tasks(request: Request) -> Response:
         group = choice_param(request, "group", ["none", "site"])
-        limit = int_param(request, "limit", 500, 1, 100_000)
+        limit = int_param(request, "limit", 500, 1, MAX_LISTED)
         records = list_tasks(loop, tracker, with_chain=group == "none")
         body: dict[str, Any] = {
             "count": len(records),
@@ -308,14 +320,18 @@ def task_endpoints(loop: asyncio.AbstractEventLoop, tracker: TaskTracker | None)
         task = find_task(loop, tracker, task_id)
         if task is None:
             return error(404, "not_found", f"no live task with id {task_id}")
+        if task in _essential:
+            return error(409, "essential_task", f"task {task_id} ({task.get_name()}) is one of "
+                         "the service's own loops; it cannot be cancelled from here")  # fmt: skip
         loop.call_soon_threadsafe(task.cancel)
         return JSONResponse({"cancelled": task_id, "name": task.get_name()}, status_code=202)
 
     return [
         Endpoint("/debug/tasks", ("GET",), "asyncio tasks: await chain, creation site, age",
-                 "group=none|site, limit", tasks),
+                 f"group=none|site, limit (at most {MAX_LISTED})", tasks),
         Endpoint("/debug/tasks/history", ("GET",), "recently finished tasks and how they ended",
                  "", task_history),
-        Endpoint("/debug/tasks/{task_id}/cancel", ("POST",), "cancel one task by id", "",
+        Endpoint("/debug/tasks/{task_id}/cancel", ("POST",), "cancel one task by id (not one "
+                 "of the service's own loops)", "",
                  cancel_task),
     ]  # fmt: skip

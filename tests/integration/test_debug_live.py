@@ -26,3 +26,15 @@ def test_debug_surface_is_mounted_and_guarded(live_service: LiveService) -> None
         assert variables["settings"]["port"] == live_service.ports.http
         assert variables["settings"]["db"] == str(live_service.run_dir / "leaky_app.db")
         assert variables["settings"]["debug_token_file"] == "***"  # "token" keys are masked
+
+
+def test_none_of_the_services_own_loops_can_be_cancelled(live_service: LiveService) -> None:
+    with live_service.debug_client() as debug:
+        listing = debug.get("/debug/tasks?limit=5000").json()["tasks"]
+        own = [t for t in listing if t["name"] in ("click-flush", "config-watch", "scheduler")]
+        assert {t["name"] for t in own} == {"click-flush", "config-watch", "scheduler"}
+        for task in own:
+            refused = debug.post(f"/debug/tasks/{task['id']}/cancel")
+            assert refused.status_code == 409, (task["name"], refused.text)
+        still = {t["id"] for t in debug.get("/debug/tasks?limit=5000").json()["tasks"]}
+    assert {t["id"] for t in own} <= still  # every one still running

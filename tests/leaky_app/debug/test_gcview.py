@@ -72,3 +72,20 @@ async def test_gc_triggers_blame_the_code_building_cycles_not_the_constructor(
     assert top["function"] == "build_order_graphs", triggers[:3]
     assert top["collections"] >= 10
     assert top["pause_seconds"] > 0
+
+
+async def test_turning_the_collector_off_takes_an_explicit_disable(debug: DebugHandle) -> None:
+    original = gc.get_threshold()
+    try:
+        slip = await debug.client.put("/debug/gc/threshold?gen0=0")
+        assert slip.status_code == 400
+        assert "add disable=true" in slip.json()["message"]
+        assert gc.get_threshold() == original  # nothing changed
+        mixed = await debug.client.put("/debug/gc/threshold?gen0=700&disable=true")
+        assert mixed.status_code == 400 and gc.get_threshold() == original
+        meant = await debug.client.put("/debug/gc/threshold?gen0=0&disable=true")
+        assert meant.status_code == 200
+        assert "automatic collection is off" in meant.json()["warning"]
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*original)

@@ -3,8 +3,10 @@
 import asyncio
 import threading
 import time
+import tracemalloc
 
 from tests.leaky_app.debug.conftest import DebugHandle
+from tests.polling import eventually
 
 _hoard: list[bytes] = []
 
@@ -46,3 +48,20 @@ async def test_heap_window_and_diff_rank_the_growing_site_first(debug: DebugHand
         worker.join()
         await debug.client.post("/debug/heap/stop")
         _hoard.clear()
+
+
+async def test_a_started_trace_stops_by_itself_and_cannot_outlast_the_window(
+    debug: DebugHandle,
+) -> None:
+    try:
+        too_long = await debug.client.post("/debug/heap/start?seconds=11")  # the window is 10 s
+        assert too_long.status_code == 400 and not tracemalloc.is_tracing()
+        started = (await debug.client.post("/debug/heap/start?seconds=0.5")).json()
+        assert started["tracing"] is True and 0 < started["stops_in_seconds"] <= 0.5
+        await eventually(lambda: not tracemalloc.is_tracing(), "tracing stops by itself", 10)
+        assert (await debug.client.get("/debug/heap/diff")).status_code == 409
+        default = (await debug.client.post("/debug/heap/start")).json()
+        assert 9 < default["stops_in_seconds"] <= 10  # the surface's window, when not given
+    finally:
+        await debug.client.post("/debug/heap/stop")
+    assert not tracemalloc.is_tracing()

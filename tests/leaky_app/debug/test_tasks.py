@@ -145,3 +145,28 @@ async def test_tasks_group_by_site_ranks_the_leaking_site_first(debug: DebugHand
         future.cancel()
         await asyncio.gather(*_parked, *short_lived, return_exceptions=True)
         _parked.clear()
+
+
+async def test_the_services_own_loops_cannot_be_cancelled_and_lists_are_bounded(
+    debug: DebugHandle,
+) -> None:
+    async def config_watch() -> None:
+        await asyncio.sleep(3600)
+
+    own = asyncio.create_task(config_watch(), name="config-watch")
+    tasks.mark_essential(own)
+    try:
+        await asyncio.sleep(0)
+        listing = (await debug.client.get(f"/debug/tasks?limit={tasks.MAX_LISTED}")).json()
+        victim = next(t["id"] for t in listing["tasks"] if t["name"] == "config-watch")
+        refused = await debug.client.post(f"/debug/tasks/{victim}/cancel")
+        assert refused.status_code == 409
+        assert "one of the service's own loops" in refused.json()["message"]
+        await asyncio.sleep(0.05)
+        assert not own.cancelled() and not own.done()
+        too_many = await debug.client.get(f"/debug/tasks?limit={tasks.MAX_LISTED + 1}")
+        assert too_many.status_code == 400
+        assert f"between 1 and {tasks.MAX_LISTED}" in too_many.json()["message"]
+    finally:
+        own.cancel()
+        await asyncio.gather(own, return_exceptions=True)
