@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leaky_app.context import current_request_id
 from leaky_app.links.alias_claims import AliasUnavailable, InsufficientCredits
+from leaky_app.links.ownership import KeyRequired, WrongKey
 from leaky_app.links.safety import BlockedTarget, SafetyUnavailable, UnsafeUrl
 from leaky_app.links.service import AliasTaken, LinkNotFound
 
@@ -62,14 +63,18 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     UnsafeUrl: (422, "unsafe_url"),
     BlockedTarget: (403, "blocked_target"),
     SafetyUnavailable: (503, "safety_check_unavailable"),
+    KeyRequired: (401, "management_key_required"),
+    WrongKey: (403, "wrong_management_key"),
 }
+# A 401 says how to authenticate (RFC 9110).
+_CHALLENGE = {401: {"WWW-Authenticate": 'Bearer realm="links"'}}
 
 
 def _domain_handler(
     status: int, code: str
 ) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handle(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(status, code, str(exc))
+        return error_response(status, code, str(exc), _CHALLENGE.get(status))
 
     return handle
 

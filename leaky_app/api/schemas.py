@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+from fastapi import Header
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from leaky_app.links.codes import check_alias
@@ -34,3 +37,25 @@ class CreateLink(BaseModel):
     @classmethod
     def _alias(cls, value: str | None) -> str | None:
         return None if value is None else check_alias(value)
+
+
+# The management key of a link, for the routes that change it (leaky_app/links/ownership.py).
+ManagementKey = Annotated[
+    str | None,
+    Header(
+        alias="Authorization",
+        description="'Bearer <management_key>': the key returned when the link was created",
+    ),
+]
+ERROR_SHAPE = {"error": "code", "message": "a sentence", "request_id": "id"}
+
+
+def _refusal(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"example": ERROR_SHAPE}}}
+
+
+CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _refusal("no management key was sent"),
+    403: _refusal("the key is not this link's"),
+    404: _refusal("no such link"),
+}

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
-from leaky_app.api.schemas import CreateLink
+from leaky_app.api.schemas import CHANGE_RESPONSES, CreateLink, ManagementKey
+from leaky_app.links.ownership import bearer
 from leaky_app.links.store import Link
 from leaky_app.services import Services, get_services, rate_limit
 
@@ -20,6 +21,7 @@ class CreatedV1(BaseModel):
     short_url: str
     url: str
     expires_at: float | None
+    management_key: str  # shown this once: deleting the link needs it
 
 
 class LinkV1(BaseModel):
@@ -40,6 +42,7 @@ async def create_link(body: CreateLink, services: ServicesDep) -> CreatedV1:
         short_url=f"{services.settings.base_url}/{link.code}",
         url=link.url,
         expires_at=link.expires_at,
+        management_key=link.management_key or "",
     )
 
 
@@ -59,7 +62,10 @@ async def get_link(code: str, services: ServicesDep) -> LinkV1:
     return _render(await services.links.get(code), services.settings.base_url)
 
 
-@router.delete("/links/{code}", status_code=204)
-async def delete_link(code: str, services: ServicesDep) -> Response:
-    await services.links.delete(code)
+@router.delete("/links/{code}", status_code=204, responses=CHANGE_RESPONSES)
+async def delete_link(
+    code: str, services: ServicesDep, authorization: ManagementKey = None
+) -> Response:
+    """Delete the link: only with its management key (returned when it was created)."""
+    await services.links.delete(code, bearer(authorization))
     return Response(status_code=204)

@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
-from leaky_app.api.schemas import CreateLink
+from leaky_app.api.schemas import CHANGE_RESPONSES, CreateLink, ManagementKey
+from leaky_app.links.ownership import bearer
 from leaky_app.links.store import Link
 from leaky_app.services import Services, get_services, rate_limit
 
@@ -38,6 +39,10 @@ class LinkV2(BaseModel):
     stats: ClickStats
 
 
+class CreatedV2(LinkV2):
+    management_key: str  # shown this once: deleting the link needs it
+
+
 def _ts(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
 
@@ -54,10 +59,11 @@ def _render(link: Link, base_url: str) -> LinkV2:
 
 
 @router.post("/links", status_code=201)
-async def create_link(body: CreateLink, services: ServicesDep) -> LinkV2:
+async def create_link(body: CreateLink, services: ServicesDep) -> CreatedV2:
     link = await services.links.create(body.url, body.alias, body.ttl_seconds, body.owner_email)
     services.metrics.links_created.labels(api_version="v2").inc()
-    return _render(link, services.settings.base_url)
+    resource = _render(link, services.settings.base_url)
+    return CreatedV2(**resource.model_dump(), management_key=link.management_key or "")
 
 
 @router.get("/links/{code}")
@@ -65,7 +71,10 @@ async def get_link(code: str, services: ServicesDep) -> LinkV2:
     return _render(await services.links.get(code), services.settings.base_url)
 
 
-@router.delete("/links/{code}", status_code=204)
-async def delete_link(code: str, services: ServicesDep) -> Response:
-    await services.links.delete(code)
+@router.delete("/links/{code}", status_code=204, responses=CHANGE_RESPONSES)
+async def delete_link(
+    code: str, services: ServicesDep, authorization: ManagementKey = None
+) -> Response:
+    """Delete the link: only with its management key (returned when it was created)."""
+    await services.links.delete(code, bearer(authorization))
     return Response(status_code=204)

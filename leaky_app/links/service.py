@@ -25,6 +25,7 @@ from leaky_app.links.codes import new_code
 from leaky_app.links.events import ClickEventPublisher
 from leaky_app.links.exports import ClickExporter
 from leaky_app.links.landing import LandingPageRenderer
+from leaky_app.links.ownership import check_key
 from leaky_app.links.referrers import ReferrerLog
 from leaky_app.links.reputation import ReputationClient
 from leaky_app.links.safety import BlockedTarget, UrlSafety
@@ -166,7 +167,12 @@ class LinkService:
             link = replace(link, clicks=link.clicks + pending.count, last_click_at=pending.last_at)
         return link
 
-    async def delete(self, code: str) -> None:
+    async def delete(self, code: str, key: str | None) -> None:
+        """Delete the link, given its management key (:mod:`leaky_app.links.ownership`)."""
+        link = await self.store.get(code)
+        if link is None:
+            raise LinkNotFound(code)
+        check_key(key, link.key_hash)  # KeyRequired (401) or WrongKey (403)
         if not await self.store.delete(code):
             raise LinkNotFound(code)
         self.cache.discard(code)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from leaky_app.db import Database, StoreUnavailable, Transaction
 from leaky_app.links import notices
+from leaky_app.links.ownership import new_key
 from leaky_app.outbox import MIGRATIONS as OUTBOX_MIGRATIONS
 from leaky_app.outbox import SCHEMA as OUTBOX_SCHEMA
 from leaky_app.outbox import stage
@@ -55,7 +56,8 @@ CREATE TABLE IF NOT EXISTS links (
     expires_at    REAL,
     clicks        INTEGER NOT NULL DEFAULT 0,
     last_click_at REAL,
-    owner_email   TEXT
+    owner_email   TEXT,
+    key_hash      TEXT
 );
 CREATE INDEX IF NOT EXISTS links_expires_at ON links (expires_at) WHERE expires_at IS NOT NULL;
 """
@@ -63,7 +65,11 @@ CREATE INDEX IF NOT EXISTS links_expires_at ON links (expires_at) WHERE expires_
     + CLAIMS_SCHEMA
 )
 # Databases created before a column existed get it here (a no-op when it is there).
-MIGRATIONS = ("ALTER TABLE links ADD COLUMN owner_email TEXT", *OUTBOX_MIGRATIONS)
+MIGRATIONS = (
+    "ALTER TABLE links ADD COLUMN owner_email TEXT",
+    "ALTER TABLE links ADD COLUMN key_hash TEXT",  # links made before have none: unchangeable
+    *OUTBOX_MIGRATIONS,
+)
 # SQLite's default cap on bound parameters is 32766; stay far below it.
 _IN_CHUNK = 500
 _OWNED_IN = (
@@ -81,6 +87,9 @@ class Link:
     clicks: int = 0
     last_click_at: float | None = None
     owner_email: str | None = None
+    key_hash: str | None = None  # of the management key (ownership.py); the key is not kept
+    # The key itself, only on the Link that creation returns: the caller hands it out once.
+    management_key: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def new(
@@ -93,8 +102,15 @@ class Link:
     ) -> Link:
         created = time.time() if now is None else now
         expires = created + ttl_seconds if ttl_seconds is not None else None
+        key, digest = new_key()
         return cls(
-            code=code, url=url, created_at=created, expires_at=expires, owner_email=owner_email
+            code=code,
+            url=url,
+            created_at=created,
+            expires_at=expires,
+            owner_email=owner_email,
+            key_hash=digest,
+            management_key=key,
         )
 
     def expired(self, now: float) -> bool:
@@ -137,9 +153,16 @@ class LinkStore:
         """:meth:`insert` inside the caller's transaction (a saga step adds its own rows)."""
         try:
             await tx.execute(
-                "INSERT INTO links (code, url, created_at, expires_at, owner_email)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (link.code, link.url, link.created_at, link.expires_at, link.owner_email),
+                "INSERT INTO links (code, url, created_at, expires_at, owner_email, key_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    link.code,
+                    link.url,
+                    link.created_at,
+                    link.expires_at,
+                    link.owner_email,
+                    link.key_hash,
+                ),
             )
         except sqlite3.IntegrityError as exc:
             raise CodeTaken(link.code) from exc
@@ -149,8 +172,8 @@ class LinkStore:
 
     async def get(self, code: str) -> Link | None:
         row = await self.db.fetchone(
-            "SELECT code, url, created_at, expires_at, clicks, last_click_at, owner_email"
-            " FROM links WHERE code = ?",
+            "SELECT code, url, created_at, expires_at, clicks, last_click_at, owner_email,"
+            " key_hash FROM links WHERE code = ?",
             (code,),
         )
         return None if row is None else Link(**dict(row))

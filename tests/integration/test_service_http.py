@@ -95,3 +95,17 @@ def test_only_a_configured_proxy_chooses_the_address_the_rate_limit_keys_on(
         assert set(codes) == {404}, codes
         assert [r.status_code for r in same][-1] == 429
         assert "from 203.0.113.99;" in same[-1].json()["message"]
+
+
+def test_nobody_but_the_key_holder_deletes_a_link(live_service: LiveService) -> None:
+    with live_service.client() as client:
+        made = client.post("/api/v1/links", json={"url": "https://example.org/kept"}).json()
+        code = made["code"]
+        for headers in ({}, {"Authorization": "Bearer guessed"}, {"X-Forwarded-For": "1.2.3.4"}):
+            for version in ("v1", "v2"):
+                refused = client.delete(f"/api/{version}/links/{code}", headers=headers)
+                assert refused.status_code in (401, 403), (headers, refused.text)
+        assert client.get(f"/{code}").status_code == 302  # nothing was lost
+        key = {"Authorization": f"Bearer {made['management_key']}"}
+        assert client.delete(f"/api/v2/links/{code}", headers=key).status_code == 204
+        assert client.get(f"/{code}").status_code == 404

@@ -14,7 +14,7 @@ async def test_a_link_round_trip_counts_its_clicks(inproc: InProcessApp) -> None
     assert await links.resolve(link.code) == link.url  # the second from the read cache
     assert (await links.get(link.code)).clicks == 2
     assert inproc.sample("leaky_app_redirects_total", {"result": "found"}) == 2
-    await links.delete(link.code)
+    await links.delete(link.code, link.management_key)
     with pytest.raises(LinkNotFound):
         await links.resolve(link.code)
     assert inproc.sample("leaky_app_redirects_total", {"result": "missing"}) == 1
