@@ -43,6 +43,7 @@ class Claimed(BaseModel):
     short_url: str
     url: str
     credits_left: int
+    management_key: str  # shown this once: deleting the link needs it
 
 
 @router.post("/aliases", status_code=201)
@@ -58,4 +59,5 @@ async def claim_alias(
         short_url=f"{services.settings.base_url}/{link.code}",
         url=link.url,
         credits_left=await claims.balance(body.owner_email),
+        management_key=link.management_key or "",
     )

@@ -42,3 +42,14 @@ async def test_bad_claims_are_422_with_the_field(inproc: InProcessApp) -> None:
         response = await inproc.client.post("/api/v1/aliases", json=body)
         assert response.status_code == 422, body
         assert response.json()["error"] == "invalid_request"
+
+
+async def test_a_claimed_alias_is_deleted_with_the_key_its_claim_returned(
+    inproc: InProcessApp,
+) -> None:
+    status, body = await claim(inproc, "owned-1")
+    assert status == 201 and len(str(body["management_key"])) >= 32
+    path = "/api/v1/links/owned-1"
+    assert (await inproc.client.delete(path)).status_code == 401
+    key = {"Authorization": f"Bearer {body['management_key']}"}
+    assert (await inproc.client.delete(path, headers=key)).status_code == 204
