@@ -32,7 +32,7 @@ import psutil
 from bench.abtest import cpu_seconds, write
 from bench.request_path_cost import Case, cost_rows, measure, start_servers
 from labctl.contract import RunLayout
-from labctl.stack.ports import free_port
+from labctl.stack.ports import free_ports
 from labctl.stack.processes import stop
 from labctl.stack.reputation_service import start_reputation
 from leaky_app.logs import configure_logging
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-reputation-") as tmp:
         layout = RunLayout(Path(tmp) / "run")
         print("+ python -m reputation (mTLS, the lab PKI under the bench's run folder)")
-        service = start_reputation(layout, free_port(), free_port())
+        service = start_reputation(layout, *free_ports(2))
         try:
             with contextlib.suppress(AttributeError, OSError):
                 os.sched_setaffinity(service.pid, {1})

@@ -173,14 +173,16 @@ class Switchboard:
             level = spec.intensities[intensity] if intensity else 0.0
             if level == self._levels.get(spec.id, 0.0):
                 continue
+            for hook in self._hooks.get(spec.id, ()):
+                hook(level)
+            # Only now, with every hook done (a table loaded, rings dropped): readers on other
+            # threads (the admin endpoint waiting for "applied") see the switch once it holds.
             if level:
                 self._levels[spec.id] = level
                 self._active[spec.id] = intensity or ""
             else:
                 self._levels.pop(spec.id, None)
                 self._active.pop(spec.id, None)
-            for hook in self._hooks.get(spec.id, ()):
-                hook(level)
 
 
 class FaultStateCollector(Collector):

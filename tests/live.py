@@ -18,7 +18,7 @@ import pytest
 
 from labctl.contract import APP_JOB, REPUTATION, REPUTATION_JOB, SERVICE, SINK, SINK_JOB, RunLayout
 from labctl.stack.mail_sink import Mailbox, start_sink
-from labctl.stack.ports import ServicePorts, free_port
+from labctl.stack.ports import ServicePorts, free_port, free_ports
 from labctl.stack.processes import ProcessRecord, stop
 from labctl.stack.prometheus import start_prometheus
 from labctl.stack.redis_server import start_redis
@@ -84,17 +84,17 @@ def launch(
 ) -> LiveService:
     """The SMTP sink (and, with ``reputation``, the reputation service), then the service
     mailing it (and checking links with it); stop them all with :meth:`LiveService.stop`."""
-    ports = ServicePorts.free()
     layout = RunLayout(run_dir)
     started: list[ProcessRecord] = []
     try:
         args = list(extra_args or [])
         checker = None
-        if reputation:
-            checker = start_reputation(layout, free_port(), free_port())
+        if reputation:  # first: its ports are bound before the service's are chosen
+            checker = start_reputation(layout, *free_ports(2))
             started.append(checker)
             args += ["--reputation-target", checker.urls["grpc"],
                      "--reputation-pki", str(layout.pki)]  # fmt: skip
+        ports = ServicePorts.free()
         sink = start_sink(layout, ports)
         started.append(sink)
         record = start_service(layout, ports, extra_args=args)

@@ -4,6 +4,7 @@ one lab service."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from labctl import contract
@@ -25,6 +26,25 @@ def free_port(host: str = LOOPBACK) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def free_ports(count: int, avoid: Collection[int] = (), host: str = LOOPBACK) -> list[int]:
+    """``count`` distinct free ports, none of ``avoid`` (ports chosen but not yet bound): each
+    socket stays bound until all are chosen, so the kernel cannot hand out one twice."""
+    held: list[socket.socket] = []
+    chosen: list[int] = []
+    try:
+        while len(chosen) < count:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(sock)  # an avoided port stays held too, so it is not offered again
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+            if port not in avoid:
+                chosen.append(port)
+        return chosen
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def preferred_or_free(preferred: int, host: str = LOOPBACK) -> int:
@@ -56,12 +76,8 @@ class ServicePorts:
 
     @classmethod
     def free(cls) -> ServicePorts:
-        """Free loopback ports (tests, benchmarks)."""
-        return cls(
-            http=free_port(),
-            stream=free_port(),
-            metrics=free_port(),
-            debug=free_port(),
-            smtp=free_port(),
-            smtp_metrics=free_port(),
-        )
+        """Distinct free loopback ports (tests, benchmarks)."""
+        return cls(*free_ports(6))
+
+    def all(self) -> tuple[int, ...]:
+        return (self.http, self.stream, self.metrics, self.debug, self.smtp, self.smtp_metrics)

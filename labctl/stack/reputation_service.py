@@ -4,7 +4,7 @@ PKI it needs: a CA and certificates under ``run/pki/``, created before it starts
 Usage::
 
     layout = RunLayout(Path("run"))
-    record = start_reputation(layout, free_port(), free_port())
+    record = start_reputation(layout, *free_ports(2))
     record.urls["grpc"], record.urls["metrics"]
 """
 

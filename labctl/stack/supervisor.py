@@ -28,7 +28,7 @@ from labctl.contract import PROMETHEUS, REDIS, REPUTATION, SERVICE, SINK, RunLay
 from labctl.errors import LabctlError
 from labctl.stack import prometheus
 from labctl.stack.mail_sink import sink_command, sink_listening_port, start_sink
-from labctl.stack.ports import ServicePorts, free_port, preferred_or_free
+from labctl.stack.ports import ServicePorts, free_ports, preferred_or_free
 from labctl.stack.processes import ProcessRecord, stop
 from labctl.stack.redis_server import start_redis
 from labctl.stack.reputation_service import start_reputation
@@ -160,21 +160,22 @@ class Stack:
             if REDIS not in records:
                 # Like the other parts: the documented port for a user's stack, any free one
                 # when the caller chose the ports (tests, a second lab).
-                port = free_port() if ports is not None else preferred_or_free(contract.REDIS_PORT)
+                port = (
+                    free_ports(1, avoid=chosen.all())[0]
+                    if ports is not None
+                    else preferred_or_free(contract.REDIS_PORT)
+                )
                 records[REDIS] = start_redis(self.layout, port, echo=progress)
                 self._save(records)
             service_args = ["--redis-url", records[REDIS].urls["redis"]]
             if SERVICE in records and "--redis-url" not in records[SERVICE].cmd:
                 progress("the service runs without Redis; for it: labctl down, labctl up --redis")
         if REPUTATION not in records:
-            grpc_port = (
-                free_port() if ports is not None else preferred_or_free(contract.REPUTATION_PORT)
-            )
-            metrics_port = (
-                free_port()
-                if ports is not None
-                else preferred_or_free(contract.REPUTATION_METRICS_PORT)
-            )
+            if ports is not None:  # any free ones, but not the service's (not bound yet)
+                grpc_port, metrics_port = free_ports(2, avoid=chosen.all())
+            else:
+                grpc_port = preferred_or_free(contract.REPUTATION_PORT)
+                metrics_port = preferred_or_free(contract.REPUTATION_METRICS_PORT)
             records[REPUTATION] = start_reputation(
                 self.layout, grpc_port, metrics_port, echo=progress
             )

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from labctl.contract import RunLayout
 from labctl.stack.pki import LabPki
-from labctl.stack.ports import free_port
+from labctl.stack.ports import free_ports
 from labctl.stack.processes import ProcessRecord, stop
 from labctl.stack.reputation_service import start_reputation
 from reputation.client import Identity
@@ -59,7 +59,7 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     layout = RunLayout(tmp_path_factory.mktemp("reputation"))
-    port, metrics_port = free_port(), free_port()
+    port, metrics_port = free_ports(2)
     record = start_reputation(layout, port, metrics_port)
     try:
         yield Live(record, LabPki(layout.pki), record.urls["grpc"], record.urls["metrics"])

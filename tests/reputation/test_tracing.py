@@ -9,7 +9,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from labctl.contract import RunLayout
-from labctl.stack.ports import free_port
+from labctl.stack.ports import free_ports
 from labctl.stack.processes import stop
 from labctl.stack.reputation_service import start_reputation
 from reputation.tracing import ServerSpans
@@ -51,7 +51,7 @@ def test_the_trace_goes_from_the_request_through_the_grpc_call_into_the_service(
 ) -> None:
     layout = RunLayout(tmp_path)
     with OtlpReceiver() as receiver:
-        reputation = start_reputation(layout, free_port(), free_port(),
+        reputation = start_reputation(layout, *free_ports(2),
                                       extra_args=["--otlp-endpoint", receiver.url])  # fmt: skip
         try:
             args = ["--reputation-target", reputation.urls["grpc"],

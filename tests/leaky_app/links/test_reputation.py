@@ -12,7 +12,7 @@ import pytest
 
 from labctl.contract import RunLayout
 from labctl.stack.pki import LabPki
-from labctl.stack.ports import free_port
+from labctl.stack.ports import free_port, free_ports
 from labctl.stack.processes import ProcessRecord, stop
 from labctl.stack.reputation_service import start_reputation
 from leaky_app.links.reputation import ReputationClient
@@ -22,7 +22,7 @@ from reputation.client import Identity
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ProcessRecord, Path]]:
     layout = RunLayout(tmp_path_factory.mktemp("screening"))
-    record = start_reputation(layout, free_port(), free_port())
+    record = start_reputation(layout, *free_ports(2))
     try:
         yield record, layout.pki
     finally:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from labctl.contract import RunLayout
-from labctl.stack.ports import free_port
+from labctl.stack.ports import free_ports
 from labctl.stack.processes import ProcessRecord, stop
 from labctl.stack.reputation_service import start_reputation
 from reputation.client import Identity
@@ -44,7 +44,8 @@ class Guarded:
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guarded]:
     layout = RunLayout(tmp_path_factory.mktemp("guarded"))
-    ports = (free_port(), free_port())
+    grpc_port, metrics_port = free_ports(2)
+    ports = (grpc_port, metrics_port)
     reputation = start_reputation(layout, *ports)
     args = ["--reputation-target", reputation.urls["grpc"], "--reputation-pki", str(layout.pki),
             "--reputation-breaker-threshold", "2", "--reputation-breaker-ttl-seconds", "1",
