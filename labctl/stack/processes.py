@@ -118,11 +118,17 @@ def wait_http_ok(url: str, proc: ProcessRecord, timeout: float = 30.0) -> None:
     )
 
 
-def _reap(pid: int) -> None:
-    # Our own children must be waited for, or they linger as zombies until we exit.
+def _reap(pid: int, wait: float = 0.0) -> None:
+    # Our own children must be waited for, or they linger as zombies until we exit. ``wait``:
+    # it is known to be ending (psutil may see it gone a moment before waitpid can reap it).
     popen = _children.get(pid)
     if popen is not None:
-        if popen.poll() is not None:
+        if wait:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                popen.wait(timeout=wait)
+        else:
+            popen.poll()
+        if popen.returncode is not None:
             del _children[pid]
         return
     with contextlib.suppress(ChildProcessError):
@@ -149,7 +155,7 @@ def stop(proc: ProcessRecord, grace: float = 10.0, sig: int = signal.SIGTERM) ->
         while proc.alive():
             _reap(proc.pid)
             time.sleep(0.05)
-    _reap(proc.pid)  # it may have turned zombie after the last reap: wait for it now
+    _reap(proc.pid, wait=5.0)  # it may have turned zombie after the last reap: wait for it
     return True
 
 
