@@ -91,6 +91,8 @@ class UrlSafety:
         self.metrics = metrics
         self.identity = Identity.of(config.pki, CALLER)
         metrics.fallbacks.labels(call="host")  # exposed at 0 from the start, as a rate wants
+        self._cached = metrics.checks.labels(call="host", outcome="cached")
+        self._hosts: dict[str, str] = {}  # target URL -> its host, for the links in use
         self._channel: grpc.aio.Channel | None = None
         self._stub: pb_grpc.ReputationAsyncStub | None = None
         self._cert_stamp = -1
@@ -181,10 +183,16 @@ class UrlSafety:
     async def vet_redirect(self, url: str) -> None:
         """Raise :class:`BlockedTarget` when the target's host is refused; a host seen within
         its TTL costs no call, and a failed check lets the redirect through (fail open)."""
-        host = (urlsplit(url).hostname or "").lower()
+        # The hot path makes no new objects for a known target (no URL parsing, no label
+        # lookup): whatever allocates on every redirect is also where collections start.
+        host = self._hosts.get(url)
+        if host is None:
+            if len(self._hosts) >= 4 * self.config.cache_max_hosts:
+                self._hosts.clear()
+            host = self._hosts[url] = (urlsplit(url).hostname or "").lower()
         verdict = self.verdicts.get(host)
         if verdict is not None:
-            self.metrics.checks.labels(call="host", outcome="cached").inc()
+            self._cached.inc()
         else:
             deadline = self.config.deadline_seconds
             try:
