@@ -119,10 +119,11 @@ def _safety(settings: Settings, metrics: Metrics) -> UrlSafety | None:
 
 
 def _screening(settings: Settings) -> ReputationClient:
+    """Its cap (fault_max_block_ms) is set with every fault's, in fault_hooks.connect."""
     if settings.reputation_target is None or settings.reputation_pki is None:
-        return ReputationClient(max_block_ms=settings.fault_max_block_ms)
+        return ReputationClient()
     identity = Identity.of(settings.reputation_pki, CALLER)
-    return ReputationClient(identity, settings.reputation_target, settings.fault_max_block_ms)
+    return ReputationClient(identity, settings.reputation_target)
 
 
 def _leadership(settings: Settings, redis: Redis | None, metrics: Metrics) -> Leadership:
