@@ -39,6 +39,7 @@ CA_LIFETIME = dt.timedelta(days=30)
 LEAF_LIFETIME = dt.timedelta(hours=24)  # short: rotation is routine, not an event
 RENEW_BEFORE = dt.timedelta(hours=1)
 SERVER_NAMES = (policy.SERVER_NAME, "localhost")
+PARTIES = (policy.SERVER_NAME, *policy.CALLERS)  # the server first, then its callers
 
 
 def _now() -> dt.datetime:
@@ -84,6 +85,28 @@ class LabPki:
 
     def ensure(self) -> list[str]:
         """Create what is missing or expires within the hour; the names of what was written."""
+        written = self._ensure_roots()
+        for name in PARTIES:
+            party = self.party(name)
+            needs_token = name != policy.SERVER_NAME
+            if (
+                "ca" in written
+                or not self._fresh(party.cert)
+                or (needs_token and not party.token.exists())
+            ):
+                self.issue(name)
+                written.append(name)
+        return written
+
+    def rotate(self) -> list[str]:
+        """New certificates and tokens for every party, signed by the same CA."""
+        self._ensure_roots()
+        for name in PARTIES:
+            self.issue(name)
+        return list(PARTIES)
+
+    def _ensure_roots(self) -> list[str]:
+        """The folder, the CA (when missing or due) and the token signing key (when missing)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
         written = []
@@ -99,25 +122,7 @@ class LabPki:
                 )
             )
             written.append("token signing key")
-        for name in (policy.SERVER_NAME, *policy.CALLERS):
-            party = self.party(name)
-            needs_token = name != policy.SERVER_NAME
-            if (
-                "ca" in written
-                or not self._fresh(party.cert)
-                or (needs_token and not party.token.exists())
-            ):
-                self.issue(name)
-                written.append(name)
         return written
-
-    def rotate(self) -> list[str]:
-        """New certificates and tokens for every party, signed by the same CA."""
-        self.ensure()
-        names = [policy.SERVER_NAME, *policy.CALLERS]
-        for name in names:
-            self.issue(name)
-        return names
 
     def _fresh(self, cert_path: Path) -> bool:
         if not cert_path.exists():
