@@ -39,8 +39,9 @@ class ReputationClient:
 
     def screens(self) -> bool:
         """Whether this redirect is screened at click time (the rollout's share of them)."""
-        sample = random.random()  # noqa: S311 - a rollout's sample, not a secret
-        return bool(self.share) and self._target is not None and sample < self.share
+        if not self.share or self._target is None:
+            return False  # the usual case, on every redirect: no sample drawn
+        return random.random() < self.share  # noqa: S311 - a rollout's sample, not a secret
 
     def screen(self, url: str) -> str | None:
         """Why the URL is refused now, or None: it may go ahead (also when no verdict came)."""
