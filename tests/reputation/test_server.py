@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import cast
 
 import grpc
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from labctl.contract import RunLayout
 from labctl.stack.pki import LabPki
@@ -27,6 +25,7 @@ from labctl.stack.reputation_service import start_reputation
 from reputation.client import Identity
 from reputation.v1 import reputation_pb2 as pb
 from reputation.v1 import reputation_pb2_grpc as pb_grpc
+from tests.integration.load import scrape
 from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.integration
@@ -43,14 +42,9 @@ class Live:
         return Identity.of(self.pki.directory, caller)
 
     def metric(self, name: str, **labels: str) -> float:
-        text = httpx.get(self.metrics_url, timeout=5).text
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == name and all(
-                    sample.labels.get(k) == v for k, v in labels.items()
-                ):
-                    return float(sample.value)
-        return 0.0
+        """One sample, by its name and its whole label set (0 before it is first counted)."""
+        pairs = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        return scrape(self.metrics_url).get(f"{name}{{{pairs}}}" if labels else name, 0.0)
 
     def log(self) -> str:
         return Path(self.record.log).read_text()
