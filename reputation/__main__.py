@@ -1,3 +1,8 @@
-from reputation.server import main
+# The handshake log must be in place before gRPC loads (it reads GRPC_TRACE once, at import).
+from reputation.handshakes import HandshakeLog
 
-main()
+handshakes = HandshakeLog.install()
+
+from reputation.server import main  # noqa: E402
+
+main(handshakes=handshakes)

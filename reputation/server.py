@@ -28,6 +28,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from reputation import policy
+from reputation.handshakes import HandshakeLog
 from reputation.key_pairs import PairMismatch, read_matching_pair
 from reputation.rules import Judgement, Malformed, Rules, check_host, check_url
 from reputation.tracing import ServerSpans
@@ -69,6 +70,12 @@ class Metrics:
         )
         self.blocked_hosts = Gauge(
             "reputation_blocked_hosts", "Hosts on the blocklist", registry=self.registry
+        )
+        self.handshake_refusals = Counter(
+            "reputation_handshake_refusals",
+            "TLS handshakes refused, by reason (reputation.handshakes.LABELS)",
+            ["reason"],
+            registry=self.registry,
         )
         self.cert_reloads = Counter(
             "reputation_certificate_reloads",
@@ -351,10 +358,13 @@ async def start(
     return Running(server, bound, service, metrics)
 
 
-async def _serve(args: argparse.Namespace) -> None:
+async def _serve(args: argparse.Namespace, handshakes: HandshakeLog | None) -> None:
     rules = Rules.from_file(args.blocklist) if args.blocklist else Rules.default()
     spans = ServerSpans.install(args.otlp_endpoint)
     running = await start(args.pki, args.host, args.port, rules, spans, args.url_lookup_ms / 1e3)
+    if handshakes is not None:
+        refused = running.metrics.handshake_refusals
+        handshakes.count_into(lambda refusal: refused.labels(refusal.reason).inc())
     start_http_server(args.metrics_port, addr=args.host, registry=running.metrics.registry)
     log.info(
         "serving %s on %s:%d (mTLS), /metrics on %s:%d",
@@ -373,7 +383,8 @@ async def _serve(args: argparse.Namespace) -> None:
     spans.shutdown()  # the last spans go out
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None, handshakes: HandshakeLog | None = None) -> None:
+    """Run the service; ``python -m reputation`` passes the handshake log it installed first."""
     parser = argparse.ArgumentParser(
         prog="python -m reputation", description=__doc__.split("\n")[0]
     )
@@ -394,4 +405,4 @@ def main(argv: Sequence[str] | None = None) -> None:
     for name in ("tokens.pub", f"{policy.SERVER_NAME}.crt", "ca.crt"):
         if not (args.pki / name).is_file():
             parser.exit(2, f"{args.pki / name} is missing: `labctl up` creates the lab's PKI\n")
-    asyncio.run(_serve(args))
+    asyncio.run(_serve(args, handshakes))

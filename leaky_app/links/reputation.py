@@ -36,6 +36,7 @@ class ReputationClient:
         self._target = target
         self._channel: grpc.Channel | None = None
         self._stub: pb_grpc.ReputationStub | None = None
+        self._cert_stamp = -1
 
     def screens(self) -> bool:
         """Whether this redirect is screened at click time (the rollout's share of them)."""
@@ -52,11 +53,16 @@ class ReputationClient:
         return None if verdict.safe else verdict.detail
 
     def url_verdict(self, url: str) -> pb.Verdict:
-        if self._stub is None:
-            if self._identity is None or self._target is None:
-                raise RuntimeError("click-time screening has no reputation service to ask")
+        if self._identity is None or self._target is None:
+            raise RuntimeError("click-time screening has no reputation service to ask")
+        # A rotation renews the certificate; a channel made before it would present the old one
+        # until that expires. One stat per screened redirect, as UrlSafety does.
+        stamp = self._identity.cert.stat().st_mtime_ns
+        if self._stub is None or stamp != self._cert_stamp:
+            self.close()
             self._channel = self._identity.channel(self._target)
             self._stub = pb_grpc.ReputationStub(self._channel)
+            self._cert_stamp = stamp
         request = pb.CheckUrlRequest(url=url)
         verdict: pb.Verdict = self._stub.CheckUrl(request, timeout=self.max_block_ms / 1000)
         return verdict

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -90,7 +91,21 @@ def _copy_of_ca(live: Live, folder: Path) -> LabPki:
     return LabPki(folder)
 
 
-def test_strangers_fail_the_handshake_and_the_service_keeps_serving(
+def _counted_past(live: Live, reason: str, before: float) -> bool:
+    return live.metric("reputation_handshake_refusals_total", reason=reason) > before
+
+
+def _plain_http(target: str) -> str:
+    """An HTTP/1.1 request in clear to the TLS port; the peer address it came from."""
+    host, port = target.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        local = conn.getsockname()
+        conn.sendall(b"GET / HTTP/1.1\r\nHost: reputation\r\n\r\n")
+        assert conn.recv(100) == b""  # closed: nothing is served in clear
+    return f"ipv4:{local[0]}:{local[1]}"
+
+
+def test_strangers_fail_the_handshake_logged_with_peer_and_reason_and_counted(
     live: Live, tmp_path: Path
 ) -> None:
     own = live.identity()
@@ -103,24 +118,40 @@ def test_strangers_fail_the_handshake_and_the_service_keeps_serving(
         lifetime=dt.timedelta(days=1),
     )
     no_cert = grpc.ssl_channel_credentials(root_certificates=own.ca.read_bytes())
-    strangers = {
-        "no client certificate": lambda: _call_with(no_cert, live.target),
-        "a certificate from another CA": lambda: check(
-            replace(Identity.of(other_ca.directory, "leaky-app"), ca=own.ca), live.target
+    strangers: dict[str, tuple[Callable[[], object], str]] = {
+        "no client certificate": (
+            lambda: _call_with(no_cert, live.target),
+            "no_client_certificate",
         ),
-        "an expired certificate": lambda: check(
-            replace(Identity.of(expired.directory, "leaky-app"), ca=own.ca), live.target
+        "a certificate from another CA": (
+            lambda: check(
+                replace(Identity.of(other_ca.directory, "leaky-app"), ca=own.ca), live.target
+            ),
+            "unknown_ca",
         ),
-        "a server that is not the one asked for": lambda: check(
-            own, live.target, server_name="billing"
+        "an expired certificate": (
+            lambda: check(
+                replace(Identity.of(expired.directory, "leaky-app"), ca=own.ca), live.target
+            ),
+            "expired_certificate",
+        ),
+        "a server that is not the one asked for": (
+            lambda: check(own, live.target, server_name="billing"),
+            "wrong_server_name",
         ),
     }
-    for what, call in strangers.items():
+    for what, (call, reason) in strangers.items():
+        before = live.metric("reputation_handshake_refusals_total", reason=reason)
         error = refused(call)
         assert error.code() == grpc.StatusCode.UNAVAILABLE, (what, error)
-    # gRPC's core does the handshake and logs why it refused one.
-    eventually_sync(lambda: live.log().count("Handshake failed") >= 2, "the refusals logged")
-    assert "PEER_DID_NOT_RETURN_A_CERTIFICATE" in live.log()
+        eventually_sync(partial(_counted_past, live, reason, before), f"{what}: as {reason}")
+        lines = [line for line in live.log().splitlines() if f": {reason} (" in line]
+        assert lines and "refused a handshake from ipv4:127.0.0.1:" in lines[-1], what
+    peer = _plain_http(live.target)
+    eventually_sync(
+        lambda: f"refused a handshake from {peer}: not_tls" in live.log(), "the clear-text refusal"
+    )
+    assert "CallNextHandshakerLocked" not in live.log()  # the trace itself is not kept
     assert check(own, live.target).safe
 
 
@@ -200,7 +231,8 @@ def test_a_call_without_the_right_token_is_refused_with_its_status_and_counted(
     assert error.code() == code
     assert message in (error.details() or "")
     assert live.metric("reputation_refusals_total", reason=reason) == before + 1
-    assert "refused" in live.log() and reason != "" and "ipv4:127.0.0.1" in live.log()
+    logged = [line for line in live.log().splitlines() if f"{code.name}: " in line]
+    assert logged and "from ipv4:127.0.0.1:" in logged[-1] and message in logged[-1]
 
 
 def test_labctl_may_block_a_host_and_the_patient_then_sees_it_refused(live: Live) -> None:

@@ -1,10 +1,12 @@
 """Click-time screening against the real reputation service: off, nothing is screened; on,
 each screened redirect's synchronous call holds the event loop that makes it (nothing else
-runs meanwhile), and a refused URL gets its reason."""
+runs meanwhile), a refused URL gets its reason, and a rotated certificate is the one presented
+when the client next connects."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from labctl.stack.processes import ProcessRecord, stop
 from labctl.stack.reputation_service import start_reputation
 from leaky_app.links.reputation import ReputationClient
 from reputation.client import Identity
+from tests.polling import eventually_sync
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +78,27 @@ def test_a_service_that_does_not_answer_lets_the_redirect_through(tmp_path: Path
     client.share = 1.0
     assert client.screen("https://shop.example.org/") is None
     client.close()
+
+
+@pytest.mark.integration
+def test_after_a_rotation_a_reconnection_presents_the_new_certificate(tmp_path: Path) -> None:
+    layout = RunLayout(tmp_path)
+    ports = free_ports(2)
+    record = start_reputation(layout, *ports)
+    pki = LabPki(layout.pki)
+    # The certificate the client first connects with expires in a few seconds.
+    expiry = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)
+    lifetime = dt.timedelta(minutes=5)
+    pki.issue("leaky-app", not_before=expiry - lifetime, lifetime=lifetime)
+    client = ReputationClient(Identity.of(layout.pki, "leaky-app"), record.urls["grpc"])
+    try:
+        assert client.url_verdict("https://shop.example.org/").safe
+        pki.rotate()
+        eventually_sync(lambda: dt.datetime.now(dt.UTC) > expiry, "the first certificate expired")
+        # A restart drops the connection: the next handshake must not present the expired one.
+        stop(record)
+        record = start_reputation(layout, *ports)
+        assert client.url_verdict("https://shop.example.org/").safe
+    finally:
+        client.close()
+        stop(record)
