@@ -294,16 +294,17 @@ async def _open_services(parts: Parts, app: FastAPI, undo: AsyncExitStack) -> Ru
     if safety is not None:
         undo.push_async_callback(safety.close)
     undo.callback(parts.features.reputation.close)
+    claims = AliasClaims(store, settings.alias_starting_credits)
     links = LinkService(store, cache, clicks, metrics, parts.features,
                         on_staged=notifier.relay.wake, stream=parts.click_stream,
-                        safety=safety)  # fmt: skip
+                        safety=safety, claims=claims)  # fmt: skip
     services = Services(
         settings=settings,
         metrics=metrics,
         store=store,
         links=links,
         outbox=outbox,
-        alias_claims=AliasClaims(store, settings.alias_starting_credits),
+        alias_claims=claims,
         notifier=notifier,
         limiter=limiter,
         config=watcher,

@@ -18,7 +18,7 @@ from leaky_app.context import current_request_id
 from leaky_app.links.alias_claims import AliasUnavailable, InsufficientCredits
 from leaky_app.links.ownership import KeyRequired, WrongKey
 from leaky_app.links.safety import BlockedTarget, SafetyUnavailable, UnsafeUrl
-from leaky_app.links.service import AliasTaken, LinkNotFound
+from leaky_app.links.service import AliasNeedsOwner, LinkNotFound
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str, str]:
 # Domain exceptions whose message is already the sentence a client should read.
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     LinkNotFound: (404, "not_found"),
-    AliasTaken: (409, "alias_taken"),
+    AliasNeedsOwner: (422, "invalid_request"),
     AliasUnavailable: (409, "alias_taken"),
     InsufficientCredits: (402, "insufficient_credits"),
     UnsafeUrl: (422, "unsafe_url"),

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
-from leaky_app.api.schemas import CHANGE_RESPONSES, CreateLink, ManagementKey
+from leaky_app.api.schemas import CHANGE_RESPONSES, CREATE_RESPONSES, CreateLink, ManagementKey
 from leaky_app.links.ownership import bearer
 from leaky_app.links.store import Link
 from leaky_app.services import Services, get_services, rate_limit
@@ -58,7 +58,7 @@ def _render(link: Link, base_url: str) -> LinkV2:
     )
 
 
-@router.post("/links", status_code=201)
+@router.post("/links", status_code=201, responses=CREATE_RESPONSES)
 async def create_link(body: CreateLink, services: ServicesDep) -> CreatedV2:
     link = await services.links.create(body.url, body.alias, body.ttl_seconds, body.owner_email)
     services.metrics.links_created.labels(api_version="v2").inc()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from leaky_app.links.alias_claims import AliasClaims
 from leaky_app.links.audit import RedirectAudit
 from leaky_app.links.cache import CachedTarget, ReadCache
 from leaky_app.links.campaigns import CampaignTracker
@@ -42,10 +43,9 @@ class LinkNotFound(Exception):
         self.reason = reason
 
 
-class AliasTaken(Exception):
-    def __init__(self, alias: str) -> None:
-        super().__init__(f"alias {alias!r} is already taken")
-        self.alias = alias
+class AliasNeedsOwner(Exception):
+    def __init__(self) -> None:
+        super().__init__("a custom alias costs credits: owner_email says who pays")
 
 
 @dataclass
@@ -72,8 +72,10 @@ class LinkService:
         on_staged: Callable[[], None] = lambda: None,
         stream: ClickStream | None = None,
         safety: UrlSafety | None = None,
+        claims: AliasClaims | None = None,
     ) -> None:
         self.store = store
+        self.claims = claims or AliasClaims(store)  # every custom alias is paid for (the saga)
         self.safety = safety  # the reputation service's checks, when one is configured
         self.stream = stream  # live subscribers (websockets) hear of every click
         self._on_staged = on_staged  # a notice was staged in the outbox
@@ -87,15 +89,14 @@ class LinkService:
     async def create(
         self, url: str, alias: str | None, ttl_seconds: int | None, owner_email: str | None = None
     ) -> Link:
-        """Store a new link; with an owner, its "link created" email is staged with it."""
+        """Store a new link; with an owner, its "link created" email is staged with it. A
+        custom alias is claimed through the saga, as ``POST /api/v1/aliases`` does: it costs
+        the owner a credit (:class:`AliasNeedsOwner` without one)."""
         await self.vet_new_url(url)
         if alias is not None:
-            link = Link.new(alias, url, ttl_seconds, owner_email=owner_email)
-            try:
-                await self.store.insert(link)
-            except CodeTaken:
-                raise AliasTaken(alias) from None
-            return self._created(link)
+            if owner_email is None:
+                raise AliasNeedsOwner
+            return self._created(await self.claims.claim(alias, url, owner_email, ttl_seconds))
         for _ in range(_CODE_ATTEMPTS):
             link = Link.new(new_code(), url, ttl_seconds, owner_email=owner_email)
             try:

@@ -19,6 +19,7 @@ async def _stored(inproc: InProcessApp) -> int:
         ({"url": "https://e.org/" + "a" * 3000}, 422, "invalid_request", "longer than"),
         ({"url": "https://e.org", "alias": "api"}, 422, "invalid_request", "reserved"),
         ({"url": "https://e.org", "alias": "a/b"}, 422, "invalid_request", "alias"),
+        ({"url": "https://e.org", "alias": "free-ride"}, 422, "invalid_request", "who pays"),
         ({"url": "https://e.org", "ttl_seconds": 0}, 422, "invalid_request", "ttl_seconds"),
         ({"url": "https://e.org", "ttl_seconds": "soon"}, 422, "invalid_request", "ttl_seconds"),
         ({"url": "https://e.org", "owner": "x"}, 422, "invalid_request", "owner"),
@@ -50,11 +51,13 @@ async def test_malformed_json_is_400(inproc: InProcessApp, raw: bytes) -> None:
 
 async def test_taken_alias_is_409_and_keeps_the_first_target(inproc: InProcessApp) -> None:
     first = await inproc.client.post(
-        "/api/v1/links", json={"url": "https://first.example", "alias": "mine"}
+        "/api/v1/links",
+        json={"url": "https://first.example", "alias": "mine", "owner_email": "a@example.org"},
     )
     assert first.status_code == 201
     second = await inproc.client.post(
-        "/api/v2/links", json={"url": "https://second.example", "alias": "mine"}
+        "/api/v2/links",
+        json={"url": "https://second.example", "alias": "mine", "owner_email": "b@example.org"},
     )
     assert second.status_code == 409
     assert second.json()["error"] == "alias_taken"
@@ -69,3 +72,20 @@ async def test_unknown_route_and_method(inproc: InProcessApp) -> None:
     wrong = await inproc.client.put("/api/v1/links")
     assert wrong.status_code == 405
     assert wrong.json()["error"] == "method_not_allowed"
+
+
+async def test_an_alias_on_either_links_route_is_paid_for_and_refused_at_no_credit(
+    inproc: InProcessApp,
+) -> None:
+    owner = "spender@example.org"
+    credits = inproc.app.state.services.alias_claims.starting_credits
+    for n in range(credits):
+        body = {"url": "https://e.org", "alias": f"paid-{n}", "owner_email": owner}
+        assert (await inproc.client.post(f"/api/v{1 + n % 2}/links", json=body)).status_code == 201
+    before = await _stored(inproc)
+    for version in ("v1", "v2"):
+        body = {"url": "https://e.org", "alias": f"free-{version}", "owner_email": owner}
+        refused = await inproc.client.post(f"/api/{version}/links", json=body)
+        assert refused.status_code == 402, refused.text
+        assert refused.json()["error"] == "insufficient_credits"
+    assert await _stored(inproc) == before

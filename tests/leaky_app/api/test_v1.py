@@ -55,8 +55,10 @@ async def test_only_the_management_key_deletes_a_link_and_a_refusal_keeps_it(
 
 async def test_alias_and_ttl(inproc: InProcessApp) -> None:
     created = await inproc.client.post(
-        "/api/v1/links", json={"url": "https://example.org", "alias": "promo-1", "ttl_seconds": 60}
-    )
+        "/api/v1/links",
+        json={"url": "https://example.org", "alias": "promo-1", "ttl_seconds": 60,
+              "owner_email": "promo@example.org"},
+    )  # fmt: skip
     assert created.status_code == 201
     body = created.json()
     assert body["code"] == "promo-1"

@@ -1,9 +1,10 @@
 """The link service on a real store: create, resolve (counting the click), read, delete;
-an expired link and a taken alias answer as such."""
+an expired link and a taken alias answer as such, and every custom alias is paid for."""
 
 import pytest
 
-from leaky_app.links.service import AliasTaken, LinkNotFound
+from leaky_app.links.alias_claims import AliasUnavailable, InsufficientCredits
+from leaky_app.links.service import AliasNeedsOwner, LinkNotFound
 from tests.conftest import InProcessApp
 
 
@@ -22,10 +23,25 @@ async def test_a_link_round_trip_counts_its_clicks(inproc: InProcessApp) -> None
 
 async def test_a_taken_alias_is_refused_and_the_first_link_kept(inproc: InProcessApp) -> None:
     links = inproc.app.state.services.links
-    first = await links.create("https://first.example", "sale", None)
-    with pytest.raises(AliasTaken):
-        await links.create("https://second.example", "sale", None)
+    first = await links.create("https://first.example", "sale", None, "a@example.org")
+    with pytest.raises(AliasUnavailable):
+        await links.create("https://second.example", "sale", None, "b@example.org")
     assert (await links.get("sale")).url == first.url
+
+
+async def test_a_custom_alias_costs_its_owner_a_credit_on_any_route(inproc: InProcessApp) -> None:
+    links = inproc.app.state.services.links
+    claims = inproc.app.state.services.alias_claims
+    owner = "spender@example.org"
+    with pytest.raises(AliasNeedsOwner):
+        await links.create("https://free.example", "free", None)
+    for n in range(claims.starting_credits):
+        await links.create("https://paid.example", f"paid-{n}", None, owner)
+    assert await claims.balance(owner) == 0
+    with pytest.raises(InsufficientCredits):
+        await links.create("https://paid.example", "one-too-many", None, owner)
+    assert await links.store.get("one-too-many") is None
+    assert await links.store.get("free") is None
 
 
 async def test_an_expired_link_is_not_followed(inproc: InProcessApp) -> None:
