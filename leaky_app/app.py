@@ -40,7 +40,7 @@ from leaky_app.faults import FaultStateCollector, Switchboard
 from leaky_app.health import router as health_router
 from leaky_app.hot_reload import ConfigWatcher
 from leaky_app.leader import FileLease, Leadership, Lease, RedisLease
-from leaky_app.links.alias_claims import AliasClaims
+from leaky_app.links.alias_claims import AliasClaims, ClaimRecovery, kill_after
 from leaky_app.links.cache import ReadCache
 from leaky_app.links.campaigns import CampaignTracker
 from leaky_app.links.click_stream import ClickStream
@@ -280,9 +280,19 @@ async def _open_services(parts: Parts, app: FastAPI, undo: AsyncExitStack) -> Ru
     limiter = _rate_limiter(settings, redis, metrics)
     leadership = _leadership(settings, redis, metrics)
     expiry = LinkExpiry(store, cache)
+    crash_after = settings.crash_after_claim_step
+    claims = AliasClaims(store, settings.alias_starting_credits,
+                         after_step=kill_after(crash_after) if crash_after else None)  # fmt: skip
+    recovery = ClaimRecovery(
+        claims, settings.alias_claim_timeout_seconds, metrics.alias_claims_recovered
+    )
+    await recovery.run()  # before serving: what the last process left half done
     scheduler = Scheduler(
         leadership,
-        [Job("expire_links", settings.expiry_interval_seconds, expiry.run)],
+        [
+            Job("expire_links", settings.expiry_interval_seconds, expiry.run),
+            Job("recover_alias_claims", settings.alias_claim_timeout_seconds, recovery.run),
+        ],
         metrics.scheduler,
     )
     watcher.add_listener(lambda c: set_level(c.log_level))
@@ -294,7 +304,6 @@ async def _open_services(parts: Parts, app: FastAPI, undo: AsyncExitStack) -> Ru
     if safety is not None:
         undo.push_async_callback(safety.close)
     undo.callback(parts.features.reputation.close)
-    claims = AliasClaims(store, settings.alias_starting_credits)
     links = LinkService(store, cache, clicks, metrics, parts.features,
                         on_staged=notifier.relay.wake, stream=parts.click_stream,
                         safety=safety, claims=claims)  # fmt: skip

@@ -55,6 +55,7 @@ class Metrics:
     http: HttpMetrics
     rate_limited: Counter
     links_created: Counter
+    alias_claims_recovered: Counter
     redirects: Counter
     cache_entries: Gauge
     cache_lookups: Counter
@@ -102,6 +103,14 @@ class Metrics:
                 "links_created",
                 "Short links created, by API version.",
                 ["api_version"],
+                namespace=ns,
+                registry=registry,
+            ),
+            alias_claims_recovered=Counter(
+                "alias_claims_recovered",
+                "Alias claims a crash left half done, compensated by recovery, by outcome"
+                " (released: no credit had been taken; refunded).",
+                ["outcome"],
                 namespace=ns,
                 registry=registry,
             ),

@@ -121,6 +121,18 @@ class Settings(BaseSettings):
     alias_starting_credits: int = Field(
         default=3, ge=0, le=1_000_000, description="credits a new owner has for custom aliases"
     )
+    alias_claim_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="an alias claim older than this was stopped by a crash: recovery, at start-up"
+        " and as often, compensates it",
+    )
+    crash_after_claim_step: Literal["reserve", "debit", "activate"] | None = Field(
+        default=None,
+        description="crash tests only: SIGKILL this process once that step of an alias claim"
+        " has committed",
+    )
     notify_enabled: bool = Field(
         default=True, description="email link owners (outbox relay and SMTP workers)"
     )

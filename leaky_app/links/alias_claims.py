@@ -8,7 +8,12 @@ compensation that undoes it::
     3. activate: create the link  (the last step: it commits all or nothing)
 
 When a step fails, the compensations of the steps already done run in reverse order, so no
-partial state remains: no reservation without a link, no debit without an alias. Each step is
+partial state remains: no reservation without a link, no debit without an alias. When the
+process dies between steps, nothing runs them: the reservation row records how far its claim
+got (``debited`` is set in the debit's own transaction), and :meth:`AliasClaims.recover`, at
+start-up and then periodically, compensates every claim older than the claim timeout (there is
+no URL left to complete it with). Activation deletes the reservation only if it is still there,
+so a claim that recovery gave up on cannot then make its link without its debit. Each step is
 a single SQL statement whose condition makes the check and the change one atomic act (the
 reservation's primary key, ``balance >= cost`` in the UPDATE), so concurrent claims of one
 alias, or one owner's last credit, cannot both win across an ``await`` (seed Q378).
@@ -20,15 +25,21 @@ Usage::
 
     claims = AliasClaims(store, starting_credits=3)
     link = await claims.claim("spring-sale", "https://shop.example", "o@example.org")
+    await claims.recover(older_than=30.0)   # what a crash left half done
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from prometheus_client import Counter
+
+from leaky_app.db import Transaction
 from leaky_app.links.store import CodeTaken, Link, LinkStore
 
 log = logging.getLogger(__name__)
@@ -36,6 +47,7 @@ log = logging.getLogger(__name__)
 
 STEPS = ("reserve", "debit", "activate")
 Failpoint = Callable[[str], Awaitable[None]]
+StepDone = Callable[[str], Awaitable[None]]
 
 
 class AliasUnavailable(Exception):
@@ -61,6 +73,26 @@ async def _no_failure(_step: str) -> None:
     return None
 
 
+def kill_after(crash_step: str) -> StepDone:
+    """An ``after_step`` for crash tests (``--crash-after-claim-step``): kill -9 this process
+    once ``crash_step`` has committed, as a crash between two steps would."""
+
+    async def after(step: str) -> None:
+        if step == crash_step:
+            log.warning("crash_after_claim_step=%s: SIGKILL", step)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return after
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What :meth:`AliasClaims.recover` undid."""
+
+    released: int  # reservations dropped that had taken no credit
+    refunded: int  # reservations dropped whose credit went back
+
+
 class AliasClaims:
     def __init__(
         self,
@@ -68,6 +100,7 @@ class AliasClaims:
         starting_credits: int = 3,
         cost: int = 1,
         failpoint: Failpoint = _no_failure,
+        after_step: StepDone | None = None,
     ) -> None:
         self.store = store
         self.db = store.db
@@ -75,6 +108,9 @@ class AliasClaims:
         self.cost = cost
         # Called before each step commits; tests raise from it to fail a step in turn.
         self.failpoint = failpoint
+        # Awaited once each step has committed; crash tests kill the process there, or hold
+        # the claim there while recovery runs.
+        self.after_step = after_step or _no_failure
 
     async def balance(self, owner: str) -> int:
         row = await self.db.fetchone("SELECT balance FROM credits WHERE owner_email = ?", (owner,))
@@ -90,7 +126,8 @@ class AliasClaims:
                 raise AliasUnavailable(alias)
             async with self.db.transaction() as tx:
                 inserted = await tx.execute(
-                    "INSERT OR IGNORE INTO alias_reservations VALUES (?, ?, ?)",
+                    "INSERT OR IGNORE INTO alias_reservations (alias, owner_email, reserved_at)"
+                    " VALUES (?, ?, ?)",
                     (alias, owner, time.time()),
                 )
                 if not inserted:
@@ -105,6 +142,12 @@ class AliasClaims:
 
         async def debit() -> None:
             async with self.db.transaction() as tx:
+                still_ours = await tx.execute(
+                    "UPDATE alias_reservations SET debited = 1 WHERE alias = ? AND owner_email = ?",
+                    (alias, owner),
+                )
+                if not still_ours:  # recovery gave this claim up meanwhile: take nothing
+                    raise AliasUnavailable(alias)
                 await tx.execute(
                     "INSERT OR IGNORE INTO credits VALUES (?, ?)", (owner, self.starting_credits)
                 )
@@ -124,23 +167,21 @@ class AliasClaims:
 
         async def refund() -> None:
             async with self.db.transaction() as tx:
-                await tx.execute(
-                    "UPDATE credits SET balance = balance + ? WHERE owner_email = ?",
-                    (self.cost, owner),
-                )
-                await tx.execute(
-                    "INSERT INTO credit_ledger (owner_email, delta, reason, at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (owner, self.cost, f"refund {alias}", time.time()),
-                )
+                await self._refund_in(tx, alias, owner, "refund")
 
         async def activate() -> None:
             # One transaction: the link, its "created" notice and the reservation's release
             # commit together, so a failure here leaves no link and no email behind.
             try:
                 async with self.db.transaction() as tx:
+                    ours = await tx.execute(
+                        "DELETE FROM alias_reservations"
+                        " WHERE alias = ? AND owner_email = ? AND debited = 1",
+                        (alias, owner),
+                    )
+                    if not ours:  # recovery gave this claim up (and refunded it) meanwhile
+                        raise AliasUnavailable(alias)
                     await self.store.insert_in(tx, link)
-                    await tx.execute("DELETE FROM alias_reservations WHERE alias = ?", (alias,))
                     await self.failpoint("activate")
             except CodeTaken:
                 raise AliasUnavailable(alias) from None
@@ -158,6 +199,7 @@ class AliasClaims:
             for step in steps:
                 await step.action()
                 done.append(step)
+                await self.after_step(step.name)
         except BaseException:
             for step in reversed(done):
                 try:
@@ -167,3 +209,57 @@ class AliasClaims:
                     log.exception("compensation %s failed for alias %s", step.name, alias)
             raise
         return link
+
+    async def _refund_in(self, tx: Transaction, alias: str, owner: str, reason: str) -> bool:
+        """Credit the claim back if its reservation says it was debited (and say it no longer
+        is): a refund runs once, whether the saga or recovery asks first."""
+        flipped = await tx.execute(
+            "UPDATE alias_reservations SET debited = 0"
+            " WHERE alias = ? AND owner_email = ? AND debited = 1",
+            (alias, owner),
+        )
+        if not flipped:
+            return False
+        await tx.execute(
+            "UPDATE credits SET balance = balance + ? WHERE owner_email = ?", (self.cost, owner)
+        )
+        await tx.execute(
+            "INSERT INTO credit_ledger (owner_email, delta, reason, at) VALUES (?, ?, ?, ?)",
+            (owner, self.cost, f"{reason} {alias}", time.time()),
+        )
+        return True
+
+    async def recover(self, older_than: float) -> Recovered:
+        """Compensate every claim reserved more than ``older_than`` seconds ago and not yet
+        activated: a crash stopped it between steps (a live claim takes milliseconds)."""
+        rows = await self.db.fetchall(
+            "SELECT alias, owner_email FROM alias_reservations WHERE reserved_at <= ?",
+            (time.time() - older_than,),
+        )
+        released = refunded = 0
+        for alias, owner in rows:
+            async with self.db.transaction() as tx:
+                refunded += await self._refund_in(tx, alias, owner, "refund (recovered)")
+                released += await tx.execute(
+                    "DELETE FROM alias_reservations WHERE alias = ? AND owner_email = ?",
+                    (alias, owner),
+                )
+        if rows:
+            log.warning("recovered %d half-done alias claim(s), %d refunded", released, refunded)
+        return Recovered(released=released - refunded, refunded=refunded)
+
+
+@dataclass
+class ClaimRecovery:
+    """:meth:`AliasClaims.recover` as the scheduler's job (and the start-up pass), counted in
+    ``recovered`` by outcome."""
+
+    claims: AliasClaims
+    older_than: float
+    recovered: Counter
+
+    async def run(self) -> int:
+        done = await self.claims.recover(self.older_than)
+        self.recovered.labels(outcome="released").inc(done.released)
+        self.recovered.labels(outcome="refunded").inc(done.refunded)
+        return done.released + done.refunded

@@ -33,7 +33,8 @@ CLAIMS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS alias_reservations (
     alias       TEXT PRIMARY KEY,
     owner_email TEXT NOT NULL,
-    reserved_at REAL NOT NULL
+    reserved_at REAL NOT NULL,
+    debited     INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS credits (
     owner_email TEXT PRIMARY KEY,
@@ -68,6 +69,8 @@ CREATE INDEX IF NOT EXISTS links_expires_at ON links (expires_at) WHERE expires_
 MIGRATIONS = (
     "ALTER TABLE links ADD COLUMN owner_email TEXT",
     "ALTER TABLE links ADD COLUMN key_hash TEXT",  # links made before have none: unchangeable
+    # How far a claim got, for recovery after a crash (leaky_app.links.alias_claims).
+    "ALTER TABLE alias_reservations ADD COLUMN debited INTEGER NOT NULL DEFAULT 0",
     *OUTBOX_MIGRATIONS,
 )
 # SQLite's default cap on bound parameters is 32766; stay far below it.

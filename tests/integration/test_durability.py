@@ -1,13 +1,18 @@
-"""Links acknowledged with 201 survive ``kill -9`` of the service mid-flight."""
+"""Links acknowledged with 201 survive ``kill -9`` of the service mid-flight, so do their
+emails, and an alias claim killed between its steps is compensated after the restart."""
 
+import sqlite3
 import threading
+from contextlib import closing
+from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
 
-from labctl.stack.processes import kill_hard, stop
-from tests.integration.load import OwnedLinks
+from labctl.stack.processes import ProcessRecord, kill_hard, stop
+from leaky_app.links.alias_claims import STEPS
+from tests.integration.load import OwnedLinks, load, scrape
 from tests.live import launch
 from tests.polling import eventually_sync
 
@@ -85,3 +90,72 @@ def test_every_acknowledged_links_email_arrives_after_kill_9(tmp_path: Path) -> 
             restarted.stop()
     finally:
         service.stop()
+
+
+def _dead(record: ProcessRecord) -> bool:
+    return not record.alive()
+
+
+def _claims_on_disk(run_dir: Path, owner: str) -> tuple[list[str], dict[str, int], set[str], int]:
+    """What the saga left in the store, read as a second SQLite reader: reservations, the net
+    ledger per alias, the owner's links, and the owner's balance."""
+    with closing(sqlite3.connect(f"file:{run_dir / 'leaky_app.db'}?mode=ro", uri=True)) as db:
+        reservations = [r[0] for r in db.execute("SELECT alias FROM alias_reservations")]
+        net: dict[str, int] = {}
+        for reason, delta in db.execute(
+            "SELECT reason, delta FROM credit_ledger WHERE owner_email = ?", (owner,)
+        ):
+            alias = reason.split()[-1]  # "claim a", "refund a", "refund (recovered) a"
+            net[alias] = net.get(alias, 0) + delta
+        links = {r[0] for r in db.execute("SELECT code FROM links WHERE owner_email = ?", (owner,))}
+        row = db.execute("SELECT balance FROM credits WHERE owner_email = ?", (owner,)).fetchone()
+    return reservations, net, links, row[0] if row else 3
+
+
+def test_a_kill_9_at_each_step_of_an_alias_claim_is_recovered_after_restart(
+    tmp_path: Path,
+) -> None:
+    """Seed Q363 across a crash: the service kills itself (SIGKILL) right after a step of the
+    saga commits, under redirect load; the next process compensates what it left half done."""
+    owner, timeout = "crash@example.org", ["--alias-claim-timeout-seconds", "1"]
+    crashed: list[str] = []
+    for step in (*STEPS, None):
+        service = launch(tmp_path, timeout + (["--crash-after-claim-step", step] if step else []))
+        try:
+            # The previous process's half-done claim is gone: none is left reserved or paid.
+            eventually_sync(
+                lambda: _claims_on_disk(tmp_path, owner)[0] == [], "recovery after the restart"
+            )
+            _, net, links, balance = _claims_on_disk(tmp_path, owner)
+            for alias in crashed:
+                paid = alias == "crash-activate"  # its link committed with its debit
+                assert (alias in links, net.get(alias, 0)) == (paid, -1 if paid else 0), alias
+            assert balance == 3 - len(links)
+            undone = {"crash-reserve": "released", "crash-debit": "refunded"}
+            if crashed and crashed[-1] in undone:
+                outcome = (
+                    f'leaky_app_alias_claims_recovered_total{{outcome="{undone[crashed[-1]]}"}}'
+                )
+                assert scrape(service.metrics_url).get(outcome) == 1
+            if step is None:
+                break
+            with service.client() as client:
+                code = client.post("/api/v1/links", json={"url": "https://e.org"}).json()["code"]
+            with load(service.url, [code], threads=2) as traffic:
+                eventually_sync(lambda: traffic.stats.requests > 50, "redirects under way")
+                with pytest.raises(httpx.TransportError), service.client() as client:
+                    client.post(
+                        "/api/v1/aliases",
+                        json={
+                            "alias": f"crash-{step}",
+                            "url": "https://e.org",
+                            "owner_email": owner,
+                        },
+                    )
+            eventually_sync(partial(_dead, service.record), f"killed after {step}")
+            crashed.append(f"crash-{step}")
+            if step != "activate":  # the crash left the claim half done
+                assert f"crash-{step}" in _claims_on_disk(tmp_path, owner)[0]
+        finally:
+            service.stop()
+    assert crashed == [f"crash-{step}" for step in STEPS]

@@ -12,6 +12,7 @@ from leaky_app.links.alias_claims import (
     AliasClaims,
     AliasUnavailable,
     InsufficientCredits,
+    Recovered,
 )
 from leaky_app.links.store import Link, LinkStore
 from leaky_app.outbox import Outbox
@@ -101,3 +102,36 @@ async def test_concurrent_claims_cannot_spend_one_credit_twice(store: LinkStore)
     )
     assert sum(isinstance(r, Link) for r in results) == 1
     assert await claims.balance(OWNER) == 0
+
+
+@pytest.mark.parametrize("crashed_after", ["reserve", "debit"])
+async def test_recovery_undoes_a_claim_a_crash_stopped_and_the_claim_cannot_then_finish(
+    store: LinkStore, crashed_after: str
+) -> None:
+    # The claim stops right after a step committed, as a process killed there would; unlike
+    # a killed process, it is resumed once recovery ran, as a stalled claim would resume.
+    stopped, resume = asyncio.Event(), asyncio.Event()
+
+    async def stall(step: str) -> None:
+        if step == crashed_after:
+            stopped.set()
+            await resume.wait()
+
+    claims = AliasClaims(store, after_step=stall)
+    claim = asyncio.create_task(claims.claim("spring", "https://e.org", OWNER))
+    await asyncio.wait_for(stopped.wait(), 5)
+    half_done = await state(store, "spring")
+    assert half_done["reservations"] == ["spring"]
+    assert half_done["balance"] == (2 if crashed_after == "debit" else 3)
+    assert await claims.recover(older_than=60) == Recovered(released=0, refunded=0)  # too young
+    recovered = await claims.recover(older_than=0)
+    assert recovered == Recovered(
+        released=int(crashed_after == "reserve"), refunded=int(crashed_after == "debit")
+    )
+    resume.set()
+    with pytest.raises(AliasUnavailable):
+        await claim
+    assert await state(store, "spring") == {
+        "link": False, "reservations": [], "balance": 3, "ledger_total": 0, "notices": 0,
+    }  # fmt: skip
+    assert await claims.recover(older_than=0) == Recovered(released=0, refunded=0)
