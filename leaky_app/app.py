@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, make_asgi_app
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from leaky_app import __version__, fault_hooks
@@ -33,6 +33,7 @@ from leaky_app.admin.dead_letters import dead_letter_endpoints
 from leaky_app.admin.fault_switches import admin_endpoints
 from leaky_app.admin.traces import trace_endpoints
 from leaky_app.api import aliases, live, notifications, redirect, v1, v2
+from leaky_app.api.scrape import scrape_router
 from leaky_app.debug import DebugConfig, DebugServer
 from leaky_app.debug.tasks import mark_essential
 from leaky_app.errors import install_error_handlers
@@ -376,7 +377,8 @@ def _start_loops(parts: Parts, running: Running, undo: AsyncExitStack) -> None:
 
 
 def _api(parts: Parts, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]) -> FastAPI:
-    """The public API: routes, error handlers, /metrics on the port when its thread is off,
+    """The public API: routes, error handlers, /metrics on the port when its thread is off
+    (:mod:`leaky_app.api.scrape`),
     and the request telemetry."""
     settings = parts.settings
     app = FastAPI(
@@ -390,7 +392,8 @@ def _api(parts: Parts, lifespan: Callable[[FastAPI], AbstractAsyncContextManager
     for router in (health_router, v1.router, v2.router, notifications.router, aliases.router,
                    live.router):  # fmt: skip
         app.include_router(router)
-    app.mount("/metrics", make_asgi_app(parts.registry))
+    if not settings.metrics_port:  # no metrics thread: served here, off the event loop
+        app.include_router(scrape_router(parts.registry, parts.metrics.rate_limited))
     app.include_router(redirect.router)  # last: /{code} must not shadow the fixed paths
     if settings.instrumented:
         app.add_middleware(
