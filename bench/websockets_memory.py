@@ -49,7 +49,14 @@ class Setup:
 
 
 def ws_url(ports: ServicePorts, stream_port: bool) -> str:
-    return f"ws://127.0.0.1:{ports.stream if stream_port else ports.http}/ws/clicks"
+    # One link's stream: anyone may open it (every link's needs the observer token, and one
+    # setup runs without the debug surface that holds it); the bench lifts the per-address cap.
+    port = ports.stream if stream_port else ports.http
+    return f"ws://127.0.0.1:{port}/ws/clicks?code=bench-idle"
+
+
+def caps(n: int) -> list[str]:
+    return ["--ws-max-clients", str(n + 100), "--ws-max-per-client", str(n + 100)]
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,7 @@ def breakdown(n: int, stream_port: bool, seconds: float = 40.0) -> dict[str, int
         record = start_service(
             RunLayout(Path(tmp)),
             ports,
-            extra_args=["--ws-max-clients", str(n + 100), "--no-notify-enabled"],
+            extra_args=[*caps(n), "--no-notify-enabled"],
         )
         try:
             token = (Path(tmp) / "debug.token").read_text().strip()
@@ -128,7 +135,7 @@ def measure(setup: Setup, n: int) -> Row:
         record = start_service(
             RunLayout(Path(tmp)),
             ports,
-            extra_args=[*setup.args, "--ws-max-clients", str(n + 100), "--no-notify-enabled"],
+            extra_args=[*setup.args, *caps(n), "--no-notify-enabled"],
         )
         metrics = f"http://127.0.0.1:{ports.metrics}/metrics"
         url = ws_url(ports, setup.stream_port)

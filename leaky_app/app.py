@@ -198,7 +198,8 @@ def _parts(settings: Settings, registry: CollectorRegistry) -> Parts:
     )
     metrics.cache_entries.labels(cache="landing_page").set_function(features.landing.entries)
     mailer = _mailer(settings, metrics)
-    click_stream = ClickStream(settings.ws_max_clients, settings.ws_queue_size, metrics.ws)
+    click_stream = ClickStream(settings.ws_max_clients, settings.ws_queue_size, metrics.ws,
+                               settings.ws_max_per_client)  # fmt: skip
     fault_hooks.connect(switchboard, features, mailer, settings, click_stream)
     access_log = AccessLogPolicy()
     watcher = ConfigWatcher(
@@ -421,6 +422,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             debug_server = None
             if settings.debug_enabled:
                 debug_server = _start_debug_server(parts, app, loop)
+                parts.click_stream.token = debug_server.token  # the observer's, for every link
                 undo.callback(debug_server.stop)
                 app.state.debug_server = debug_server
             running = await _open_services(parts, app, undo)

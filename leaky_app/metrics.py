@@ -259,7 +259,9 @@ class WebsocketMetrics:
             ),
             refused=Counter(
                 "ws_refused",
-                "Websocket connections refused because the subscriber cap was reached.",
+                "Websocket subscriptions refused, by reason: full (the subscriber cap), per_client"
+                " (an address's cap), token_required (every link's clicks without the token).",
+                ["reason"],
                 namespace=ns,
                 registry=registry,
             ),

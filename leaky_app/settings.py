@@ -224,6 +224,12 @@ class Settings(BaseSettings):
     ws_max_clients: int = Field(
         default=20_000, ge=1, le=1_000_000, description="live click-stream subscribers at most"
     )
+    ws_max_per_client: int = Field(
+        default=20,
+        ge=1,
+        le=1_000_000,
+        description="anonymous click-stream subscriptions one address may hold (token: no limit)",
+    )
     ws_queue_size: int = Field(
         default=64,
         ge=1,

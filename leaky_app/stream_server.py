@@ -1,7 +1,8 @@
 """The click stream's own websocket port: ``ws://HOST:STREAM_PORT/ws/clicks`` (seed Q375).
 
 The same stream as ``/ws/clicks`` on the API port (:mod:`leaky_app.api.live`): the same
-``?code=`` filter, messages, slow-consumer drop (1008) and subscriber cap (1013), on the
+``?code=`` filter, token for every link's clicks, messages, slow-consumer drop (1008) and
+subscriber caps (1013), on the
 service's event loop and :class:`~leaky_app.links.click_stream.ClickStream`. What differs is
 the cost of an idle connection, the figure that decides how many dashboards one process can
 hold. On the API port a connection is an ASGI task with uvicorn's, Starlette's and FastAPI's
@@ -33,14 +34,19 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from leaky_app.links.click_stream import ClickStream, StreamFull, Subscriber
+from leaky_app.links.click_stream import (
+    POLICY_VIOLATION,
+    ClickStream,
+    StreamRefused,
+    Subscriber,
+)
 from leaky_app.links.codes import check_alias
 from leaky_app.metrics import WebsocketMetrics
 
 log = logging.getLogger(__name__)
 
 PATH = "/ws/clicks"
-POLICY_VIOLATION, TRY_AGAIN_LATER, GOING_AWAY = 1008, 1013, 1001
+GOING_AWAY = 1001
 CLOSE_TIMEOUT_SECONDS = 1.0  # a peer that does not finish the close handshake is cut off
 HANDSHAKE_TIMEOUT_SECONDS = 10.0  # a connection that never asks for the stream is cut off
 MAX_CLIENT_MESSAGE = 4096  # clients have nothing to say; what they send is read and ignored
@@ -126,10 +132,14 @@ class StreamConnection(asyncio.Protocol):
             except ValueError as exc:
                 self.close(POLICY_VIOLATION, f"bad code: {exc}")
                 return
+        peer = self._transport.get_extra_info("peername") if self._transport else None
+        client = str(peer[0]) if peer else "unknown"
         try:
-            self._sub = self._server.stream.subscribe(code)
-        except StreamFull as exc:
-            self.close(TRY_AGAIN_LATER, str(exc))
+            self._sub = self._server.stream.subscribe(
+                code, client, request.headers.get("Authorization")
+            )
+        except StreamRefused as exc:
+            self.close(exc.close_code, str(exc))
             return
         self._sub.on_ready = self._schedule
 

@@ -3,9 +3,12 @@ the lab load for memory per connection (seed Q375), and the bench's idle connect
 
 Each client holds its connection for ``reconnect`` seconds (jittered +-50%, and its first
 one for a uniform share of that, so the crowd renews itself at a steady rate from the start,
-like phones that come and go), then connects again; 0 holds them for good. The process
-prints ``open N`` once every client has connected the first time, then runs until SIGTERM
-(or, with ``--until-stdin-closes``, until its stdin closes)::
+like phones that come and go), then connects again; 0 holds them for good. With
+``--token-file`` (the service's observer token; ``start_crowd`` passes it) each client
+listens to every link's clicks, and the service holds the crowd only to its global cap;
+without it, the URL names one link (``?code=``) and the service's per-address cap applies.
+The process prints ``open N`` once every client has connected the first time, then runs
+until SIGTERM (or, with ``--until-stdin-closes``, until its stdin closes)::
 
     record = start_crowd(status, clients=1000, reconnect=10.0)   # a StackStatus
     ...
@@ -25,6 +28,7 @@ import random
 import resource
 import signal
 import sys
+from pathlib import Path
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
@@ -42,13 +46,15 @@ class CrowdError(LabctlError):
     """The crowd could not start; the message says why."""
 
 
-async def _client(url: str, reconnect: float, gate: asyncio.Semaphore,
-                  opened: asyncio.Event, counter: list[int], total: int) -> None:  # fmt: skip
+async def _client(url: str, reconnect: float, gate: asyncio.Semaphore, opened: asyncio.Event,
+                  counter: list[int], total: int, headers: dict[str, str]) -> None:  # fmt: skip
     first = True
     while True:
         try:
             async with gate:
-                conn = await connect(url, open_timeout=60, ping_interval=None)
+                conn = await connect(
+                    url, open_timeout=60, ping_interval=None, additional_headers=headers
+                )
         except (OSError, TimeoutError, WebSocketException):
             await asyncio.sleep(1.0)  # refused (over the cap) or the service restarting
             continue
@@ -69,11 +75,14 @@ async def _client(url: str, reconnect: float, gate: asyncio.Semaphore,
                         pass  # clicks are read and dropped: this client is never slow
 
 
-async def run(url: str, clients: int, reconnect: float, until_stdin_closes: bool) -> None:
+async def run(
+    url: str, clients: int, reconnect: float, until_stdin_closes: bool, token: str | None = None
+) -> None:
     gate = asyncio.Semaphore(HANDSHAKES_AT_ONCE)
     opened = asyncio.Event()
     counter = [0]
-    tasks = [asyncio.create_task(_client(url, reconnect, gate, opened, counter, clients))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    tasks = [asyncio.create_task(_client(url, reconnect, gate, opened, counter, clients, headers))
              for _ in range(clients)]  # fmt: skip
     await opened.wait()
     print(f"open {clients}", flush=True)
@@ -89,9 +98,11 @@ async def run(url: str, clients: int, reconnect: float, until_stdin_closes: bool
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def command(url: str, clients: int, reconnect: float) -> list[str]:
+def command(url: str, clients: int, reconnect: float, token_file: Path | None = None) -> list[str]:
+    """The crowd's command line; the token goes by file, never on the command line."""
+    token = ["--token-file", str(token_file)] if token_file else []
     return [sys.executable, "-m", "labctl.stack.ws_crowd", url, str(clients),
-            "--reconnect", f"{reconnect:g}"]  # fmt: skip
+            "--reconnect", f"{reconnect:g}", *token]  # fmt: skip
 
 
 def start_crowd(status: StackStatus, clients: int, reconnect: float) -> ProcessRecord:
@@ -104,7 +115,8 @@ def start_crowd(status: StackStatus, clients: int, reconnect: float) -> ProcessR
     if CROWD in status.running:
         raise CrowdError(f"a websocket crowd is already running (pid {status.running[CROWD].pid})")
     url = service.urls["api"].replace("http://", "ws://", 1) + "/ws/clicks"
-    record = spawn(CROWD, command(url, clients, reconnect), status.layout.log(CROWD))
+    cmd = command(url, clients, reconnect, status.layout.debug_token)
+    record = spawn(CROWD, cmd, status.layout.log(CROWD))
     record.urls["target"] = url
     status.adopt(CROWD, record)
     return record
@@ -124,13 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reconnect", type=float, default=0.0,
                         help="seconds each connection lives (jittered); 0 holds them")  # fmt: skip
     parser.add_argument("--until-stdin-closes", action="store_true")
+    parser.add_argument("--token-file", type=Path,
+                        help="the service's observer token (every link's clicks)")  # fmt: skip
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS:
         parser.error(f"clients must be between 1 and {MAX_CLIENTS}")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    asyncio.run(run(args.url, args.clients, args.reconnect, args.until_stdin_closes))
+    token = None
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text().strip()
+        except OSError as exc:
+            parser.error(f"cannot read the token file: {exc}")
+    asyncio.run(run(args.url, args.clients, args.reconnect, args.until_stdin_closes, token))
     return 0
 
 

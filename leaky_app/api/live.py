@@ -1,9 +1,11 @@
 """``/ws/clicks``: click events as they happen, over a websocket (seed Q375).
 
-``?code=abc`` limits the stream to one link. Each message is a JSON text frame
-``{"code", "url", "at"}``. The server only writes; what a client sends is ignored. A client
-that falls ``ws_queue_size`` events behind is dropped with close code 1008; over
-``ws_max_clients`` subscribers, a new connection is closed at once with 1013 (try later).
+``?code=abc`` limits the stream to one link; anyone may ask for that. Without it, the stream
+carries every link's clicks and needs ``Authorization: Bearer <observer token>`` (1008
+otherwise). Each message is a JSON text frame ``{"code", "url", "at"}``. The server only
+writes; what a client sends is ignored. A client that falls ``ws_queue_size`` events behind is
+dropped with close code 1008; over ``ws_max_clients`` subscribers, or ``ws_max_per_client``
+anonymous ones from one address, a new connection is closed at once with 1013 (try later).
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from leaky_app.links.click_stream import StreamFull, Subscriber
+from leaky_app.links.click_stream import POLICY_VIOLATION, StreamRefused, Subscriber
 from leaky_app.links.codes import check_alias
 from leaky_app.services import Services
 
 router = APIRouter(tags=["live"])
 CLOSE_TIMEOUT_SECONDS = 1.0
-POLICY_VIOLATION, TRY_AGAIN_LATER = 1008, 1013
 
 
 async def _close_when_gone(websocket: WebSocket, sub: Subscriber) -> None:
@@ -46,10 +47,11 @@ async def click_stream(websocket: WebSocket, code: str | None = None) -> None:
         except ValueError as exc:
             await _refuse(websocket, POLICY_VIOLATION, f"bad code: {exc}")
             return
+    client = websocket.client.host if websocket.client else "unknown"
     try:
-        sub = services.click_stream.subscribe(code)
-    except StreamFull as exc:
-        await _refuse(websocket, TRY_AGAIN_LATER, str(exc))
+        sub = services.click_stream.subscribe(code, client, websocket.headers.get("authorization"))
+    except StreamRefused as exc:
+        await _refuse(websocket, exc.close_code, str(exc))
         return
     # One task besides this one, to notice the client leaving while we wait for clicks.
     watcher: asyncio.Task[None] | None = None

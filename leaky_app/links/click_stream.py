@@ -6,10 +6,17 @@ dropped (its connection closed with 1008), never buffered for. So one stuck clie
 most ``queue_size`` events of memory and never slows the redirect path or the other clients.
 The number of subscribers is capped too; over the cap a new one is refused (1013).
 
+Who may listen: anyone, to one link's clicks (``code``; a link is public, and its stream
+carries only its own URL); only a holder of the observer token (the debug surface's), to every
+link's. Each remote address may hold ``max_per_client`` anonymous subscriptions (1013 beyond);
+a token holder is held only to the global cap. Refusals are counted by reason.
+
 Usage::
 
     stream = ClickStream(max_subscribers=20_000, queue_size=64, metrics=metrics.ws)
-    sub = stream.subscribe(code=None)                          # raises StreamFull
+    stream.token = "..."                                       # the observer token
+    sub = stream.subscribe("abc", client="203.0.113.9")        # raises StreamRefused
+    sub = stream.subscribe(None, client="::1", authorization="Bearer ...")
     stream.publish("abc", "https://example.org", time.time())  # from the redirect path
     batch = await sub.next()     # the events waiting, oldest first; [] once it is closed
     sub.close()                  # the client left
@@ -23,14 +30,40 @@ subscriber is closed, and ``sub.take()`` hands over what is waiting.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
+from collections import Counter
 from collections.abc import Callable
 
 from leaky_app.metrics import WebsocketMetrics
 
+POLICY_VIOLATION, TRY_AGAIN_LATER = 1008, 1013  # websocket close codes (RFC 6455, IANA)
 
-class StreamFull(Exception):
-    """Refused: ``max_subscribers`` are connected already."""
+
+class StreamRefused(Exception):
+    """A subscription refused; the connection closes with ``close_code`` and the message."""
+
+    close_code = TRY_AGAIN_LATER
+    reason = ""  # the refusals metric's label
+
+
+class StreamFull(StreamRefused):
+    """``max_subscribers`` are connected already."""
+
+    reason = "full"
+
+
+class ClientLimit(StreamRefused):
+    """This address holds ``max_per_client`` anonymous subscriptions already."""
+
+    reason = "per_client"
+
+
+class TokenRequired(StreamRefused):
+    """The all-links stream without the observer token."""
+
+    close_code = POLICY_VIOLATION
+    reason = "token_required"
 
 
 class Subscriber:
@@ -41,11 +74,14 @@ class Subscriber:
     the websocket bench measures. Here an idle subscriber is a few small objects.
     """
 
-    __slots__ = ("_events", "_waiter", "closed", "code", "limit", "on_ready", "resume", "slow")
+    __slots__ = (
+        "_events", "_waiter", "client", "closed", "code", "limit", "on_ready", "resume", "slow",
+    )  # fmt: skip
 
-    def __init__(self, code: str | None, limit: int) -> None:
+    def __init__(self, code: str | None, limit: int, client: str | None = None) -> None:
         self.code = code  # only this link's clicks, or all when None
         self.limit = limit
+        self.client = client  # the anonymous subscriber's address; None: a token holder
         self.slow = False  # dropped for falling ``limit`` events behind
         self.closed = False
         self._events: list[str] = []
@@ -90,11 +126,20 @@ class Subscriber:
 
 
 class ClickStream:
-    def __init__(self, max_subscribers: int, queue_size: int, metrics: WebsocketMetrics) -> None:
+    def __init__(
+        self,
+        max_subscribers: int,
+        queue_size: int,
+        metrics: WebsocketMetrics,
+        max_per_client: int = 20,
+    ) -> None:
         self.max_subscribers = max_subscribers
+        self.max_per_client = max_per_client
         self.queue_size = queue_size
         self.metrics = metrics
+        self.token: str | None = None  # the observer token; None: nobody gets every link's
         self._subscribers: set[Subscriber] = set()
+        self._per_client: Counter[str] = Counter()
         metrics.clients.set_function(lambda: len(self._subscribers))
         # Resume rings: > 0 gives every connection a ring of that many KiB, so a client that
         # reconnects can pick up the events it missed. Capped in total by max_resume_bytes.
@@ -105,11 +150,37 @@ class ClickStream:
     def __len__(self) -> int:
         return len(self._subscribers)
 
-    def subscribe(self, code: str | None) -> Subscriber:
+    def _holds_token(self, authorization: str | None) -> bool:
+        if self.token is None or authorization is None:
+            return False
+        return hmac.compare_digest(authorization.encode(), f"Bearer {self.token}".encode())
+
+    def _refuse(self, refusal: StreamRefused) -> StreamRefused:
+        self.metrics.refused.labels(reason=refusal.reason).inc()
+        return refusal
+
+    def subscribe(
+        self, code: str | None, client: str = "unknown", authorization: str | None = None
+    ) -> Subscriber:
+        """A subscription for ``client`` (its address), or :class:`StreamRefused`;
+        ``authorization`` is the request's header, ``Bearer <observer token>`` or None."""
+        trusted = self._holds_token(authorization)
+        if code is None and not trusted:
+            raise self._refuse(TokenRequired(
+                "every link's clicks need 'Authorization: Bearer <observer token>';"
+                " ?code=CODE streams one link's clicks to anyone"
+            ))  # fmt: skip
         if len(self._subscribers) >= self.max_subscribers:
-            self.metrics.refused.inc()
-            raise StreamFull(f"{self.max_subscribers} live subscribers already; try again later")
-        sub = Subscriber(code, self.queue_size)
+            raise self._refuse(
+                StreamFull(f"{self.max_subscribers} live subscribers already; try again later")
+            )
+        if not trusted and self._per_client[client] >= self.max_per_client:
+            raise self._refuse(ClientLimit(
+                f"{self.max_per_client} streams from this address already; close one first"
+            ))  # fmt: skip
+        sub = Subscriber(code, self.queue_size, None if trusted else client)
+        if sub.client is not None:
+            self._per_client[client] += 1
         if self.resume_kib:
             size = self.resume_kib * 1024
             if self._resume_bytes + size <= self.max_resume_bytes:
@@ -126,6 +197,10 @@ class ClickStream:
 
     def _forget(self, sub: Subscriber) -> None:
         self._subscribers.discard(sub)
+        if sub.client is not None:
+            self._per_client[sub.client] -= 1
+            if not self._per_client[sub.client]:
+                del self._per_client[sub.client]  # bounded by the live subscribers
         if sub.resume is not None:
             self._resume_bytes -= len(sub.resume)
 

@@ -348,7 +348,8 @@ def test_ws_resume_rings_cost_memory_per_connection_and_switching_off_frees_it(
     rss, clients = "process_resident_memory_bytes", "leaky_app_ws_clients"
     crowd_size = 300
     ws_url = fault_lab.service.url.replace("http://", "ws://") + "/ws/clicks"
-    crowd = subprocess.Popen([*ws_crowd_command(ws_url, crowd_size, reconnect=2.0),
+    token = fault_lab.service.run_dir / "debug.token"
+    crowd = subprocess.Popen([*ws_crowd_command(ws_url, crowd_size, 2.0, token_file=token),
                               "--until-stdin-closes"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:

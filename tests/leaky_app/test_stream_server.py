@@ -24,11 +24,16 @@ from tests.polling import eventually
 async def server() -> AsyncIterator[StreamServer]:
     metrics = Metrics.create(CollectorRegistry(), runtime_collectors=False)
     stream = ClickStream(max_subscribers=10, queue_size=8, metrics=metrics.ws)
+    stream.token = TOKEN
     server = await StreamServer.start(stream, metrics.ws, "127.0.0.1", 0)
     try:
         yield server
     finally:
         await server.stop()
+
+
+TOKEN = "observer"
+OBSERVER = {"Authorization": f"Bearer {TOKEN}"}  # every link's clicks
 
 
 def url(server: StreamServer, path: str = "/ws/clicks") -> str:
@@ -39,7 +44,8 @@ async def test_events_published_in_one_go_arrive_in_order_and_leave_no_task(
     server: StreamServer,
 ) -> None:
     tasks_before = len(asyncio.all_tasks())
-    async with connect(url(server), ping_interval=None) as ws:  # no keepalive task either
+    # No keepalive task either.
+    async with connect(url(server), ping_interval=None, additional_headers=OBSERVER) as ws:
         await eventually(lambda: len(server.stream) == 1, "subscribed")
         assert len(asyncio.all_tasks()) == tasks_before  # an idle connection is no task
         for n in range(5):
@@ -69,7 +75,10 @@ async def test_a_plain_http_request_gets_a_clear_4xx(server: StreamServer) -> No
 async def test_stopping_tells_every_client_the_service_is_going_away(
     server: StreamServer,
 ) -> None:
-    async with connect(url(server)) as a, connect(url(server)) as b:
+    async with (
+        connect(url(server, "/ws/clicks?code=popular")) as a,
+        connect(url(server), additional_headers=OBSERVER) as b,
+    ):
         await eventually(lambda: len(server.stream) == 2, "both subscribed")
         await server.stop()
         for ws in (a, b):

@@ -1,7 +1,9 @@
 """``/ws/clicks`` on a real service process (seed Q375): clicks stream live, a slow consumer
-is dropped without holding up the others, and the subscriber cap refuses clearly. Each test
-runs against both listeners: the API port (FastAPI) and the stream port
-(``leaky_app.stream_server``), which must behave the same."""
+is dropped without holding up the others, and the caps refuse clearly. Every link's clicks
+need the observer token; anyone may follow one link's, and sees no other link's URL; one
+address holds a bounded number of anonymous streams. Each test runs against both listeners:
+the API port (FastAPI) and the stream port (``leaky_app.stream_server``), which must behave
+the same."""
 
 from __future__ import annotations
 
@@ -38,6 +40,20 @@ def ws_url(urls: dict[str, str], listener: str, query: str = "") -> str:
     return urls["api"].replace("http://", "ws://") + "/ws/clicks" + query
 
 
+def observer(run_dir: Path) -> dict[str, str]:
+    """The header that opens every link's clicks: the debug surface's token."""
+    return {"Authorization": f"Bearer {RunLayout(run_dir).debug_token.read_text().strip()}"}
+
+
+async def refusal(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """The close code and reason a refused subscription gets."""
+    async with connect(url, additional_headers=headers) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
 def port_of(url: str) -> int:
     return int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
 
@@ -60,8 +76,10 @@ async def test_clicks_stream_live_and_a_code_filter_keeps_only_that_link(
     mine, other = create(api, "https://live.example/mine"), create(api, "https://live.example/x")
     before = metric(live_service, "leaky_app_ws_clients")
     async with (
-        connect(ws_url(urls, listener)) as everything,
-        connect(ws_url(urls, listener, f"?code={mine}")) as only_mine,
+        connect(
+            ws_url(urls, listener), additional_headers=observer(live_service.run_dir)
+        ) as everything,
+        connect(ws_url(urls, listener, f"?code={mine}")) as only_mine,  # anonymous
         httpx.AsyncClient(base_url=api, timeout=10) as client,
     ):
         await eventually(
@@ -76,6 +94,19 @@ async def test_clicks_stream_live_and_a_code_filter_keeps_only_that_link(
         assert second["url"] == "https://live.example/mine"
         only = json.loads(await asyncio.wait_for(only_mine.recv(), 10))
         assert only["code"] == mine  # the other link's click never reached it
+        assert only["url"] == "https://live.example/mine"
+
+
+@pytest.mark.parametrize("token", [None, "Bearer guessed"])
+async def test_every_links_clicks_are_refused_without_the_observer_token(
+    live_service: LiveService, listener: str, token: str | None
+) -> None:
+    before = metric(live_service, 'leaky_app_ws_refused_total{reason="token_required"}')
+    headers = {"Authorization": token} if token else None
+    code, reason = await refusal(ws_url(live_service.record.urls, listener), headers)
+    assert (code, "?code=" in reason) == (1008, True)
+    after = metric(live_service, 'leaky_app_ws_refused_total{reason="token_required"}')
+    assert after == before + 1
 
 
 def metric(service: LiveService, name: str) -> float:
@@ -95,12 +126,14 @@ async def test_a_bad_code_is_refused_with_a_reason(
 
 @pytest.fixture
 def small_service(tmp_path: Path) -> Iterator[ProcessRecord]:
-    """A service whose subscribers may fall 64 events behind, and at most 3 of them."""
+    """A service whose subscribers may fall 64 events behind, at most 3 of them, and 2 from
+    one address without the token."""
     record = start_service(
         RunLayout(tmp_path),
         ServicePorts.free(),
-        extra_args=["--ws-queue-size", "64", "--ws-max-clients", "3", "--no-notify-enabled"],
-    )
+        extra_args=["--ws-queue-size", "64", "--ws-max-clients", "3", "--ws-max-per-client",
+                    "2", "--no-notify-enabled"],
+    )  # fmt: skip
     try:
         yield record
     finally:
@@ -116,10 +149,15 @@ def tiny_receive_buffer_socket(port: int) -> socket.socket:
     return sock
 
 
+def run_dir_of(record: ProcessRecord) -> Path:
+    return Path(record.log).parent.parent  # run/logs/service.log
+
+
 async def test_a_slow_consumer_is_dropped_and_the_others_get_every_click(
     small_service: ProcessRecord, listener: str
 ) -> None:
     api = small_service.urls["api"]
+    headers = observer(run_dir_of(small_service))
     metrics_url = small_service.urls["metrics"]
     # 2 KiB events, so the stuck client's socket buffers fill in a few thousand at most.
     code = create(api, "https://live.example/" + "x" * 2000)
@@ -131,9 +169,14 @@ async def test_a_slow_consumer_is_dropped_and_the_others_get_every_click(
             received.append(json.loads(message)["code"])
 
     async with (
-        connect(url) as reader,
+        connect(url, additional_headers=headers) as reader,
         # max_queue=1: the client library stops reading the socket after one unread frame.
-        connect(url, sock=tiny_receive_buffer_socket(port_of(url)), max_queue=1),
+        connect(
+            url,
+            sock=tiny_receive_buffer_socket(port_of(url)),
+            max_queue=1,
+            additional_headers=headers,
+        ),  # fmt: skip
         httpx.AsyncClient(base_url=api, timeout=10) as client,
     ):
         reading = asyncio.create_task(read_forever(reader))
@@ -156,10 +199,30 @@ async def test_over_the_cap_a_new_subscriber_is_told_to_try_later(
     small_service: ProcessRecord, listener: str
 ) -> None:
     url = ws_url(small_service.urls, listener)
-    async with connect(url), connect(url), connect(url):
-        async with connect(url) as fourth:
-            with pytest.raises(ConnectionClosed) as closed:
-                await asyncio.wait_for(fourth.recv(), 10)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
-        assert "try again later" in closed.value.rcvd.reason
-        assert scrape(small_service.urls["metrics"])["leaky_app_ws_refused_total"] == 1
+    headers = observer(run_dir_of(small_service))
+    async with (
+        connect(url, additional_headers=headers),
+        connect(url, additional_headers=headers),
+        connect(url, additional_headers=headers),
+    ):
+        code, reason = await refusal(url, headers)
+        assert (code, "try again later" in reason) == (1013, True)
+        refused = scrape(small_service.urls["metrics"])
+        assert refused['leaky_app_ws_refused_total{reason="full"}'] == 1
+
+
+async def test_one_address_holds_its_share_of_anonymous_streams_and_no_more(
+    small_service: ProcessRecord, listener: str
+) -> None:
+    one_link = ws_url(small_service.urls, listener, "?code=popular")
+    async with connect(one_link), connect(one_link):
+        code, reason = await refusal(one_link)
+        assert (code, "2 streams from this address" in reason) == (1013, True)
+        refused = scrape(small_service.urls["metrics"])
+        assert refused['leaky_app_ws_refused_total{reason="per_client"}'] == 1
+        # The token holder is held to the global cap only: the third subscriber is theirs.
+        async with connect(one_link, additional_headers=observer(run_dir_of(small_service))):
+            await eventually(
+                lambda: scrape(small_service.urls["metrics"])["leaky_app_ws_clients"] == 3,
+                "the token holder subscribed",
+            )

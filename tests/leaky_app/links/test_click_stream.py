@@ -1,4 +1,5 @@
-"""The click stream's fan-out: filters, bounded queues, slow consumers dropped, a cap."""
+"""The click stream's fan-out: filters, bounded queues, slow consumers dropped, caps; every
+link's clicks only with the observer token, and a cap per anonymous address."""
 
 from __future__ import annotations
 
@@ -9,18 +10,36 @@ import tracemalloc
 import pytest
 from prometheus_client import CollectorRegistry
 
-from leaky_app.links.click_stream import ClickStream, StreamFull
+from leaky_app.links.click_stream import (
+    ClickStream,
+    ClientLimit,
+    StreamFull,
+    StreamRefused,
+    TokenRequired,
+)
 from leaky_app.metrics import WebsocketMetrics
 
+TOKEN = "observer-token"
+OBSERVER = f"Bearer {TOKEN}"
 
-def make(max_subscribers: int = 10, queue_size: int = 3) -> tuple[ClickStream, CollectorRegistry]:
+
+def make(
+    max_subscribers: int = 10, queue_size: int = 3, max_per_client: int = 100
+) -> tuple[ClickStream, CollectorRegistry]:
     registry = CollectorRegistry()
-    return ClickStream(max_subscribers, queue_size, WebsocketMetrics.create(registry)), registry
+    metrics = WebsocketMetrics.create(registry)
+    stream = ClickStream(max_subscribers, queue_size, metrics, max_per_client)
+    stream.token = TOKEN
+    return stream, registry
+
+
+def refusals(registry: CollectorRegistry, reason: str) -> float:
+    return registry.get_sample_value("leaky_app_ws_refused_total", {"reason": reason}) or 0.0
 
 
 async def test_events_reach_matching_subscribers_and_a_full_queue_drops_only_its_owner() -> None:
     stream, registry = make(queue_size=3)
-    everything = stream.subscribe(None)
+    everything = stream.subscribe(None, authorization=OBSERVER)
     only_abc = stream.subscribe("abc")
     stream.publish("xyz", "https://x.example", 1.0)
     stream.publish("abc", "https://a.example", 2.0)
@@ -43,7 +62,7 @@ async def test_events_reach_matching_subscribers_and_a_full_queue_drops_only_its
 
 async def test_a_waiting_writer_wakes_for_an_event_and_for_a_close() -> None:
     stream, _ = make()
-    sub = stream.subscribe(None)
+    sub = stream.subscribe(None, authorization=OBSERVER)
     waiting = asyncio.create_task(sub.next())
     await asyncio.sleep(0)
     stream.publish("abc", "https://a.example", 1.0)
@@ -56,13 +75,13 @@ async def test_a_waiting_writer_wakes_for_an_event_and_for_a_close() -> None:
 
 async def test_over_the_cap_a_subscriber_is_refused_and_counted() -> None:
     stream, registry = make(max_subscribers=2)
-    first = stream.subscribe(None)
-    stream.subscribe(None)
+    first = stream.subscribe(None, authorization=OBSERVER)
+    stream.subscribe(None, authorization=OBSERVER)
     with pytest.raises(StreamFull, match="try again later"):
-        stream.subscribe(None)
-    assert registry.get_sample_value("leaky_app_ws_refused_total") == 1
+        stream.subscribe(None, authorization=OBSERVER)
+    assert refusals(registry, "full") == 1
     stream.unsubscribe(first)
-    stream.subscribe(None)  # room again
+    stream.subscribe(None, authorization=OBSERVER)  # room again
 
 
 def test_resume_rings_cost_memory_per_connection_up_to_the_cap_and_are_released() -> None:
@@ -71,12 +90,12 @@ def test_resume_rings_cost_memory_per_connection_up_to_the_cap_and_are_released(
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
-        subs = [stream.subscribe(None) for _ in range(12)]
+        subs = [stream.subscribe(None, authorization=OBSERVER) for _ in range(12)]
         per_connection = (tracemalloc.get_traced_memory()[0] - start) / 12
         assert per_connection > 10 * 64 * 1024 / 12  # ten rings of 64 KiB among twelve
         assert sum(s.resume is not None for s in subs) == 10  # the cap holds
         stream.unsubscribe(subs.pop(0))  # a ring's room comes back with its connection
-        stream.subscribe(None)
+        stream.subscribe(None, authorization=OBSERVER)
         assert sum(s.resume is not None for s in stream._subscribers) == 10
         stream.drop_resume_rings()
         assert all(s.resume is None for s in stream._subscribers)
@@ -88,9 +107,50 @@ def test_resume_rings_cost_memory_per_connection_up_to_the_cap_and_are_released(
 def test_a_slow_subscriber_dropped_gives_its_ring_room_back() -> None:
     stream, _ = make(queue_size=1)
     stream.resume_kib, stream.max_resume_bytes = 64, 64 * 1024  # room for one ring
-    slow = stream.subscribe(None)
+    slow = stream.subscribe(None, authorization=OBSERVER)
     assert slow.resume is not None
     stream.publish("abc", "https://a.example", 1.0)
     stream.publish("abc", "https://a.example", 2.0)  # its queue of one overflows: dropped
     assert slow.slow and len(stream) == 0
-    assert stream.subscribe(None).resume is not None
+    assert stream.subscribe(None, authorization=OBSERVER).resume is not None
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer guessed", TOKEN, f"Basic {TOKEN}"])
+def test_every_links_clicks_need_the_observer_token(authorization: str | None) -> None:
+    stream, registry = make()
+    with pytest.raises(TokenRequired, match=r"\?code=") as refused:
+        stream.subscribe(None, "203.0.113.9", authorization)
+    assert refused.value.close_code == 1008
+    assert refusals(registry, "token_required") == 1 and len(stream) == 0
+    assert stream.subscribe("abc", "203.0.113.9", authorization).code == "abc"  # one link: open
+
+
+def test_without_a_token_configured_nobody_gets_every_links_clicks() -> None:
+    stream, _ = make()
+    stream.token = None
+    with pytest.raises(TokenRequired):
+        stream.subscribe(None, authorization="Bearer ")
+
+
+def test_one_link_stream_carries_no_other_links_url() -> None:
+    stream, _ = make()
+    mine = stream.subscribe("mine", "203.0.113.9")
+    stream.publish("other", "https://private.example/secret-page", 1.0)
+    stream.publish("mine", "https://mine.example", 2.0)
+    assert [json.loads(t)["url"] for t in mine.take()] == ["https://mine.example"]
+
+
+def test_an_address_holds_at_most_its_share_and_a_token_holder_is_not_held() -> None:
+    stream, registry = make(max_per_client=2)
+    held = [stream.subscribe("abc", "203.0.113.9") for _ in range(2)]
+    with pytest.raises(ClientLimit, match="2 streams from this address") as refused:
+        stream.subscribe("abc", "203.0.113.9")
+    assert refused.value.close_code == 1013
+    assert refusals(registry, "per_client") == 1
+    stream.subscribe("abc", "198.51.100.7")  # another address has its own share
+    for _ in range(3):
+        stream.subscribe("abc", "203.0.113.9", OBSERVER)
+    stream.unsubscribe(held[0])  # a share comes back with its connection
+    stream.subscribe("abc", "203.0.113.9")
+    with pytest.raises(StreamRefused):
+        stream.subscribe("abc", "203.0.113.9")
