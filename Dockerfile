@@ -20,4 +20,5 @@ RUN pip install --no-cache-dir -c requirements.lock '.[profilers,load,notebooks,
 ENV MALLOC_MMAP_THRESHOLD_=131072
 EXPOSE 8000 8001 9464
 CMD ["leaky-app", "--host", "0.0.0.0", "--metrics-host", "0.0.0.0", "--db", "/data/leaky_app.db", \
-     "--flags-file", "/data/flags.json", "--debug-token-file", "/data/debug.token"]
+     "--flags-file", "/data/flags.json", "--debug-token-file", "/data/debug.token",
+     "--operator-token-file", "/data/operator.token"]

@@ -58,7 +58,8 @@ class RunLayout:
     logs/NAME.log     each process's output
     leaky_app.db      the service's SQLite database
     flags.json        the service's hot-reloaded runtime config
-    debug.token       bearer token of the service's /debug/ surface (mode 0600)
+    debug.token       the observer's bearer token of the service's /debug/ surface (0600)
+    operator.token    the operator's: fault switches, drills; it seals drill state (0600)
     pki/              the lab CA, a certificate and key per party, the callers' tokens (0600)
     smtp/             what the SMTP sink received, and its fail switch
     prometheus.yml    Prometheus config rendered for the loopback ports
@@ -93,6 +94,10 @@ class RunLayout:
     @property
     def debug_token(self) -> Path:
         return self.root / "debug.token"
+
+    @property
+    def operator_token(self) -> Path:
+        return self.root / "operator.token"
 
     @property
     def pki(self) -> Path:

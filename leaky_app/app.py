@@ -30,11 +30,13 @@ from redis.asyncio import Redis
 
 from leaky_app import __version__, fault_hooks
 from leaky_app.admin.dead_letters import dead_letter_endpoints
+from leaky_app.admin.drill_seal import DrillSeal
 from leaky_app.admin.fault_switches import admin_endpoints
 from leaky_app.admin.traces import trace_endpoints
 from leaky_app.api import aliases, live, notifications, redirect, v1, v2
 from leaky_app.api.scrape import scrape_router
 from leaky_app.debug import DebugConfig, DebugServer
+from leaky_app.debug.auth import kept_token
 from leaky_app.debug.tasks import mark_essential
 from leaky_app.errors import install_error_handlers
 from leaky_app.faults import FaultStateCollector, Switchboard
@@ -170,6 +172,8 @@ class Parts:
     access_log: AccessLogPolicy
     watcher: ConfigWatcher
     tracing: Tracing | None
+    operator_token: str | None = None  # leaky_app.debug.auth's operator scope
+    seal: DrillSeal | None = None  # seals a drill's faults in the flags file
 
 
 def _mailer(settings: Settings, metrics: Metrics) -> Mailer:
@@ -202,10 +206,14 @@ def _parts(settings: Settings, registry: CollectorRegistry) -> Parts:
                                settings.ws_max_per_client)  # fmt: skip
     fault_hooks.connect(switchboard, features, mailer, settings, click_stream)
     access_log = AccessLogPolicy()
+    # The operator's token is kept across restarts: it seals a drill's faults in the flags.
+    operator = kept_token(settings.operator_token_file) if settings.debug_enabled else None
+    seal = DrillSeal(operator) if operator else None
     watcher = ConfigWatcher(
         settings.flags_file,
         on_change=[lambda c: access_log.configure(c.access_log)],
         on_result=lambda result: metrics.config_reloads.labels(result=result).inc(),
+        opener=seal.opened if seal else None,
     )
     tracing = (
         install_tracing(settings.trace_buffer_spans, settings.otlp_endpoint)
@@ -213,7 +221,7 @@ def _parts(settings: Settings, registry: CollectorRegistry) -> Parts:
         else None
     )
     return Parts(settings, registry, metrics, switchboard, features, mailer, click_stream,
-                 access_log, watcher, tracing)  # fmt: skip
+                 access_log, watcher, tracing, operator, seal)  # fmt: skip
 
 
 def _start_debug_server(parts: Parts, app: FastAPI, loop: asyncio.AbstractEventLoop) -> DebugServer:
@@ -222,6 +230,7 @@ def _start_debug_server(parts: Parts, app: FastAPI, loop: asyncio.AbstractEventL
     server = DebugServer(
         DebugConfig(
             token_file=settings.debug_token_file,
+            operator_token=parts.operator_token,
             host=settings.debug_host,
             port=settings.debug_port,
             allow_non_loopback=settings.debug_allow_non_loopback,
@@ -231,7 +240,7 @@ def _start_debug_server(parts: Parts, app: FastAPI, loop: asyncio.AbstractEventL
         loop=loop,
         settings=lambda: settings.model_dump(mode="json"),
         extra=[
-            *admin_endpoints(parts.watcher, parts.switchboard, loop),
+            *admin_endpoints(parts.watcher, parts.switchboard, loop, parts.seal),
             *(trace_endpoints(parts.tracing.recent) if parts.tracing else []),
             *dead_letter_endpoints(lambda: getattr(app.state, "outbox", None), loop),
         ],

@@ -33,6 +33,12 @@ DEBOUNCE_MS = 150
 STEP_MS = 50
 
 
+def _nothing_sealed(config: RuntimeConfig) -> RuntimeConfig:
+    if config.sealed_faults is not None:
+        raise ConfigError("sealed_faults need the operator token, which this service has not")
+    return config
+
+
 class ConfigWatcher:
     """Owns the current :class:`RuntimeConfig` and pushes every valid change to listeners."""
 
@@ -41,8 +47,11 @@ class ConfigWatcher:
         path: Path,
         on_change: Sequence[Listener] = (),
         on_result: Callable[[str], None] | None = None,
+        opener: Callable[[RuntimeConfig], RuntimeConfig] | None = None,
     ) -> None:
         self.path = path
+        # What the file holds sealed, opened (a drill's faults); raises ConfigError if it can't.
+        self._open = opener or _nothing_sealed
         self.current = RuntimeConfig()
         self._listeners = list(on_change)
         self._on_result = on_result
@@ -54,13 +63,13 @@ class ConfigWatcher:
 
     def load_initial(self) -> RuntimeConfig:
         """Load the file at start; an invalid file at start is an error, not a silent default."""
-        self._apply(load_runtime_config(self.path))
+        self._apply(self._open(load_runtime_config(self.path)))
         return self.current
 
     def reload(self) -> bool:
         """Re-read the file; apply it if valid. Returns whether it was applied."""
         try:
-            config = load_runtime_config(self.path)
+            config = self._open(load_runtime_config(self.path))
         except ConfigError as exc:
             log.error(
                 "config reload rejected, keeping the last good config: %s",

@@ -87,7 +87,13 @@ class Settings(BaseSettings):
         default=False, description="allow debug_host other than loopback (logged as a warning)"
     )
     debug_token_file: Path = Field(
-        default=Path("run/debug.token"), description="bearer token of /debug/, written 0600"
+        default=Path("run/debug.token"),
+        description="the observer's bearer token of /debug/ (every view), written 0600 at start",
+    )
+    operator_token_file: Path = Field(
+        default=Path("run/operator.token"),
+        description="the operator's token (fault switches, drills; it seals a drill's flags),"
+        " kept across restarts, 0600",
     )
     debug_max_seconds: float = Field(
         default=60.0, gt=0, le=600, description="cap of every seconds= parameter"
@@ -317,6 +323,10 @@ class RuntimeConfig(BaseModel):
         default_factory=dict, description='planted faults switched on: {"id": "10x"}'
     )
     drill: bool = Field(default=False, description="hide fault state from metrics")
+    sealed_faults: str | None = Field(
+        default=None,
+        description="a drill's faults, sealed with the operator token (leaky_app.admin.drill_seal)",
+    )
 
     @field_validator("faults")
     @classmethod

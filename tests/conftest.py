@@ -31,6 +31,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "debug_enabled": False,
         "gc_freeze_at_startup": False,  # the test process's heap is not the app's to freeze
         "debug_token_file": tmp_path / "debug.token",
+        "operator_token_file": tmp_path / "operator.token",
         "public_url": "http://short.test",
         "smtp_port": free_port(),  # nothing listens: in-process apps never mail a real server
     }

@@ -65,11 +65,18 @@ class LiveService:
     def debug_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.debug}"
 
-    def debug_client(self) -> httpx.Client:
-        token = (self.run_dir / "debug.token").read_text().strip()
+    def debug_client(self, operator: bool = False) -> httpx.Client:
+        """A client of the debug port with the observer's token (every view), or with the
+        operator's."""
+        layout = RunLayout(self.run_dir)
+        token = (layout.operator_token if operator else layout.debug_token).read_text().strip()
         return httpx.Client(
             base_url=self.debug_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         )
+
+    def operator_client(self) -> httpx.Client:
+        """With the operator's token: the fault switches and the drill too."""
+        return self.debug_client(operator=True)
 
     @property
     def log(self) -> Path:
@@ -161,7 +168,7 @@ class FaultLab:
     codes: list[str]
 
     def switch(self, fault_id: str, intensity: str | None) -> dict[str, object]:
-        with self.service.debug_client() as debug:
+        with self.service.operator_client() as debug:
             if intensity is None:
                 response = debug.delete(f"/admin/faults/{fault_id}")
             else:
@@ -171,7 +178,7 @@ class FaultLab:
         return body
 
     def all_off(self) -> None:
-        with self.service.debug_client() as debug:
+        with self.service.operator_client() as debug:
             assert debug.delete("/admin/faults").status_code == 200
 
 

@@ -35,10 +35,11 @@ def _switch(
 @app.command("list")
 @emits
 def fault_list(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> Outcome:
-    """The fault catalogue, as the running service reports it, with what is on."""
+    """The fault catalogue, as the running service reports it, with what is on (hidden in a
+    drill). The culprits are not listed: they are the labs' and drills' answers."""
     with Patient.from_run_dir(run_dir) as patient:
         board = patient.faults()
-    return Outcome(json=board.to_json(), tables=[faults_table(board)])
+    return Outcome(json=board.listing(), tables=[faults_table(board)])
 
 
 @app.command("on")

@@ -8,7 +8,9 @@ tools. ``answer_drill`` grades a named function and records the time; ``reveal_d
 the drill and returns the timeline (fault on, first alert, answers) with the evidence a
 trainee should have found.
 
-``run/drill.json`` keeps the seed, the start time and the answers, not the fault: the answer
+``run/drill.json`` keeps the seed, the start time and the answers sealed with the operator's
+token (``run/operator.token``, a Fernet token from the ``cryptography`` package): the seed
+names the lab, so without that secret the file tells nothing but that a drill runs. The answer
 key stays with the service until the reveal.
 
 Usage::
@@ -21,12 +23,16 @@ Usage::
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import random
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
 
 from labctl.contract import RunLayout
 from labctl.course.catalogue import Lab, LabError, all_labs
@@ -44,6 +50,20 @@ class Answer:
     correct: bool
 
 
+def _sealer(layout: RunLayout) -> Fernet:
+    """The drill state's key, derived from the operator's token (the service keeps it)."""
+    try:
+        token = layout.operator_token.read_text().strip()
+    except OSError as exc:
+        raise LabError(
+            f"cannot read the operator token {layout.operator_token} ({exc.strerror}): the"
+            " drill's state is sealed with it; is the service running (labctl up)?",
+            3,
+        ) from None
+    digest = hashlib.sha256(b"labctl drill state\0" + token.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
 @dataclass
 class DrillRun:
     seed: int
@@ -56,14 +76,24 @@ class DrillRun:
     @classmethod
     def read(cls, layout: RunLayout) -> DrillRun:
         try:
-            data = json.loads(layout.drill_state.read_text())
-            return cls(data["seed"], data["started_at"], [Answer(**a) for a in data["answers"]])
+            sealed = json.loads(layout.drill_state.read_text())["sealed"]
         except (OSError, ValueError, KeyError, TypeError):
             raise LabError("no drill is running; start one: labctl drill start", 3) from None
+        try:
+            data = json.loads(_sealer(layout).decrypt(sealed.encode()))
+            return cls(data["seed"], data["started_at"], [Answer(**a) for a in data["answers"]])
+        except (InvalidToken, ValueError, KeyError, TypeError, AttributeError):
+            raise LabError(
+                f"{layout.drill_state} does not open with the operator token: it was sealed"
+                " with another one, or edited; labctl drill reveal cannot grade it",
+                3,
+            ) from None
 
     def write(self, layout: RunLayout) -> None:
-        """0600: the seed names the drill's lab."""
-        write_private(layout.drill_state, (json.dumps(self.to_json()) + "\n").encode())
+        """Sealed, and 0600: the seed names the drill's lab."""
+        sealed = _sealer(layout).encrypt(json.dumps(self.to_json()).encode()).decode()
+        body = {"started_at": self.started_at, "sealed": sealed}
+        write_private(layout.drill_state, (json.dumps(body) + "\n").encode())
 
 
 @dataclass(frozen=True)
@@ -120,7 +150,7 @@ def start_drill(
 
 def answer_drill(session: Session, answer: str) -> Verdict:
     drill = DrillRun.read(session.layout)
-    board = session.patient.faults()
+    board = session.patient.faults(reveal=True)
     active = [f for f in board.catalogue if f.id in board.active]
     if not active:
         raise LabError("the drill's fault is no longer on; labctl drill reveal ends it", 3)
@@ -156,7 +186,7 @@ def reveal_drill(session: Session) -> Reveal:
     url = session.status.prometheus_url
     evidence = list(zip([s.name for s in lab.signals], read_signals(url, lab), strict=True))
     patient = session.patient
-    culprit = next(f.culprit for f in patient.faults().catalogue if f.id == lab.fault)
+    culprit = next(f.culprit for f in patient.faults(reveal=True).catalogue if f.id == lab.fault)
     patient.drill_end()
     stop_lab(session.status)
     timeline = [Event(drill.started_at, f"fault switched on (hidden): {lab.fault}")]

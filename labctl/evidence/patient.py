@@ -36,7 +36,10 @@ class PatientError(LabctlError):
 
 
 class Patient:
-    """The lab's service seen from outside: its debug port (token), metrics URL and PID."""
+    """The lab's service seen from outside: its debug port (tokens), metrics URL and PID.
+
+    ``token`` is the observer's (every debug view); ``operator_token`` opens the fault
+    switches and the drill too (without it, those calls are sent with ``token``)."""
 
     def __init__(
         self,
@@ -45,6 +48,7 @@ class Patient:
         timeout: float = 30.0,
         metrics_url: str | None = None,
         pid: int | None = None,
+        operator_token: str | None = None,
     ) -> None:
         self.metrics_url = metrics_url
         self.pid = pid
@@ -53,6 +57,7 @@ class Patient:
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout,
         )
+        self._operator = {"Authorization": f"Bearer {operator_token or token}"}
 
     @classmethod
     def of(cls, status: StackStatus) -> Patient:
@@ -70,14 +75,23 @@ class Patient:
 
     @classmethod
     def from_record(cls, record: ProcessRecord, layout: RunLayout) -> Patient:
-        """A service started with ``layout`` as its state folder (its debug token is there)."""
+        """A service started with ``layout`` as its state folder (its tokens are there)."""
         debug = record.urls.get("debug", "").removesuffix("/debug/")
         token_file = layout.debug_token
         try:
             token = token_file.read_text().strip()
         except OSError as exc:
             raise PatientError(f"cannot read the debug token {token_file}: {exc.strerror}") from exc
-        return cls(debug, token, metrics_url=record.urls.get("metrics"), pid=record.pid)
+        try:
+            operator: str | None = layout.operator_token.read_text().strip()
+        except FileNotFoundError:
+            operator = None  # a service started without one: the one token does everything
+        except OSError as exc:
+            raise PatientError(
+                f"cannot read the operator token {layout.operator_token}: {exc.strerror}"
+            ) from exc
+        return cls(debug, token, metrics_url=record.urls.get("metrics"), pid=record.pid,
+                   operator_token=operator)  # fmt: skip
 
     def close(self) -> None:
         self._client.close()
@@ -101,26 +115,30 @@ class Patient:
             raise PatientError(f"{method} {path}: {response.status_code}: {message}", 2)
         return response.json()
 
-    def faults(self) -> FaultBoard:
-        return FaultBoard.from_json(self._call("GET", "/admin/faults"))
+    def _admin(self, method: str, path: str, **kwargs: Any) -> FaultBoard:
+        """A call to the operator's endpoints, with the operator's token."""
+        return FaultBoard.from_json(self._call(method, path, headers=self._operator, **kwargs))
+
+    def faults(self, reveal: bool = False) -> FaultBoard:
+        """The catalogue and what is on; in a drill, what is on only with ``reveal`` (the
+        drill's grading and its reveal ask; ``labctl fault list`` does not)."""
+        return self._admin("GET", "/admin/faults", params={"reveal": "true"} if reveal else {})
 
     def fault_on(self, fault_id: str, intensity: str = "1x") -> FaultBoard:
-        return FaultBoard.from_json(
-            self._call("PUT", f"/admin/faults/{fault_id}", params={"intensity": intensity})
-        )
+        return self._admin("PUT", f"/admin/faults/{fault_id}", params={"intensity": intensity})
 
     def fault_off(self, fault_id: str | None) -> FaultBoard:
         path = "/admin/faults" if fault_id is None else f"/admin/faults/{fault_id}"
-        return FaultBoard.from_json(self._call("DELETE", path))
+        return self._admin("DELETE", path)
 
     def drill_start(self, fault_id: str, intensity: str) -> FaultBoard:
         """Only this fault on, and its state hidden from metrics (drill mode)."""
-        return FaultBoard.from_json(
-            self._call("PUT", "/admin/drill", params={"fault": fault_id, "intensity": intensity})
+        return self._admin(
+            "PUT", "/admin/drill", params={"fault": fault_id, "intensity": intensity}
         )
 
     def drill_end(self) -> FaultBoard:
-        return FaultBoard.from_json(self._call("DELETE", "/admin/drill"))
+        return self._admin("DELETE", "/admin/drill")
 
     # Debug views: typed records, rendered by the CLI and notebooks.
 

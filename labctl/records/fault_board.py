@@ -32,6 +32,11 @@ class FaultBoard:
         return [{**asdict(f), "active": "hidden" if self.drill else f.active}
                 for f in self.catalogue]  # fmt: skip
 
+    def listing(self) -> list[dict[str, Any]]:
+        """What ``labctl fault list`` shows: :meth:`to_json` without the culprits, which are
+        every lab's and drill's answer key."""
+        return [{k: v for k, v in fault.items() if k != "culprit"} for fault in self.to_json()]
+
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> FaultBoard:
         """From ``GET /admin/faults``."""

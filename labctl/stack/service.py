@@ -49,6 +49,8 @@ def service_command(ports: ServicePorts, layout: RunLayout, host: str = LOOPBACK
         str(ports.debug),
         "--debug-token-file",
         str(layout.debug_token),
+        "--operator-token-file",
+        str(layout.operator_token),
         "--smtp-port",
         str(ports.smtp),
     ]

@@ -1,7 +1,10 @@
-"""Admin endpoints on the debug port (bearer token, loopback): switch faults at runtime.
+"""Admin endpoints on the debug port (the operator token, loopback): switch faults at runtime.
 
 A switch edits the flags file, the single source of truth, then asks the service's loop to
-reload it, and answers once the new state is in force (or 503 after a bounded wait).
+reload it, and answers once the new state is in force (or 503 after a bounded wait). In a
+drill the file holds the faults sealed (:mod:`leaky_app.admin.drill_seal`), and
+``GET /admin/faults`` says what is on only when asked with ``reveal=true`` (the drill's
+grading and reveal): ``labctl fault list`` does not ask.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from leaky_app.admin.drill_seal import DrillSeal
 from leaky_app.debug.endpoints import Endpoint, error
 from leaky_app.faults import BY_ID, CATALOGUE, Switchboard
 from leaky_app.hot_reload import ConfigWatcher
@@ -24,11 +28,15 @@ APPLY_TIMEOUT_SECONDS = 5.0
 
 
 def admin_endpoints(
-    watcher: ConfigWatcher, switchboard: Switchboard, loop: asyncio.AbstractEventLoop
+    watcher: ConfigWatcher,
+    switchboard: Switchboard,
+    loop: asyncio.AbstractEventLoop,
+    seal: DrillSeal | None = None,
 ) -> list[Endpoint]:
-    def state() -> dict[str, Any]:
+    def state(reveal: bool = False) -> dict[str, Any]:
+        hidden = switchboard.drill and not reveal
         return {
-            "active": switchboard.active,
+            "active": {} if hidden else switchboard.active,
             "drill": switchboard.drill,
             "catalogue": [spec.to_json() for spec in CATALOGUE],
         }
@@ -39,19 +47,23 @@ def admin_endpoints(
             current = load_runtime_config(watcher.path)
         except ConfigError as exc:
             return error(409, "flags_file_invalid", f"fix the flags file first: {exc}")
+        want_drill = current.drill if drill is None else drill
         data = current.model_dump(mode="json", exclude_defaults=True)
+        data.pop("sealed_faults", None)
         data["faults"] = faults
-        if drill is not None:
-            data["drill"] = drill
+        data["drill"] = want_drill
+        if want_drill:
+            if seal is None:
+                return error(409, "no_seal", "a drill needs the operator token to seal its faults")
+            data["faults"], data["sealed_faults"] = {}, seal.seal(faults)
         tmp = watcher.path.with_name(f".{watcher.path.name}.{os.getpid()}.tmp")
-        # 0600: the flags file says which fault is on (a drill's answer) and switches faults.
+        # 0600: the flags file switches faults (and, outside drills, says which are on).
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(json.dumps(data, indent=2) + "\n")
         tmp.replace(watcher.path)  # atomic: the watcher never sees half a file
         loop.call_soon_threadsafe(watcher.reload)
         deadline = time.monotonic() + APPLY_TIMEOUT_SECONDS
-        want_drill = current.drill if drill is None else drill
         while dict(switchboard.active) != faults or switchboard.drill != want_drill:
             if time.monotonic() > deadline:
                 return error(503, "not_applied", "written, but the service loop did not apply it")
@@ -59,7 +71,7 @@ def admin_endpoints(
         return JSONResponse(state())
 
     async def list_faults(request: Request) -> Response:
-        return JSONResponse(state())
+        return JSONResponse(state(reveal=request.query_params.get("reveal") == "true"))
 
     def requested(fault_id: str, request: Request) -> tuple[str, str] | JSONResponse:
         """(fault, intensity) from the request, or the 4xx saying what is wrong."""
@@ -99,13 +111,16 @@ def admin_endpoints(
         return await write_and_apply({})
 
     return [
-        Endpoint("/admin/faults", ("GET",), "fault catalogue and what is on", "", list_faults),
+        Endpoint("/admin/faults", ("GET",), "fault catalogue and what is on (in a drill: only"
+                 " with reveal=true)", "reveal=true", list_faults, operator=True),
         Endpoint("/admin/faults/{fault_id}", ("PUT",), "switch a fault on",
-                 "intensity=1x|10x|100x", switch_on),
-        Endpoint("/admin/faults/{fault_id}", ("DELETE",), "switch a fault off", "", switch_off),
-        Endpoint("/admin/faults", ("DELETE",), "switch every fault off", "", all_off),
+                 "intensity=1x|10x|100x", switch_on, operator=True),
+        Endpoint("/admin/faults/{fault_id}", ("DELETE",), "switch a fault off", "", switch_off,
+                 operator=True),
+        Endpoint("/admin/faults", ("DELETE",), "switch every fault off", "", all_off,
+                 operator=True),
         Endpoint("/admin/drill", ("PUT",), "drill: only this fault on, its state hidden",
-                 "fault, intensity", drill_start),
+                 "fault, intensity", drill_start, operator=True),
         Endpoint("/admin/drill", ("DELETE",), "end the drill: faults off, state shown", "",
-                 drill_end),
+                 drill_end, operator=True),
     ]  # fmt: skip

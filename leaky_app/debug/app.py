@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from leaky_app.debug.auth import BearerAuthMiddleware
+from leaky_app.debug.auth import OPERATOR, BearerAuthMiddleware
 from leaky_app.debug.endpoints import BadParam, Endpoint, Handler, error
 from leaky_app.debug.gcview import GCPauses, gc_endpoints
 from leaky_app.debug.heap import HeapProfiler, NotTracing, heap_endpoints
@@ -88,6 +88,13 @@ def build_endpoints(state: DebugState, extra: Sequence[Endpoint] = ()) -> list[E
 
 def _wrap(endpoint: Endpoint, state: DebugState) -> Handler:
     async def handle(request: Request) -> Response:
+        if endpoint.operator and not request.scope.get("state", {}).get(OPERATOR):
+            return error(
+                403,
+                "operator_only",
+                f"{endpoint.path} is the operator's: send the operator token"
+                " (run/operator.token), not the observer's",
+            )
         try:
             if not endpoint.expensive:
                 return await endpoint.handler(request)
@@ -105,8 +112,15 @@ def _wrap(endpoint: Endpoint, state: DebugState) -> Handler:
     return handle
 
 
-def build_app(state: DebugState, token: str, extra: Sequence[Endpoint] = ()) -> Starlette:
-    """The debug app; ``extra`` endpoints (e.g. a service's admin switches) join the index."""
+def build_app(
+    state: DebugState,
+    token: str,
+    extra: Sequence[Endpoint] = (),
+    operator_token: str | None = None,
+) -> Starlette:
+    """The debug app; ``extra`` endpoints (e.g. a service's admin switches) join the index.
+    ``token`` is the observer's, ``operator_token`` the operator's (see
+    :mod:`leaky_app.debug.auth`)."""
     routes: list[BaseRoute] = [
         Route(e.path, _wrap(e, state), methods=list(e.methods))
         for e in build_endpoints(state, extra)
@@ -120,6 +134,6 @@ def build_app(state: DebugState, token: str, extra: Sequence[Endpoint] = ()) -> 
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(BearerAuthMiddleware, token=token)],
+        middleware=[Middleware(BearerAuthMiddleware, token=token, operator_token=operator_token)],
         exception_handlers={404: not_found, 405: not_allowed},
     )

@@ -1,7 +1,14 @@
-"""Bearer-token auth for the debug surface (seed Q376).
+"""Bearer-token auth for the debug surface (seed Q376), with two scopes.
 
-The token is generated at start, written with mode 0600 so only the service's user can read
-it, and compared in constant time so response timing leaks nothing about it.
+* The **observer** token (``run/debug.token``) opens every debug view: what a trainee uses.
+  It is generated at each start.
+* The **operator** token (``run/operator.token``) opens those too, and the endpoints marked
+  ``operator`` (the fault switches and the drill's answer): what ``labctl fault``, ``labctl
+  drill`` and an instructor hold. It is generated once and kept, since it also seals a drill's
+  state on disk (:mod:`leaky_app.admin.drill_seal`).
+
+Both are written with mode 0600 so only the service's user can read them, and compared in
+constant time so response timing leaks nothing about them.
 """
 
 from __future__ import annotations
@@ -29,10 +36,27 @@ def write_token(path: Path, token: str) -> None:
         os.close(fd)
 
 
+def kept_token(path: Path) -> str:
+    """The token in ``path``, or a new one written there (0600) when it has none."""
+    try:
+        token = path.read_text().strip()
+    except FileNotFoundError:
+        token = ""
+    if not token:
+        token = new_token()
+        write_token(path, token)
+    return token
+
+
+OPERATOR = "operator"  # the scope key a request's ``state`` carries: True for the operator
+
+
 class BearerAuthMiddleware:
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, operator_token: str | None = None) -> None:
         self.app = app
         self._expected = f"Bearer {token}".encode()
+        # Without an operator token, the one token does everything (a foreign service).
+        self._operator = f"Bearer {operator_token or token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":  # the server's own start and stop: no client in it
@@ -43,7 +67,9 @@ class BearerAuthMiddleware:
             if name == b"authorization":
                 given = value
                 break
-        if hmac.compare_digest(given, self._expected):
+        operator = hmac.compare_digest(given, self._operator)
+        if operator or hmac.compare_digest(given, self._expected):
+            scope.setdefault("state", {})[OPERATOR] = operator
             await self.app(scope, receive, send)
             return
         message = (

@@ -32,6 +32,7 @@ class Endpoint:
     params: str
     handler: Handler
     expensive: bool = False  # one at a time; 429 while another runs
+    operator: bool = False  # the operator token only (leaky_app.debug.auth)
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:

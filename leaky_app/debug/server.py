@@ -40,6 +40,7 @@ class DebugConfig:
     """
 
     token_file: Path
+    operator_token: str | None = None  # the operator's (kept_token); None: the one token
     host: str = LOOPBACK
     port: int = DEFAULT_PORT
     allow_non_loopback: bool = False
@@ -163,7 +164,7 @@ class DebugServer:
                 max_seconds=self.config.max_seconds,
                 settings=self._settings,
             )
-            app = build_app(state, self.token, self._extra)
+            app = build_app(state, self.token, self._extra, self.config.operator_token)
             config = uvicorn.Config(
                 app,
                 host=self.config.host,

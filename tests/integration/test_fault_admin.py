@@ -12,9 +12,10 @@ from tests.polling import eventually_sync
 pytestmark = pytest.mark.integration
 
 
-def active(lab: FaultLab) -> dict[str, str]:
-    with lab.service.debug_client() as debug:
-        body: dict[str, str] = debug.get("/admin/faults").json()["active"]
+def active(lab: FaultLab, reveal: bool = False) -> dict[str, str]:
+    with lab.service.operator_client() as debug:
+        params = {"reveal": "true"} if reveal else {}
+        body: dict[str, str] = debug.get("/admin/faults", params=params).json()["active"]
     return body
 
 
@@ -22,7 +23,7 @@ def test_bad_switch_requests_are_refused_and_change_nothing(fault_lab: FaultLab)
     fault_lab.switch("cpu_hotloop", "1x")
     try:
         flags_before = fault_lab.service.flags_file.read_text()
-        with fault_lab.service.debug_client() as debug:
+        with fault_lab.service.operator_client() as debug:
             unknown = debug.put("/admin/faults/not_a_fault", params={"intensity": "1x"})
             assert unknown.status_code == 404
             assert "unknown fault" in unknown.json()["message"]
@@ -36,6 +37,9 @@ def test_bad_switch_requests_are_refused_and_change_nothing(fault_lab: FaultLab)
             f"{base}/admin/faults/gc_churn", headers={"Authorization": "Bearer nope"}, timeout=10
         )
         assert wrong.status_code == 401
+        with fault_lab.service.debug_client() as observer:  # a trainee's token switches nothing
+            assert observer.put("/admin/faults/gc_churn").status_code == 403
+            assert observer.get("/admin/faults").status_code == 403
         assert active(fault_lab) == {"cpu_hotloop": "1x"}
         assert fault_lab.service.flags_file.read_text() == flags_before
     finally:
@@ -58,7 +62,8 @@ def test_flags_file_switches_faults_and_a_bad_edit_is_rejected(fault_lab: FaultL
 
         flags.write_text(json.dumps({**original, "faults": {"task_leak": "1x"}, "drill": True}))
         eventually_sync(lambda: metric not in scrape(url), "drill mode hides fault state")
-        assert active(fault_lab) == {"task_leak": "1x"}  # the token holder still sees it
+        assert active(fault_lab) == {}  # what `labctl fault list` is told
+        assert active(fault_lab, reveal=True) == {"task_leak": "1x"}  # the grading asks
     finally:
         fault_lab.all_off()
         flags.write_text(json.dumps(original))

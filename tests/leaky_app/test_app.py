@@ -14,7 +14,7 @@ async def test_the_debug_surface_lists_the_services_own_endpoints(tmp_path: Path
     settings = make_settings(tmp_path, debug_enabled=True, debug_port=free_port())
     async with in_process(settings) as app:
         server = app.app.state.debug_server
-        headers = {"Authorization": f"Bearer {server.token}"}
+        headers = {"Authorization": f"Bearer {server.config.operator_token}"}
         base = f"http://127.0.0.1:{server.port}"
         async with httpx.AsyncClient(base_url=base, headers=headers) as debug:
             index = (await debug.get("/debug/")).json()["endpoints"]

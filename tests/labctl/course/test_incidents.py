@@ -1,5 +1,6 @@
-"""Incident drills against a whole stack: the fault is hidden (metrics, ``fault list``), the
-symptom is real (its alert fires), answers are graded and timed, and the reveal ends it."""
+"""Incident drills against a whole stack: the fault is hidden (metrics, ``fault list``, the
+observer's debug views, the logs, every text file under ``run/``), the symptom is real (its
+alert fires), answers are graded and timed, and the reveal ends it."""
 
 import json
 import stat
@@ -40,6 +41,29 @@ def test_answer_and_reveal_without_a_drill_say_so(
     assert main(["drill", "reveal", "--run-dir", str(tmp_path)]) == 3
 
 
+def readable_text(run_dir: Path) -> dict[str, str]:
+    """Every file under ``run/`` a trainee can read as text: the JSON, YAML and tokens at the
+    top, the logs; not Prometheus' storage, the database or the profiles (binary, or made by
+    the trainee)."""
+    files = [*run_dir.glob("*.json"), *run_dir.glob("*.yml"), *run_dir.glob("logs/*.log")]
+    return {str(f.relative_to(run_dir)): f.read_text(errors="replace") for f in files}
+
+
+def observer_views(run_dir: Path, debug_url: str) -> dict[str, str]:
+    """Every GET view of the debug index that takes no parameter, read with the observer's
+    token, and what the operator's endpoints tell that token."""
+    token = RunLayout(run_dir).debug_token.read_text().strip()
+    with httpx.Client(base_url=debug_url, headers={"Authorization": f"Bearer {token}"},
+                      timeout=30) as debug:  # fmt: skip
+        index = debug.get("/debug/", params={"format": "json"}).json()["endpoints"]
+        paths = [
+            e["path"]
+            for e in index
+            if "GET" in e["methods"] and "{" not in e["path"] and "seconds" not in e["params"]
+        ]
+        return {path: debug.get(path).text for path in paths}
+
+
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     code = main(args)
     out = capsys.readouterr()
@@ -66,7 +90,20 @@ def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
         assert "leaky_app_fault_active{" not in httpx.get(metrics_url, timeout=10).text
         code, out, _ = run(["fault", "list", "--json", *rd], capsys)
         assert {f["active"] for f in json.loads(out)} == {"hidden"}
+        assert culprit.partition(":")[2] not in out  # no answer key either
         check_json("fault list", json.loads(out))
+        # Nothing a trainee reads casually names the fault or the lab.
+        debug_url = Stack(lab_stack).status().running["service"].urls["debug"].removesuffix(
+            "/debug/"
+        )
+        views = observer_views(lab_stack, debug_url)
+        assert "/admin/faults" in views and '"operator_only"' in views["/admin/faults"]
+        casual = {"/metrics": httpx.get(metrics_url, timeout=10).text,
+                  **views, **readable_text(lab_stack)}  # fmt: skip
+        for where, text in casual.items():
+            assert lab.fault not in text and lab.title not in text, where
+        drill_state = json.loads(RunLayout(lab_stack).drill_state.read_text())
+        assert set(drill_state) == {"started_at", "sealed"}  # the seed is sealed
         prometheus = Stack(lab_stack).status().prometheus_url
         firing = f'ALERTS{{alertname="{lab.alert}",alertstate="firing"}}'
         wait_until(lambda: bool(query(prometheus, firing)), 180, f"{lab.alert} firing", every=2)
@@ -106,8 +143,16 @@ def test_a_lab_and_a_drill_never_run_together(tmp_path: Path) -> None:
             start_drill(session, seed=1)
 
 
-def test_the_drills_state_is_written_for_its_owner_only(tmp_path: Path) -> None:
+def test_the_drills_state_is_sealed_and_written_for_its_owner_only(tmp_path: Path) -> None:
     layout = RunLayout(tmp_path)
-    DrillRun(seed=7, started_at=0.0, answers=[]).write(layout)
-    assert stat.S_IMODE(layout.drill_state.stat().st_mode) == 0o600  # its seed names the lab
-    assert DrillRun.read(layout).seed == 7
+    layout.operator_token.write_text("the-operators-secret\n")
+    DrillRun(seed=777_123, started_at=0.0, answers=[]).write(layout)
+    assert stat.S_IMODE(layout.drill_state.stat().st_mode) == 0o600
+    assert "777123" not in layout.drill_state.read_text()  # the seed names the lab
+    assert DrillRun.read(layout).seed == 777_123
+    layout.operator_token.write_text("another\n")
+    with pytest.raises(LabError, match="does not open with the operator token"):
+        DrillRun.read(layout)
+    layout.operator_token.unlink()
+    with pytest.raises(LabError, match="cannot read the operator token"):
+        DrillRun.read(layout)
