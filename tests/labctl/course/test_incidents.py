@@ -93,8 +93,8 @@ def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
         assert culprit.partition(":")[2] not in out  # no answer key either
         check_json("fault list", json.loads(out))
         # Nothing a trainee reads casually names the fault or the lab.
-        debug_url = Stack(lab_stack).status().running["service"].urls["debug"].removesuffix(
-            "/debug/"
+        debug_url = (
+            Stack(lab_stack).status().running["service"].urls["debug"].removesuffix("/debug/")
         )
         views = observer_views(lab_stack, debug_url)
         assert "/admin/faults" in views and '"operator_only"' in views["/admin/faults"]
