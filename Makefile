@@ -4,6 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# schemathesis, the API fuzzer, has a venv of its own (see requirements-fuzz.lock).
+FUZZ_VENV := .venv-fuzz
+FUZZ_STAMP := $(FUZZ_VENV)/.installed-stamp
 RUN_DIR ?= run
 # Debian packages the test suite runs for real (installed only when missing, and only as root):
 # prometheus (and promtool), redis-server, lldb and gdb (memray attach), wrk (benchmarks).
@@ -20,6 +23,12 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,profilers,load,notebooks]'
+	@touch $@
+
+$(FUZZ_STAMP): requirements-fuzz.lock
+	$(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FUZZ_VENV)/bin/python -m pip install --quiet -r requirements-fuzz.lock
 	@touch $@
 
 system-deps: ## apt-get install prometheus, redis-server, lldb, gdb, wrk when missing (root only)
@@ -51,7 +60,7 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy --strict over code, tests and benchmarks
 	$(BIN)/mypy
 
-pytest: $(STAMP) system-deps ## the test suite (unit + integration against real processes)
+pytest: $(STAMP) $(FUZZ_STAMP) system-deps ## the test suite (unit + integration against real processes)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest ## everything CI runs: lint, types, tests
@@ -79,4 +88,4 @@ lock: ## re-pin requirements.lock from a fresh resolve (commit the result)
 	rm -rf .venv-lock
 
 clean: down ## remove the venv and run state
-	rm -rf $(VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(FUZZ_VENV) $(RUN_DIR) .mypy_cache .ruff_cache .pytest_cache .schemathesis

@@ -7,6 +7,7 @@ shape, so a client never sees a traceback or FastAPI's nested ``detail`` list.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import FastAPI, Request
@@ -39,6 +40,24 @@ def error_response(
 ) -> JSONResponse:
     body = {"error": code, "message": message, "request_id": current_request_id()}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
+def _allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the spec documents at this path: Starlette's own 405 names only those of
+    the first route it matched (one route per method here), and RFC 9110 wants them all. A
+    path the spec leaves out keeps Starlette's answer (``fallback``)."""
+    app = request.app
+    if not isinstance(app, FastAPI):
+        return fallback
+    path = request.url.path
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            return ", ".join(sorted(m.upper() for m in operations if m in _HTTP_METHODS))
+    return fallback
 
 
 def _describe_validation(exc: RequestValidationError) -> tuple[int, str, str]:
@@ -88,10 +107,13 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return error_response(*_describe_validation(exc))
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
+        return error_response(exc.status_code, code, str(exc.detail), headers)
 
     async def on_unhandled(_: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=exc)

@@ -8,24 +8,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from fastapi import Depends
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from leaky_app.api.schemas import MAX_TTL_SECONDS, MAX_URL_LENGTH
-from leaky_app.links.codes import check_alias
-from leaky_app.links.urls import check_target_url
-from leaky_app.services import Services, get_services, rate_limit
+from leaky_app.api.schemas import (
+    CREATE_RESPONSES,
+    MAX_URL_LENGTH,
+    OwnerEmail,
+    TtlSeconds,
+    api_router,
+)
+from leaky_app.links.codes import ALIAS_SCHEMA, check_alias
+from leaky_app.links.urls import check_target_url, url_schema
+from leaky_app.services import Services, get_services
 
-router = APIRouter(prefix="/api/v1", tags=["aliases"], dependencies=[Depends(rate_limit)])
+router = api_router("/api/v1", "aliases")
 
 
 class ClaimAlias(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    alias: str = Field(description="the custom code to claim")
-    url: str = Field(description="http(s) URL to redirect to")
-    owner_email: EmailStr = Field(max_length=254, description="who pays, and is emailed")
-    ttl_seconds: int | None = Field(default=None, ge=1, le=MAX_TTL_SECONDS)
+    alias: str = Field(description="the custom code to claim", json_schema_extra=ALIAS_SCHEMA)
+    url: str = Field(
+        description="http(s) URL to redirect to", json_schema_extra=url_schema(MAX_URL_LENGTH)
+    )
+    owner_email: OwnerEmail = Field(description="who pays, and is emailed")
+    ttl_seconds: TtlSeconds | None = None
 
     @field_validator("alias")
     @classmethod
@@ -46,7 +54,7 @@ class Claimed(BaseModel):
     management_key: str  # shown this once: deleting the link needs it
 
 
-@router.post("/aliases", status_code=201)
+@router.post("/aliases", status_code=201, responses=CREATE_RESPONSES)
 async def claim_alias(
     body: ClaimAlias, services: Annotated[Services, Depends(get_services)]
 ) -> Claimed:

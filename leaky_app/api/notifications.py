@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel
 
-from leaky_app.services import Services, get_services, rate_limit
+from leaky_app.api.schemas import api_router
+from leaky_app.services import Services, get_services
 
-router = APIRouter(prefix="/api/v1", tags=["notifications"], dependencies=[Depends(rate_limit)])
+router = api_router("/api/v1", "notifications")
 
 
 class NotifierStatus(BaseModel):

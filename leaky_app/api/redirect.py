@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 
+from leaky_app.api.schemas import REDIRECT_RESPONSES, api_router
 from leaky_app.links.service import LinkNotFound
-from leaky_app.services import Services, get_services, rate_limit
+from leaky_app.services import Services, get_services
 
-router = APIRouter(tags=["redirect"], dependencies=[Depends(rate_limit)])
+router = api_router("", "redirect")
 MAX_CODE_LENGTH = 32
 
 
-@router.get("/{code}", response_class=RedirectResponse, status_code=302)
+@router.get(
+    "/{code}", response_class=RedirectResponse, status_code=302, responses=REDIRECT_RESPONSES
+)
 async def follow(
     code: str, request: Request, services: Annotated[Services, Depends(get_services)]
 ) -> str:

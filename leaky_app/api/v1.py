@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from pydantic import BaseModel
 
-from leaky_app.api.schemas import CHANGE_RESPONSES, CREATE_RESPONSES, CreateLink, ManagementKey
+from leaky_app.api.schemas import (
+    CHANGE_RESPONSES,
+    CREATE_RESPONSES,
+    READ_RESPONSES,
+    CreateLink,
+    ManagementKey,
+    api_router,
+    created_links,
+)
 from leaky_app.links.ownership import bearer
 from leaky_app.links.store import Link
-from leaky_app.services import Services, get_services, rate_limit
+from leaky_app.services import Services, get_services
 
-router = APIRouter(prefix="/api/v1", tags=["v1"], dependencies=[Depends(rate_limit)])
+router = api_router("/api/v1", "v1")
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
@@ -33,7 +41,12 @@ class LinkV1(BaseModel):
     clicks: int
 
 
-@router.post("/links", status_code=201, responses=CREATE_RESPONSES)
+@router.post(
+    "/links",
+    status_code=201,
+    operation_id="v1_create_link",
+    responses={**CREATE_RESPONSES, 201: created_links("v1")},
+)
 async def create_link(body: CreateLink, services: ServicesDep) -> CreatedV1:
     link = await services.links.create(body.url, body.alias, body.ttl_seconds, body.owner_email)
     services.metrics.links_created.labels(api_version="v1").inc()
@@ -57,12 +70,14 @@ def _render(link: Link, base_url: str) -> LinkV1:
     )
 
 
-@router.get("/links/{code}")
+@router.get("/links/{code}", operation_id="v1_get_link", responses=READ_RESPONSES)
 async def get_link(code: str, services: ServicesDep) -> LinkV1:
     return _render(await services.links.get(code), services.settings.base_url)
 
 
-@router.delete("/links/{code}", status_code=204, responses=CHANGE_RESPONSES)
+@router.delete(
+    "/links/{code}", status_code=204, operation_id="v1_delete_link", responses=CHANGE_RESPONSES
+)
 async def delete_link(
     code: str, services: ServicesDep, authorization: ManagementKey = None
 ) -> Response:

@@ -9,15 +9,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from pydantic import BaseModel
 
-from leaky_app.api.schemas import CHANGE_RESPONSES, CREATE_RESPONSES, CreateLink, ManagementKey
+from leaky_app.api.schemas import (
+    CHANGE_RESPONSES,
+    CREATE_RESPONSES,
+    READ_RESPONSES,
+    CreateLink,
+    ManagementKey,
+    api_router,
+    created_links,
+)
 from leaky_app.links.ownership import bearer
 from leaky_app.links.store import Link
-from leaky_app.services import Services, get_services, rate_limit
+from leaky_app.services import Services, get_services
 
-router = APIRouter(prefix="/api/v2", tags=["v2"], dependencies=[Depends(rate_limit)])
+router = api_router("/api/v2", "v2")
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
@@ -58,7 +66,12 @@ def _render(link: Link, base_url: str) -> LinkV2:
     )
 
 
-@router.post("/links", status_code=201, responses=CREATE_RESPONSES)
+@router.post(
+    "/links",
+    status_code=201,
+    operation_id="v2_create_link",
+    responses={**CREATE_RESPONSES, 201: created_links("v2")},
+)
 async def create_link(body: CreateLink, services: ServicesDep) -> CreatedV2:
     link = await services.links.create(body.url, body.alias, body.ttl_seconds, body.owner_email)
     services.metrics.links_created.labels(api_version="v2").inc()
@@ -66,12 +79,14 @@ async def create_link(body: CreateLink, services: ServicesDep) -> CreatedV2:
     return CreatedV2(**resource.model_dump(), management_key=link.management_key or "")
 
 
-@router.get("/links/{code}")
+@router.get("/links/{code}", operation_id="v2_get_link", responses=READ_RESPONSES)
 async def get_link(code: str, services: ServicesDep) -> LinkV2:
     return _render(await services.links.get(code), services.settings.base_url)
 
 
-@router.delete("/links/{code}", status_code=204, responses=CHANGE_RESPONSES)
+@router.delete(
+    "/links/{code}", status_code=204, operation_id="v2_delete_link", responses=CHANGE_RESPONSES
+)
 async def delete_link(
     code: str, services: ServicesDep, authorization: ManagementKey = None
 ) -> Response:

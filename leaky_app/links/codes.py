@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 
 BASE62_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 CODE_LENGTH = 7  # 62**7 = 3.5e12 codes: collisions stay rare for billions of links
@@ -13,6 +14,21 @@ RESERVED = frozenset(
     {"api", "livez", "readyz", "metrics", "docs", "redoc", "openapi.json", "ws", "debug",
      "admin", "static", "favicon.ico", "robots.txt"}
 )  # fmt: skip
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+# The same rule as JSON Schema keywords, for the OpenAPI spec: a client generated from it
+# sends only aliases that check_alias accepts. "not" holds the reserved words in any case.
+ALIAS_SCHEMA: dict[str, Any] = {
+    "pattern": f"^{ALIAS_PATTERN.pattern}$",
+    "not": {
+        "type": "string",
+        "pattern": "^(?:" + "|".join(_any_case(w) for w in sorted(RESERVED)) + ")$",
+    },
+}
 
 
 def encode_base62(number: int) -> str:

@@ -22,6 +22,7 @@ async def _stored(inproc: InProcessApp) -> int:
         ({"url": "https://e.org", "alias": "free-ride"}, 422, "invalid_request", "who pays"),
         ({"url": "https://e.org", "ttl_seconds": 0}, 422, "invalid_request", "ttl_seconds"),
         ({"url": "https://e.org", "ttl_seconds": "soon"}, 422, "invalid_request", "ttl_seconds"),
+        ({"url": "https://e.org", "ttl_seconds": True}, 422, "invalid_request", "whole number"),
         ({"url": "https://e.org", "owner": "x"}, 422, "invalid_request", "owner"),
         ({}, 422, "invalid_request", "url: Field required"),
     ],
@@ -89,3 +90,12 @@ async def test_an_alias_on_either_links_route_is_paid_for_and_refused_at_no_cred
         assert refused.status_code == 402, refused.text
         assert refused.json()["error"] == "insufficient_credits"
     assert await _stored(inproc) == before
+
+
+async def test_a_405_names_every_method_of_the_path_in_allow(inproc: InProcessApp) -> None:
+    refused = await inproc.client.request("OPTIONS", "/api/v1/links/abc123")
+    assert refused.status_code == 405
+    assert refused.json()["error"] == "method_not_allowed"
+    # Each method is its own route: Starlette alone would name only the first one's.
+    assert set(refused.headers["allow"].split(", ")) == {"GET", "DELETE"}
+    assert (await inproc.client.put("/api/v1/links")).headers["allow"] == "POST"

@@ -1,8 +1,14 @@
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leaky_app.links.codes import (
+    ALIAS_SCHEMA,
     BASE62_ALPHABET,
     CODE_LENGTH,
+    RESERVED,
     check_alias,
     decode_base62,
     encode_base62,
@@ -55,3 +61,29 @@ def test_good_aliases(alias: str) -> None:
 def test_bad_aliases(alias: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         check_alias(alias)
+
+
+def _spec_allows(alias: str) -> bool:
+    """The OpenAPI spec's verdict: ``pattern``, and not the ``not`` schema's pattern."""
+    shape = ALIAS_SCHEMA["pattern"].removeprefix("^").removesuffix("$")
+    reserved = ALIAS_SCHEMA["not"]["pattern"].removeprefix("^").removesuffix("$")
+    return re.fullmatch(shape, alias) is not None and re.fullmatch(reserved, alias) is None
+
+
+_aliases = st.text(alphabet="abcXYZ019-_.!/ ", max_size=40) | st.sampled_from(
+    sorted(RESERVED)
+).flatmap(
+    lambda word: st.lists(st.booleans(), min_size=len(word), max_size=len(word)).map(
+        lambda upper: "".join(c.upper() if u else c for c, u in zip(word, upper, strict=True))
+    )
+)
+
+
+@given(_aliases)
+def test_check_alias_accepts_exactly_what_the_spec_allows(alias: str) -> None:
+    try:
+        check_alias(alias)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == _spec_allows(alias)
