@@ -32,12 +32,12 @@ async def test_runtime_metrics_move_in_a_running_app(inproc: InProcessApp) -> No
     tasks = inproc.sample("leaky_app_asyncio_tasks")
     assert tasks >= 3  # click flush, loop-lag probe, config watcher (+ this test)
     await inproc.client.post("/api/v1/links", json={"url": "https://e.org"})
-    await inproc.client.get("/metrics/")
+    await inproc.client.get("/metrics")
     assert inproc.sample("leaky_app_cache_entries", {"cache": "link_read"}) == 0
 
 
 async def test_metrics_are_mounted_on_the_service_port(inproc: InProcessApp) -> None:
-    response = await inproc.client.get("/metrics/")
+    response = await inproc.client.get("/metrics")
     assert response.status_code == 200
     assert "leaky_app_http_requests_total" in response.text
 
