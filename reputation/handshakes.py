@@ -140,6 +140,12 @@ class HandshakeLog:
     def _record(self, lines: list[bytes]) -> None:
         if not lines:
             return
+        try:
+            self._follow(lines)
+        except Exception:  # this thread must live: without it, writers to fd 2 block
+            self._sink.write(b"\n".join(lines).decode(errors="replace") + "\n")
+
+    def _follow(self, lines: list[bytes]) -> None:
         head = _RECORD.match(lines[0])
         text = b"\n".join(lines).decode(errors="replace")
         if head is None:

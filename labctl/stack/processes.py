@@ -141,7 +141,10 @@ def stop(proc: ProcessRecord, grace: float = 10.0, sig: int = signal.SIGTERM) ->
     Returns whether it was running.
     """
     if not proc.alive():
-        _reap(proc.pid)
+        # A multi-threaded child killed a moment ago shows its leader as a zombie while its
+        # other threads still exit, and waitpid cannot reap it yet: wait for it (one of ours
+        # that is not alive is ending, so this returns as soon as it has).
+        _reap(proc.pid, wait=5.0)
         return False
     os.kill(proc.pid, sig)
     deadline = time.monotonic() + grace

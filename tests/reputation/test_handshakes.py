@@ -62,3 +62,15 @@ def test_install_refuses_once_grpc_is_loaded() -> None:
 
     with pytest.raises(RuntimeError, match="before grpc is imported"):
         HandshakeLog.install()
+
+
+def test_a_record_it_cannot_follow_still_passes_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    sink = io.StringIO()
+    handshakes = HandshakeLog(source=-1, sink=sink)
+
+    def broken(thread: str, message: str) -> None:
+        raise ValueError("a format this version does not know")
+
+    monkeypatch.setattr(handshakes, "observe", broken)
+    handshakes._record([b"I1201 17:37:16.883529   10889 handshaker.cc:155] something new"])
+    assert "something new" in sink.getvalue()  # fd 2's writers are never left blocked
