@@ -58,14 +58,12 @@ class Claimed(BaseModel):
 async def claim_alias(
     body: ClaimAlias, services: Annotated[Services, Depends(get_services)]
 ) -> Claimed:
-    claims = services.alias_claims
-    await services.links.vet_new_url(body.url)  # before any credit is taken
-    link = await claims.claim(body.alias, body.url, body.owner_email, body.ttl_seconds)
-    services.notifier.relay.wake()
+    # The same use case as an alias on POST /api/v1/links: vetted, then claimed (the saga).
+    link = await services.links.create(body.url, body.alias, body.ttl_seconds, body.owner_email)
     return Claimed(
         code=link.code,
         short_url=f"{services.settings.base_url}/{link.code}",
         url=link.url,
-        credits_left=await claims.balance(body.owner_email),
+        credits_left=await services.alias_claims.balance(body.owner_email),
         management_key=link.management_key or "",
     )

@@ -239,14 +239,18 @@ class AliasClaims:
         released = refunded = 0
         for alias, owner in rows:
             async with self.db.transaction() as tx:
-                refunded += await self._refund_in(tx, alias, owner, "refund (recovered)")
-                released += await tx.execute(
+                credited = await self._refund_in(tx, alias, owner, "refund (recovered)")
+                dropped = await tx.execute(
                     "DELETE FROM alias_reservations WHERE alias = ? AND owner_email = ?",
                     (alias, owner),
                 )
+            refunded += credited
+            released += bool(dropped) and not credited  # gone meanwhile: its claim finished
         if rows:
-            log.warning("recovered %d half-done alias claim(s), %d refunded", released, refunded)
-        return Recovered(released=released - refunded, refunded=refunded)
+            log.warning(
+                "recovered %d half-done alias claim(s), %d refunded", released + refunded, refunded
+            )
+        return Recovered(released=released, refunded=refunded)
 
 
 @dataclass

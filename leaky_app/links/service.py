@@ -90,9 +90,12 @@ class LinkService:
         self, url: str, alias: str | None, ttl_seconds: int | None, owner_email: str | None = None
     ) -> Link:
         """Store a new link; with an owner, its "link created" email is staged with it. A
-        custom alias is claimed through the saga, as ``POST /api/v1/aliases`` does: it costs
-        the owner a credit (:class:`AliasNeedsOwner` without one)."""
-        await self.vet_new_url(url)
+        custom alias is claimed through the saga, whichever route asks: it costs the owner a
+        credit (:class:`AliasNeedsOwner` without one). With a reputation service configured,
+        the URL is vetted first, before any credit is taken: ``UnsafeUrl`` or
+        ``SafetyUnavailable`` (new links fail closed)."""
+        if self.safety is not None:
+            await self.safety.vet_new(url)
         if alias is not None:
             if owner_email is None:
                 raise AliasNeedsOwner
@@ -105,13 +108,6 @@ class LinkService:
                 continue
             return self._created(link)
         raise RuntimeError(f"no free code after {_CODE_ATTEMPTS} attempts")
-
-    async def vet_new_url(self, url: str) -> None:
-        """Raise :class:`~leaky_app.links.safety.UnsafeUrl` or ``SafetyUnavailable`` (new links
-        fail closed) when a reputation service is configured; every route that makes a link
-        asks this first."""
-        if self.safety is not None:
-            await self.safety.vet_new(url)
 
     def _created(self, link: Link) -> Link:
         if link.owner_email is not None:
