@@ -31,7 +31,10 @@ def capture_seconds(help: str) -> Any:
     return typer.Option("--seconds", min=CAPTURE.min_seconds, max=CAPTURE.max_seconds, help=help)
 
 
-SecondsOption = Annotated[float, capture_seconds("capture length")]  # fmt: skip
+SecondsOption = Annotated[
+    float,
+    capture_seconds("capture length; a command is stopped with its children when it ends"),
+]
 CommandArg = Annotated[
     list[str] | None, typer.Argument(help="or a command to run under the profiler, after --")
 ]
@@ -87,6 +90,7 @@ def profile_cpu(
             tables.cpu_table(profile),
             *([tables.callers_table(callers, peek)] if callers else []),
         ],
+        notes=profile.notes,
         artefacts=profile.artefacts,
         next=f"open {profile.artefacts['flamegraph']} in a browser, or drop the speedscope file "
         "on https://www.speedscope.app",
@@ -96,17 +100,22 @@ def profile_cpu(
 @app.command("scalene")
 @emits
 def profile_scalene(
+    seconds: Annotated[
+        float, capture_seconds("run the script this long at most, then stop it and report")
+    ] = 10.0,
     command: CommandArg = None,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
 ) -> Outcome:
     """Scalene: run a Python script and rank its lines by CPU (Python vs native) and memory."""
+    window = CAPTURE.check(seconds)
     out = capture_folder(RunLayout(run_dir), "scalene")
-    with console.status(f"running {' '.join(command or ())} under scalene"):
-        profile = run_scalene(tuple(command or ()), out, echo=echo)
+    with console.status(f"running {' '.join(command or ())} under scalene for {window} s at most"):
+        profile = run_scalene(tuple(command or ()), out, echo=echo, seconds=window)
     return Outcome(
         json=profile.to_json(),
         tables=[tables.scalene_cpu_table(profile), tables.scalene_memory_table(profile)],
+        notes=profile.notes,
         next=f"scalene view {profile.artefacts['profile']}  (the full line-by-line report in "
         "a browser)",
     )

@@ -23,6 +23,7 @@ class CpuProfile:
     top: list[FunctionShare]
     artefacts: dict[str, str] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def stacks(self) -> Stacks:
         """The sampled stacks behind the table, read back from the speedscope file: for
@@ -37,6 +38,7 @@ class CpuProfile:
             "top": [f.to_json() for f in self.top],
             "artefacts": self.artefacts,
             "command": self.command,
+            "notes": self.notes,
         }
 
 
@@ -109,6 +111,7 @@ class ScaleneProfile:
     max_footprint_mb: float
     lines: list[LineCost]
     artefacts: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def top_cpu(self, n: int = 10) -> list[LineCost]:
         hot = [c for c in self.lines if c.cpu_pct >= MIN_CPU_PCT]
@@ -126,4 +129,5 @@ class ScaleneProfile:
             "cpu": [c.to_json() for c in self.top_cpu()],
             "memory": [c.to_json() for c in self.top_memory()],
             "artefacts": self.artefacts,
+            "notes": self.notes,
         }

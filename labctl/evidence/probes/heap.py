@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from labctl.evidence.probes.launch import run_for_window
 from labctl.evidence.probes.target import (
     EXIT_TOOL_MISSING,
     PTRACE_HINT,
@@ -142,7 +143,9 @@ def _attach(target: Target, seconds: float, capture: Path, echo: Echo) -> list[s
     raise ProbeError(f"memray attach failed ({message})")
 
 
-def _run(target: Target, capture: Path, echo: Echo) -> list[str]:
+def _run(target: Target, seconds: float, capture: Path, echo: Echo) -> tuple[list[str], str | None]:
+    """``memray run`` for the window (or until the program exits); memray closes the capture
+    on the SIGINT that ends the window. The command, and a note when labctl stopped it."""
     command = list(target.command)
     if Path(command[0]).name.startswith("python"):
         cmd = [command[0], "-m", "memray", "run", "--force", "--output", str(capture)]
@@ -151,11 +154,11 @@ def _run(target: Target, capture: Path, echo: Echo) -> list[str]:
         memray = find_tool("memray", "install it with: pip install memray")
         cmd = [memray, "run", "--force", "--output", str(capture), *command]
     echo(" ".join(cmd))
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    run = run_for_window(cmd, seconds)
     if not capture.exists():
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        raise ProbeError(f"memray run failed: {lines[-1] if lines else result.returncode}")
-    return cmd
+        lines = (run.stderr or run.stdout).strip().splitlines()
+        raise ProbeError(f"memray run failed: {lines[-1] if lines else run.returncode}")
+    return cmd, run.note(seconds)
 
 
 def _flamegraph(capture: Path, out: Path, echo: Echo) -> str | None:
@@ -175,7 +178,8 @@ def record_heap(
     limit: int = 20,
     attach: bool = True,
 ) -> HeapReport:
-    """Heap growth of ``target`` over ``seconds`` (a PID) or over its whole run (a command).
+    """Heap growth of ``target`` over ``seconds``: of a PID, or of a command labctl starts and
+    stops when the window closes (or sooner, if it exits).
 
     ``attach=False`` with a ``fallback`` skips memray attach: its injection once segfaulted
     the lab's multi-threaded service (in libpython, during the attach), so the lab's own
@@ -192,7 +196,8 @@ def record_heap(
         if target.pid is not None:
             cmd, source = _attach(target, seconds, capture, echo), "memray attach"
         else:
-            cmd, source = _run(target, capture, echo), "memray run"
+            (cmd, stopped), source = _run(target, seconds, capture, echo), "memray run"
+            notes += [stopped] if stopped else []
     except ProbeError as exc:
         if fallback is None or target.pid is None:
             raise

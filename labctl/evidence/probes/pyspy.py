@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from labctl.evidence.probes.launch import run_for_window
 from labctl.evidence.probes.target import (
     EXIT_PERMISSION,
     PTRACE_HINT,
@@ -46,15 +47,25 @@ def record_cpu(
     cmd += ["--rate", str(rate), "--nonblocking"]
     if idle:
         cmd.append("--idle")
+    notes: list[str] = []
     if target.pid is not None:
         cmd += ["--pid", str(target.pid), "--duration", str(max(1, round(seconds)))]
+        echo(" ".join(cmd))
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+        returncode, said = result.returncode, result.stderr or result.stdout
     else:
+        # The window is ours, not py-spy's --duration: at its end py-spy writes the profile
+        # on SIGINT, and the program and its children are stopped with it.
         cmd += ["--", *target.command]
-    echo(" ".join(cmd))
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
-    if result.returncode != 0 or not speedscope.exists():
-        message = (result.stderr or result.stdout).strip().splitlines()
-        last = message[-1] if message else f"exit code {result.returncode}"
+        echo(" ".join(cmd))
+        run = run_for_window(cmd, seconds)
+        returncode, said = run.returncode, run.stderr or run.stdout
+        notes += [n for n in [run.note(seconds)] if n]
+        if run.stopped and speedscope.exists():
+            returncode = 0  # the program's KeyboardInterrupt is how the window ends
+    if returncode != 0 or not speedscope.exists():
+        message = said.strip().splitlines()
+        last = message[-1] if message else f"exit code {returncode}"
         if "ermission" in last or "ptrace" in last.lower():
             raise ProbeError(f"py-spy could not attach: {last}; {PTRACE_HINT}", EXIT_PERMISSION)
         raise ProbeError(f"py-spy failed: {last}")
@@ -74,6 +85,7 @@ def record_cpu(
             "collapsed": str(collapsed),
         },
         command=cmd,
+        notes=notes,
     )
     (out_dir / "top.json").write_text(json.dumps(profile.to_json(), indent=2))
     return profile

@@ -14,11 +14,11 @@ Usage::
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from labctl.evidence.probes.launch import run_for_window
 from labctl.evidence.probes.target import ProbeError, find_tool
 from labctl.evidence.sources import function_at
 from labctl.records.captures import LineCost, ScaleneProfile
@@ -66,8 +66,10 @@ def run_scalene(
     command: tuple[str, ...],
     out_dir: Path,
     echo: Callable[[str], None] = lambda _line: None,
-    timeout_seconds: float = 3600,
+    seconds: float = 10,
 ) -> ScaleneProfile:
+    """Scalene over ``command`` for ``seconds`` or until it exits, whichever comes first; a
+    program still running then is stopped (scalene writes its profile on the SIGINT)."""
     script, args = script_and_args(command)
     scalene = find_tool("scalene", "install it with: pip install scalene")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -76,13 +78,10 @@ def run_scalene(
     if args:
         cmd += ["---", *args]
     echo(" ".join(cmd))
-    try:
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_seconds)
-    except subprocess.TimeoutExpired:
-        raise ProbeError(f"scalene did not finish within {timeout_seconds:g} s") from None
-    if result.returncode != 0 or not outfile.exists():
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        raise ProbeError(f"scalene failed: {lines[-1] if lines else result.returncode}")
+    run = run_for_window(cmd, seconds)
+    if (run.returncode != 0 and not run.stopped) or not outfile.exists():
+        lines = (run.stderr or run.stdout).strip().splitlines()
+        raise ProbeError(f"scalene failed: {lines[-1] if lines else run.returncode}")
     try:
         doc = json.loads(outfile.read_text())
     except json.JSONDecodeError:
@@ -93,4 +92,5 @@ def run_scalene(
         max_footprint_mb=float(doc.get("max_footprint_mb", 0.0)),
         lines=parse_profile(doc),
         artefacts={"profile": str(outfile)},
+        notes=[n for n in [run.note(seconds)] if n],
     )

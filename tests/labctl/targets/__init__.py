@@ -1,5 +1,49 @@
 """Tiny target scripts named for the behaviour they produce; profilers are pointed at them."""
 
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 TARGETS = Path(__file__).parent
+NEVERENDING = str(TARGETS / "neverending.py")
+
+
+def written_pids(path: Path, timeout: float = 30.0) -> list[int]:
+    """The PIDs ``neverending.py`` wrote (itself, its child, its detached grandchild)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().endswith("\n"):
+            return [int(pid) for pid in path.read_text().split()]
+        time.sleep(0.1)
+    raise AssertionError(f"{path} was not written in {timeout:g} s")
+
+
+def still_running(pids: list[int]) -> list[int]:
+    """Those of ``pids`` still alive (a zombie waiting for its reaper counts as stopped)."""
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+def capture_neverending(
+    run: Callable[[list[str]], dict[str, Any]], command: list[str], tmp_path: Path, seconds: int
+) -> dict[str, Any]:
+    """``labctl <command> --seconds N -- python neverending.py``, through ``run`` (which
+    returns the parsed ``--json``): the capture's report, once it is checked that the window
+    was kept, that nothing the capture started is left running, and that the report says so."""
+    pids = tmp_path / "pids"
+    body = run([*command, "--seconds", str(seconds), "--run-dir", str(tmp_path), "--json",
+                "--", sys.executable, NEVERENDING, str(pids)])  # fmt: skip
+    assert still_running(written_pids(pids)) == []
+    said = f"still running when the {seconds} s window closed"
+    assert any(said in note for note in body["notes"]), body["notes"]
+    return body

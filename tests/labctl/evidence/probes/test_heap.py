@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from labctl.cli import main
 from labctl.evidence.probes.heap import group_growth
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
-from tests.labctl.targets import TARGETS
+from tests.labctl.targets import TARGETS, capture_neverending
 from tests.live import FaultLab
 
 pytestmark = pytest.mark.integration
@@ -20,11 +21,11 @@ APP = "/srv/app/thumbs.py"
 LIB = "/usr/lib/python3.11/functools.py"
 
 
-def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     code = main(args)
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    body: dict[str, object] = json.loads(captured.out)
+    body: dict[str, Any] = json.loads(captured.out)
     check_json("profile heap", body)
     return body
 
@@ -58,6 +59,13 @@ def test_profile_heap_of_a_command_names_the_caching_function(
     artefacts = body["artefacts"]
     assert isinstance(artefacts, dict)
     assert "render_thumbnail" in Path(artefacts["flamegraph"]).read_text()
+
+
+def test_profile_heap_of_a_command_that_never_exits_keeps_its_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = capture_neverending(lambda a: run_json(a, capsys), ["profile", "heap"], tmp_path, 2)
+    assert body["growth"][0]["function"] == "hoard_forever", body["growth"][:3]
 
 
 def test_profile_heap_attaches_to_a_pid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

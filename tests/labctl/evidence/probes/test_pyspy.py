@@ -4,22 +4,23 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from labctl.cli import main
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
-from tests.labctl.targets import TARGETS
+from tests.labctl.targets import TARGETS, capture_neverending
 from tests.live import FaultLab
 
 pytestmark = pytest.mark.integration
 BUSYLOOP = str(TARGETS / "busyloop.py")
 
 
-def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+def run_json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     assert main(args) == 0
-    body: dict[str, object] = json.loads(capsys.readouterr().out)
+    body: dict[str, Any] = json.loads(capsys.readouterr().out)
     check_json("profile cpu", body)
     return body
 
@@ -45,6 +46,13 @@ def test_profile_a_command_names_the_busy_function(
     callers = body["callers"]  # who calls it, like pprof -peek: only main does
     assert isinstance(callers, list)
     assert [(c["function"], c["share_pct"]) for c in callers] == [("main", 100.0)]
+
+
+def test_profile_a_command_that_never_exits_keeps_its_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = capture_neverending(lambda args: run_json(args, capsys), ["profile", "cpu"], tmp_path, 2)
+    assert body["top"][0]["function"] == "hoard_forever", body["top"][:3]
 
 
 def test_profile_a_pid_names_the_busy_function(

@@ -3,12 +3,13 @@
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from labctl.cli import main
 from tests.labctl.cli_surface import check_json
-from tests.labctl.targets import TARGETS
+from tests.labctl.targets import TARGETS, capture_neverending
 
 
 @pytest.mark.integration
@@ -27,6 +28,20 @@ def test_scalene_names_the_cpu_line_and_the_allocating_line(
     assert "bytes(16 * 1024)" in top_memory["source"]
     assert top_memory["malloc_mb"] > 5  # 16 KiB per key, kept by functools.cache
     assert Path(body["artefacts"]["profile"]).is_file()
+
+
+@pytest.mark.integration
+def test_scalene_on_a_script_that_never_exits_keeps_its_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(args: list[str]) -> dict[str, Any]:
+        assert main(args) == 0
+        body: dict[str, Any] = json.loads(capsys.readouterr().out)
+        check_json("profile scalene", body)
+        return body
+
+    body = capture_neverending(run, ["profile", "scalene"], tmp_path, 3)
+    assert body["cpu"][0]["function"] == "hoard_forever", body["cpu"][:3]
 
 
 @pytest.mark.parametrize(
