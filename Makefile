@@ -9,8 +9,9 @@ FUZZ_VENV := .venv-fuzz
 FUZZ_STAMP := $(FUZZ_VENV)/.installed-stamp
 RUN_DIR ?= run
 # Debian packages the test suite runs for real (installed only when missing, and only as root):
-# prometheus (and promtool), redis-server, lldb and gdb (memray attach), wrk (benchmarks).
-SYSTEM_PACKAGES := prometheus redis-server lldb gdb wrk
+# prometheus (and promtool), redis-server, lldb and gdb (memray attach), wrk (benchmarks),
+# golang-go (`go tool pprof`, which reads the pprof files labctl writes).
+SYSTEM_PACKAGES := prometheus redis-server lldb gdb wrk golang-go
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -31,13 +32,14 @@ $(FUZZ_STAMP): requirements-fuzz.lock
 	$(FUZZ_VENV)/bin/python -m pip install --quiet -r requirements-fuzz.lock
 	@touch $@
 
-system-deps: ## apt-get install prometheus, redis-server, lldb, gdb, wrk when missing (root only)
+system-deps: ## apt-get install prometheus, redis-server, lldb, gdb, wrk, golang-go when missing (root only)
 	@missing=""; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v lldb >/dev/null || missing="$$missing lldb"; \
 	command -v gdb >/dev/null || missing="$$missing gdb"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v go >/dev/null || missing="$$missing golang-go"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 	  echo "missing:$$missing; install them with: sudo apt-get install -y$$missing" >&2; exit 1; fi; \

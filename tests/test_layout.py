@@ -22,7 +22,7 @@ NO_MIRROR = {
 
 
 def generated(path: Path) -> bool:
-    """protoc's output; tests/reputation/test_codegen.py keeps it current."""
+    """protoc's output; the test_codegen.py beside each proto's mirror keeps it current."""
     return path.stem.endswith(("_pb2", "_pb2_grpc"))
 
 
@@ -97,8 +97,13 @@ MAY_IMPORT = {
     "cli": {"commands"},
     "labctl": set(),
 }
-# The one edge from evidence into render: a CPU capture writes its flamegraph SVG artefact.
-ARTEFACT_WRITERS = {("labctl/evidence/probes/pyspy.py", "labctl.render.flamegraph")}
+# The edges from evidence into render: a capture writes its artefacts, the flamegraph SVG of
+# a CPU capture and the pprof files of both.
+ARTEFACT_WRITERS = {
+    ("labctl/evidence/probes/pyspy.py", "labctl.render.flamegraph"),
+    ("labctl/evidence/probes/pyspy.py", "labctl.render.pprof.encoding"),
+    ("labctl/evidence/probes/heap.py", "labctl.render.pprof.encoding"),
+}
 
 
 def test_labctl_rooms_import_one_way_and_never_the_patient() -> None:

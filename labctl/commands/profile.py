@@ -3,6 +3,7 @@ process, and the lab service's debug views."""
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -41,6 +42,21 @@ CommandArg = Annotated[
 T = TypeVar("T")
 
 
+class CaptureFormat(enum.StrEnum):
+    NATIVE = "native"
+    PPROF = "pprof"
+
+
+FormatOption = Annotated[
+    CaptureFormat,
+    typer.Option(
+        "--format",
+        help="pprof: also write the capture as gzipped pprof (profile.proto), for go tool "
+        "pprof, Pyroscope or Grafana; native: the profiler's own files only",
+    ),
+]
+
+
 def capture_folder(layout: RunLayout, kind: str) -> Path:
     """A new folder for one capture's artefacts: run/profiles/<time>-<kind>."""
     return layout.profiles / f"{datetime.now():%Y%m%d-%H%M%S}-{kind}"
@@ -70,6 +86,7 @@ def profile_cpu(
         str | None,
         typer.Option(help="also show who calls this function (qualified name), like pprof -peek"),
     ] = None,
+    capture_format: FormatOption = CaptureFormat.NATIVE,
     command: CommandArg = None,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
@@ -79,7 +96,8 @@ def profile_cpu(
     target = Target(pid=pid, command=tuple(command or ()))
     out = capture_folder(RunLayout(run_dir), "cpu")
     with console.status(f"sampling {target.describe()} for {window} s"):
-        profile = record_cpu(target, window, out, rate, idle=idle, echo=echo)
+        profile = record_cpu(target, window, out, rate, idle=idle, echo=echo,
+                             pprof=capture_format is CaptureFormat.PPROF)  # fmt: skip
     peek = profile.stacks().callers(callers) if callers else []
     body = profile.to_json()
     if callers:
@@ -135,6 +153,7 @@ def profile_heap(
             "tracemalloc window; attach once segfaulted it)"
         ),
     ] = False,
+    capture_format: FormatOption = CaptureFormat.NATIVE,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
 ) -> Outcome:
@@ -152,9 +171,9 @@ def profile_heap(
         target = Target(pid=pid, command=tuple(command or ()))
         out = capture_folder(RunLayout(run_dir), "heap")
         with console.status(f"tracking allocations of {target.describe()} for {window} s"):
-            report = record_heap(
-                target, window, out, limit=limit, fallback=fallback, attach=attach, echo=echo
-            )
+            report = record_heap(target, window, out, limit=limit, fallback=fallback,
+                                 attach=attach, echo=echo,
+                                 pprof=capture_format is CaptureFormat.PPROF)  # fmt: skip
     finally:
         if patient is not None:
             patient.close()

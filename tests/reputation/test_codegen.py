@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from reputation.codegen import GENERATED, PROTO, ROOT, generate
+from tests.generated_code import assert_current
 
 
 def test_the_committed_code_is_what_the_proto_generates(tmp_path: Path) -> None:
-    written = generate(tmp_path)
-    assert sorted(p.name for p in written) == sorted(GENERATED)
-    stale = [
-        p.name for p in written if p.read_bytes() != (ROOT / PROTO.parent / p.name).read_bytes()
-    ]
-    assert stale == [], "run: python -m reputation.codegen (and commit what it writes)"
+    assert_current(generate, GENERATED, ROOT / PROTO.parent, tmp_path,
+                   "python -m reputation.codegen")  # fmt: skip

@@ -37,6 +37,7 @@ from labctl.evidence.probes.target import (
 from labctl.evidence.sources import function_at
 from labctl.records.captures import GrowthSite, HeapReport
 from labctl.records.location import Location
+from labctl.render.pprof.encoding import HeapSites, heap_profile
 
 Echo = Callable[[str], None]
 
@@ -64,21 +65,20 @@ def group_growth(
         site = app[0] if app else frames[0]
         sizes[site] += size
         counts[site] += count
-    rows = [
-        GrowthSite(Location(_qualified(f), f.file, f.line), size, counts[f])
-        for f, size in sizes.most_common(limit)
-    ]
+    rows = [GrowthSite(_qualified(f), size, counts[f]) for f, size in sizes.most_common(limit)]
     if unplaced[1]:
         rows.append(GrowthSite(Location(NO_STACK, "?", 0), unplaced[0], unplaced[1]))
     return rows
 
 
-def _qualified(frame: Location) -> str:
+def _qualified(frame: Location) -> Location:
     """memray reports ``co_name``; the source gives ``Class.method`` like py-spy does."""
     if not frame.is_application:
-        return frame.function
+        return frame
     name = function_at(frame.file, frame.line)
-    return name if name and name.rsplit(".", 1)[-1] == frame.function else frame.function
+    if name and name != frame.function and name.rsplit(".", 1)[-1] == frame.function:
+        return Location(name, frame.file, frame.line)
+    return frame
 
 
 def read_growth(capture: Path, limit: int = 20) -> list[GrowthSite]:
@@ -93,6 +93,33 @@ def read_growth(capture: Path, limit: int = 20) -> list[GrowthSite]:
         for r in reader.get_leaked_allocation_records(merge_threads=True)
     ]
     return group_growth(records, limit)
+
+
+# memray's deallocation events (they carry no stack); every other event allocates.
+DEALLOCATORS = ("FREE", "MUNMAP", "PYMALLOC_FREE")
+
+
+def read_sites(capture: Path) -> tuple[HeapSites, HeapSites]:
+    """Everything the capture allocated, and what of it was still alive when tracking
+    stopped, by whole stack (leaf first): the two halves of a pprof heap profile."""
+    import memray
+
+    def stack(frames: list[tuple[str, str, int]]) -> tuple[Location, ...]:
+        return tuple(_qualified(Location(fn, file, line)) for fn, file, line in frames)
+
+    frees = {int(getattr(memray.AllocatorType, name)) for name in DEALLOCATORS}
+    allocated, in_use = HeapSites(), HeapSites()
+    stacks: dict[int, tuple[Location, ...]] = {}
+    reader = memray.FileReader(str(capture))
+    for record in reader.get_allocation_records():
+        if int(record.allocator) in frees:
+            continue
+        if record.stack_id not in stacks:
+            stacks[record.stack_id] = stack(list(record.stack_trace()))
+        allocated.add(stacks[record.stack_id], record.size, record.n_allocations)
+    for record in reader.get_leaked_allocation_records(merge_threads=True):
+        in_use.add(stack(list(record.stack_trace())), record.size, record.n_allocations)
+    return allocated, in_use
 
 
 def attach_methods() -> list[str]:
@@ -177,13 +204,15 @@ def record_heap(
     fallback: Callable[[float], HeapReport] | None = None,
     limit: int = 20,
     attach: bool = True,
+    pprof: bool = False,
 ) -> HeapReport:
     """Heap growth of ``target`` over ``seconds``: of a PID, or of a command labctl starts and
     stops when the window closes (or sooner, if it exits).
 
     ``attach=False`` with a ``fallback`` skips memray attach: its injection once segfaulted
     the lab's multi-threaded service (in libpython, during the attach), so the lab's own
-    service defaults to the in-process tracemalloc window."""
+    service defaults to the in-process tracemalloc window. ``pprof`` also writes
+    ``heap.pb.gz`` (see :mod:`labctl.render.pprof`)."""
     target.check()
     out_dir.mkdir(parents=True, exist_ok=True)
     capture = out_dir / "heap.memray.bin"
@@ -191,7 +220,7 @@ def record_heap(
     if not attach and fallback is not None and target.pid is not None:
         report = fallback(seconds)
         report.notes.append("memray attach skipped for the lab's service (pass --attach)")
-        return _saved(report, out_dir)
+        return _saved(report, out_dir, pprof)
     try:
         if target.pid is not None:
             cmd, source = _attach(target, seconds, capture, echo), "memray attach"
@@ -204,7 +233,7 @@ def record_heap(
         echo(f"memray could not attach ({exc}); falling back to the debug surface's tracemalloc")
         report = fallback(seconds)
         report.notes.insert(0, f"memray attach was impossible: {exc}")
-        return _saved(report, out_dir)
+        return _saved(report, out_dir, pprof)
     report = HeapReport(
         target=target.describe(),
         seconds=seconds,
@@ -217,11 +246,30 @@ def record_heap(
     html = _flamegraph(capture, out_dir / "leaks-flamegraph.html", echo)
     if html:
         report.artefacts["flamegraph"] = html
+    if pprof:
+        allocated, in_use = read_sites(capture)
+        encoded = heap_profile(in_use, seconds, source, allocated)
+        (out_dir / PPROF_FILE).write_bytes(encoded)
+        report.artefacts["pprof"] = str(out_dir / PPROF_FILE)
     return _saved(report, out_dir)
 
 
-def _saved(report: HeapReport, out_dir: Path) -> HeapReport:
-    """Write ``growth.json`` beside the other artefacts and list it among them."""
+PPROF_FILE = "heap.pb.gz"
+
+
+def _saved(report: HeapReport, out_dir: Path, pprof: bool = False) -> HeapReport:
+    """Write ``growth.json`` beside the other artefacts and list it among them; ``pprof``
+    (a report with sites only, no stacks) writes the sites as one-frame stacks too."""
+    if pprof and "pprof" not in report.artefacts:
+        in_use = HeapSites()
+        for site in report.growth:
+            in_use.add((site.location,), site.bytes, site.count)
+        (out_dir / PPROF_FILE).write_bytes(heap_profile(in_use, report.seconds, report.source))
+        report.artefacts["pprof"] = str(out_dir / PPROF_FILE)
+        report.notes.append(
+            f"{PPROF_FILE} holds in-use space and objects by site only: {report.source} "
+            "reports sites, not whole stacks, and nothing of what was freed"
+        )
     path = out_dir / "growth.json"
     path.write_text(json.dumps(report.to_json(), indent=2))
     report.artefacts["growth"] = str(path)

@@ -27,6 +27,7 @@ from labctl.records.captures import CpuProfile
 # The flamegraph SVG is an artefact of the capture, as memray's HTML is of a heap capture:
 # the probe writes it with the renderer, which reads records only (no cycle).
 from labctl.render.flamegraph import render_svg
+from labctl.render.pprof.encoding import cpu_profile
 
 DEFAULT_RATE = 100  # py-spy's default sampling rate, per second
 
@@ -38,7 +39,9 @@ def record_cpu(
     rate: int = DEFAULT_RATE,
     echo: Callable[[str], None] = lambda _line: None,
     idle: bool = False,
+    pprof: bool = False,
 ) -> CpuProfile:
+    """py-spy over ``target`` for ``seconds``; ``pprof`` also writes ``profile.pb.gz``."""
     target.check()
     py_spy = find_tool("py-spy", "install it with: pip install py-spy")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +77,11 @@ def record_cpu(
     svg.write_text(render_svg(stacks, f"CPU: {target.describe()}"))
     collapsed = out_dir / "profile.collapsed.txt"
     collapsed.write_text(stacks.collapsed())
+    extra: dict[str, str] = {}
+    if pprof:
+        encoded = out_dir / "profile.pb.gz"
+        encoded.write_bytes(cpu_profile(stacks, rate, seconds, idle=idle))
+        extra["pprof"] = str(encoded)
     profile = CpuProfile(
         target=target.describe(),
         seconds=seconds,
@@ -83,6 +91,7 @@ def record_cpu(
             "speedscope": str(speedscope),
             "flamegraph": str(svg),
             "collapsed": str(collapsed),
+            **extra,
         },
         command=cmd,
         notes=notes,

@@ -12,6 +12,7 @@ from labctl.cli import main
 from labctl.evidence.probes.heap import group_growth
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
+from tests.labctl.render.pprof.go_pprof import top
 from tests.labctl.targets import TARGETS, capture_neverending
 from tests.live import FaultLab
 
@@ -61,6 +62,21 @@ def test_profile_heap_of_a_command_names_the_caching_function(
     assert "render_thumbnail" in Path(artefacts["flamegraph"]).read_text()
 
 
+def test_profile_heap_writes_a_pprof_that_go_tool_pprof_reads_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["profile", "heap", "--format", "pprof", "--limit", "200", "--run-dir", str(tmp_path)]
+    body = run_json([*args, "--json", "--", sys.executable, CACHEHOG, "2"], capsys)
+    path = Path(body["artefacts"]["pprof"])
+    in_use = top(path, "inuse_space")
+    assert len(body["growth"]) < 200  # every site is in the report, so the totals compare
+    assert in_use.total == sum(g["bytes"] for g in body["growth"]), in_use.raw
+    assert in_use.rows[0][1] == body["growth"][0]["function"] == "render_thumbnail"
+    assert top(path, "inuse_objects").total == sum(g["count"] for g in body["growth"])
+    # Allocated includes what was freed again: never less than what is still in use.
+    assert top(path, "alloc_space").total >= in_use.total
+
+
 def test_profile_heap_of_a_command_that_never_exits_keeps_its_window(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -89,7 +105,7 @@ def test_profile_heap_attaches_to_a_pid(tmp_path: Path, capsys: pytest.CaptureFi
 
 def _heap_of_service(
     fault_lab: FaultLab, capsys: pytest.CaptureFixture[str], *extra: str
-) -> dict[str, object]:
+) -> dict[str, Any]:
     fault_lab.switch("unbounded_cache", "10x")
     try:
         with load(fault_lab.service.url, fault_lab.codes):
@@ -105,11 +121,16 @@ def _heap_of_service(
 def test_profile_heap_of_the_live_service_uses_its_tracemalloc_window_and_names_the_cache(
     fault_lab: FaultLab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    body = _heap_of_service(fault_lab, capsys)
+    body = _heap_of_service(fault_lab, capsys, "--format", "pprof")
     assert body["source"] == "tracemalloc (debug surface)"
     growth = body["growth"]
     assert isinstance(growth, list)
     assert growth[0]["function"] == "LandingPageRenderer.render", growth[:3]
+    # The window gives sites, not stacks: the pprof has them as one frame each, in use only.
+    in_use = top(Path(body["artefacts"]["pprof"]), "inuse_space")
+    assert in_use.rows[0][1] == "LandingPageRenderer.render", in_use.raw
+    assert in_use.total == sum(g["bytes"] for g in growth)
+    assert any("by site only" in note for note in body["notes"]), body["notes"]
     with fault_lab.service.client() as client:
         assert client.get("/livez").status_code == 200
 

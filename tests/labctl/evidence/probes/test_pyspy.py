@@ -11,6 +11,7 @@ import pytest
 from labctl.cli import main
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
+from tests.labctl.render.pprof.go_pprof import top
 from tests.labctl.targets import TARGETS, capture_neverending
 from tests.live import FaultLab
 
@@ -46,6 +47,16 @@ def test_profile_a_command_names_the_busy_function(
     callers = body["callers"]  # who calls it, like pprof -peek: only main does
     assert isinstance(callers, list)
     assert [(c["function"], c["share_pct"]) for c in callers] == [("main", 100.0)]
+
+
+def test_profile_cpu_writes_a_pprof_that_go_tool_pprof_reads_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["profile", "cpu", "--format", "pprof", "--seconds", "3", "--run-dir", str(tmp_path)]
+    body = run_json([*args, "--json", "--", sys.executable, BUSYLOOP, "2"], capsys)
+    read = top(Path(body["artefacts"]["pprof"]), "samples")
+    assert read.total == body["samples"], read.raw
+    assert read.rows[0][1] == body["top"][0]["function"] == "spin_checksum", read.raw
 
 
 def test_profile_a_command_that_never_exits_keeps_its_window(
