@@ -11,6 +11,7 @@ from labctl.commands.output import JsonFlag, Outcome, RunDir, console, echo, emi
 from labctl.commands.profile import capture_folder, capture_seconds, lab_patient
 from labctl.contract import CAPTURE, RunLayout
 from labctl.errors import LabctlError
+from labctl.evidence.capture_files import read_baseline_cpu
 from labctl.evidence.examination import diagnose
 from labctl.evidence.rules import follow_up
 from labctl.render.tables import findings_table
@@ -24,6 +25,13 @@ def diagnose_cmd(
     seconds: Annotated[
         float, capture_seconds("evidence window; when memory grows, a heap window as long follows")
     ] = 10.0,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="a healthy capture saved earlier (a diagnose or profile cpu folder under "
+            "run/profiles/): CPU is then judged by the share each function gained against it"
+        ),
+    ] = None,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
 ) -> Outcome:
@@ -31,6 +39,7 @@ def diagnose_cmd(
     print ranked findings, each naming a function. Never reads the fault switches. When
     memory grows, a heap window of the same length follows: up to twice --seconds in all."""
     window = CAPTURE.check(seconds)
+    baseline_cpu = read_baseline_cpu(baseline) if baseline is not None else None
     patient = lab_patient(run_dir, pid)
     if pid is None:
         if patient is None or patient.pid is None:
@@ -39,9 +48,8 @@ def diagnose_cmd(
         pid = patient.pid
     try:
         with console.status(f"gathering evidence from pid {pid} for {window} s"):
-            result = diagnose(
-                pid, window, capture_folder(RunLayout(run_dir), "diagnose"), patient, echo=echo
-            )
+            result = diagnose(pid, window, capture_folder(RunLayout(run_dir), "diagnose"),
+                              patient, echo=echo, baseline_cpu=baseline_cpu)  # fmt: skip
     finally:
         if patient is not None:
             patient.close()
@@ -54,6 +62,8 @@ def diagnose_cmd(
     else:
         next_step = "nothing abnormal in this window; drive load (labctl load start) and " \
             "diagnose again"  # fmt: skip
+    if baseline is not None:
+        result.notes.append(f"CPU judged against the baseline {baseline}")
     return Outcome(
         json=result.to_json(),
         tables=[findings_table(result)],

@@ -4,6 +4,7 @@ process, and the lab service's debug views."""
 from __future__ import annotations
 
 import enum
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -15,13 +16,19 @@ import typer
 
 from labctl.commands.output import JsonFlag, Outcome, RunDir, console, echo, emits
 from labctl.contract import CAPTURE, RunLayout
+from labctl.errors import LabctlError
+from labctl.evidence.capture_files import read_capture
 from labctl.evidence.patient import Patient, PatientError
 from labctl.evidence.probes.heap import record_heap
 from labctl.evidence.probes.pyspy import record_cpu
 from labctl.evidence.probes.scalene import run_scalene
 from labctl.evidence.probes.target import Target
+from labctl.records.call_stacks import Stacks
+from labctl.records.captures import HeapReport
+from labctl.records.comparisons import cpu_diff, heap_diff
 from labctl.records.debug_views import GcWindow, gc_windows
 from labctl.render import tables
+from labctl.render.flamegraph import render_svg
 
 app = typer.Typer(help="Attach profilers to a live process.", no_args_is_help=True)
 PidOption = Annotated[int | None, typer.Option("--pid", help="a running Python process")]
@@ -58,8 +65,14 @@ FormatOption = Annotated[
 
 
 def capture_folder(layout: RunLayout, kind: str) -> Path:
-    """A new folder for one capture's artefacts: run/profiles/<time>-<kind>."""
-    return layout.profiles / f"{datetime.now():%Y%m%d-%H%M%S}-{kind}"
+    """A new folder for one capture's artefacts: run/profiles/<time>-<kind>, with a number
+    after it when another capture of that kind started in the same second."""
+    stem = f"{datetime.now():%Y%m%d-%H%M%S}-{kind}"
+    folder, n = layout.profiles / stem, 1
+    while folder.exists():
+        n += 1
+        folder = layout.profiles / f"{stem}-{n}"
+    return folder
 
 
 def lab_patient(run_dir: Path, pid: int | None = None) -> Patient | None:
@@ -184,6 +197,47 @@ def profile_heap(
         artefacts=report.artefacts,
         next="open the flamegraph HTML, or run it again to see whether the top site keeps growing",
     )
+
+
+@app.command("diff")
+@emits
+def profile_diff(
+    base: Annotated[
+        Path,
+        typer.Argument(
+            help="the baseline capture: a run/profiles folder or its speedscope JSON or growth.json"
+        ),
+    ],
+    new: Annotated[Path, typer.Argument(help="the capture to compare with it, of the same kind")],
+    limit: Annotated[int, typer.Option(min=1, max=200, help="rows in the report")] = 15,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> Outcome:
+    """What changed between two saved captures (pprof -base): CPU by share of each capture's
+    own samples, with a differential flamegraph; heap by bytes kept a second, by site."""
+    before, after = read_capture(base), read_capture(new)
+    echo(f"compare {base} (base) with {new}")
+    out = capture_folder(RunLayout(run_dir), "diff")
+    out.mkdir(parents=True, exist_ok=True)
+    if isinstance(before, Stacks) and isinstance(after, Stacks):
+        cpu = cpu_diff(before, after, limit)
+        svg = out / "diff-flamegraph.svg"
+        svg.write_text(render_svg(after, f"CPU: {new} against {base}", base=before))
+        artefacts = {"flamegraph": str(svg)}
+        body, table, notes = cpu.to_json(), tables.cpu_diff_table(cpu), []
+        next_step = f"open {svg}: red grew, blue shrank, as shares of each capture's samples"
+    elif isinstance(before, HeapReport) and isinstance(after, HeapReport):
+        heap = heap_diff(before, after, limit)
+        artefacts = {}
+        body, table, notes = heap.to_json(), tables.heap_diff_table(heap), heap.notes
+        next_step = "the top site kept more a second in the new capture: read its code first"
+    else:
+        kinds = " and ".join("CPU" if isinstance(c, Stacks) else "heap" for c in (before, after))
+        raise LabctlError(f"{base} and {new} are {kinds} captures: compare two of one kind", 2)
+    (out / "diff.json").write_text(json.dumps(body, indent=2))
+    artefacts["diff"] = str(out / "diff.json")
+    return Outcome(json={**body, "artefacts": artefacts}, tables=[table], notes=notes,
+                   artefacts=artefacts, next=next_step)  # fmt: skip
 
 
 def _read_view(run_dir: Path, what: str, read: Callable[[Patient], T]) -> T:

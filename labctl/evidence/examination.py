@@ -29,6 +29,7 @@ from labctl.evidence.probes.target import EXIT_NO_PROCESS, ProbeError, Target
 from labctl.evidence.rules import findings
 from labctl.evidence.sources import source_scope
 from labctl.evidence.window import FD_GROWTH_FLOOR, Evidence, Sample
+from labctl.records.call_stacks import Stacks
 from labctl.records.captures import CpuProfile
 from labctl.records.debug_views import GcReport, LoopReport, TaskCensus
 from labctl.records.findings import Diagnosis
@@ -58,9 +59,11 @@ def gather(
     out_dir: Path,
     patient: Patient | None = None,
     echo: Echo = lambda _line: None,
+    baseline_cpu: Stacks | None = None,
 ) -> Evidence:
     """Measure ``pid`` for ``seconds`` (CPU profile, RSS, fds, debug views), then, if memory
-    grew, watch the heap for another ``seconds``."""
+    grew, watch the heap for another ``seconds``. With ``baseline_cpu`` (a healthy capture),
+    CPU is judged by what grew against it."""
     try:
         proc = psutil.Process(pid)
     except psutil.NoSuchProcess:
@@ -69,7 +72,7 @@ def gather(
     target.check()
     if patient is not None:
         patient.check_heap_window(seconds)  # the heap window that follows growing memory
-    evidence = Evidence(pid=pid, seconds=seconds)
+    evidence = Evidence(pid=pid, seconds=seconds, baseline_cpu=baseline_cpu)
     before = _snapshot(patient) if patient else None
     cpu_result: list[CpuProfile] = []
     cpu_error: list[ProbeError] = []
@@ -155,9 +158,10 @@ def diagnose(
     out_dir: Path,
     patient: Patient | None = None,
     echo: Echo = lambda _line: None,
+    baseline_cpu: Stacks | None = None,
 ) -> Diagnosis:
     started = time.monotonic()
-    evidence = gather(pid, seconds, out_dir, patient, echo)
+    evidence = gather(pid, seconds, out_dir, patient, echo, baseline_cpu)
     artefacts = {}
     if evidence.cpu:
         artefacts.update({f"cpu_{k}": v for k, v in evidence.cpu.artefacts.items()})

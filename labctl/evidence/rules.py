@@ -22,6 +22,9 @@ from labctl.evidence.window import (
     TASK_GROWTH_FLOOR,
     Evidence,
 )
+from labctl.records.call_stacks import Stacks
+from labctl.records.captures import CpuProfile
+from labctl.records.comparisons import cpu_diff
 from labctl.records.debug_views import gc_windows
 from labctl.records.findings import Finding
 from labctl.records.location import Location
@@ -45,6 +48,8 @@ class CpuRule(Rule):
 
     def __call__(self, e: Evidence) -> Finding | None:
         cpu = e.cpu
+        if cpu is not None and e.baseline_cpu is not None:
+            return self._against(e, cpu, e.baseline_cpu)
         if not cpu or not cpu.top or cpu.top[0].self_pct / 100 < CPU_SHARE_FLOOR:
             return None
         hot = cpu.top[0]
@@ -54,6 +59,27 @@ class CpuRule(Rule):
             f"{hot.self_pct:.0f}% of {cpu.samples} CPU samples are in {name} while the process "
             f"uses {e.cpu_cores:.2f} cores",
             min(1.0, e.cpu_cores) * hot.self_pct / 100,
+        )
+
+    def _against(self, e: Evidence, cpu: CpuProfile, baseline: Stacks) -> Finding | None:
+        """The function whose share grew most against the healthy baseline (self or total:
+        a caller of a shared helper grows in total), if it grew past the floor."""
+        grown = [c for c in cpu_diff(baseline, cpu.stacks()).changes
+                 if max(c.self_delta_pct, c.total_delta_pct) > 0]  # fmt: skip
+        if not grown:
+            return None
+        top = grown[0]
+        delta = max(top.self_delta_pct, top.total_delta_pct)
+        if delta / 100 < CPU_SHARE_FLOOR:
+            return None
+        share = top.new_total_pct if delta == top.total_delta_pct else top.new_self_pct
+        was = top.base_total_pct if delta == top.total_delta_pct else top.base_self_pct
+        return self.found(
+            top.location,
+            f"{share:.0f}% of {cpu.samples} CPU samples are in {top.location.function} against "
+            f"{was:.0f}% in the baseline (+{delta:.0f} points) while the process uses "
+            f"{e.cpu_cores:.2f} cores",
+            min(1.0, e.cpu_cores) * delta / 100,
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from labctl.records.call_stacks import Stacks
 from labctl.records.captures import CpuProfile, HeapReport
 from labctl.records.debug_views import GcReport, LoopReport, Stall, TaskCensus
 from labctl.records.location import Location, SourceHit
@@ -53,6 +54,9 @@ class Evidence:
     allocator: dict[str, list[int]] = field(default_factory=dict)
     fd_groups: list[FdGroup] = field(default_factory=list)  # when descriptors grew
     fd_code: SourceHit | None = None  # the line that names the largest group's files
+    # A healthy CPU capture saved earlier (diagnose --baseline): a function is then judged
+    # by how much its share grew against it, not by its share alone.
+    baseline_cpu: Stacks | None = None
     notes: list[str] = field(default_factory=list)
 
     @property

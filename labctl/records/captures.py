@@ -53,6 +53,10 @@ class GrowthSite:
     def to_json(self) -> dict[str, Any]:
         return {**self.location.to_json(), "bytes": self.bytes, "count": self.count}
 
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> GrowthSite:
+        return cls(Location.from_json(body), int(body["bytes"]), int(body["count"]))
+
 
 @dataclass
 class HeapReport:
@@ -78,6 +82,19 @@ class HeapReport:
             "command": self.command,
             "notes": self.notes,
         }
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> HeapReport:
+        """A report saved as ``growth.json`` read back (for ``labctl profile diff``)."""
+        return cls(
+            target=str(body["target"]),
+            seconds=float(body["seconds"]),
+            source=str(body["source"]),
+            growth=[GrowthSite.from_json(g) for g in body["growth"]],
+            artefacts=dict(body.get("artefacts", {})),
+            command=list(body.get("command", [])),
+            notes=list(body.get("notes", [])),
+        )
 
 
 MIN_CPU_PCT = 0.5

@@ -9,6 +9,7 @@ from rich.table import Table
 from labctl.records.call_stacks import Caller
 from labctl.records.captures import CpuProfile, HeapReport, ScaleneProfile
 from labctl.records.checks import Check
+from labctl.records.comparisons import CpuDiff, HeapDiff
 from labctl.records.debug_views import GcReport, GcWindow, LoopReport, ObjectCensus, TaskCensus
 from labctl.records.fault_board import FaultBoard
 from labctl.records.findings import Diagnosis
@@ -42,6 +43,29 @@ def callers_table(function: str, callers: list[Caller]) -> Table:
         table.add_row(f"{c.share_pct:.1f}", str(c.samples), c.location.function, c.location.file)
     if not callers:
         table.add_row("-", "0", f"{function} was not sampled, or only at the top of its stacks", "")
+    return table
+
+
+def cpu_diff_table(diff: CpuDiff) -> Table:
+    table = Table("self Δ pp", "self base → new %", "total Δ pp", "function", "file:line",
+                  title=f"share of samples, base ({diff.base_samples}) against new "
+                  f"({diff.new_samples})")  # fmt: skip
+    for c in diff.changes:
+        at = c.location
+        table.add_row(f"{c.self_delta_pct:+.1f}", f"{c.base_self_pct:.1f} → {c.new_self_pct:.1f}",
+                      f"{c.total_delta_pct:+.1f}", at.function, f"{at.file}:{at.line}")  # fmt: skip
+    return table
+
+
+def heap_diff_table(diff: HeapDiff) -> Table:
+    table = Table("Δ KiB/s", "base → new KiB/s", "new MiB", "function", "file:line",
+                  title=f"kept a second, base ({diff.base_seconds:g} s) against new "
+                  f"({diff.new_seconds:g} s)")  # fmt: skip
+    for c in diff.changes:
+        at = c.location
+        table.add_row(f"{c.rate_delta / 1024:+.1f}",
+                      f"{c.base_rate / 1024:.1f} → {c.new_rate / 1024:.1f}", mib(c.new_bytes),
+                      at.function, f"{at.file}:{at.line}")  # fmt: skip
     return table
 
 

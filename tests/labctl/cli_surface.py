@@ -20,6 +20,8 @@ from typing import Any
 
 import typer
 
+from labctl.cli import app
+
 HERE = Path(__file__).parent
 SURFACE_FILE = HERE / "cli_surface.json"
 SHAPES_FILE = HERE / "json_shapes.json"
@@ -173,12 +175,16 @@ def check_json(command: str, body: Any, *, keyed_by_data: bool = False) -> None:
 
 
 def command_of(args: list[str]) -> str:
-    """``["profile", "gc", "--seconds", "2"]`` -> ``"profile gc"``: the command's path."""
+    """``["profile", "gc", "--seconds", "2"]`` -> ``"profile gc"``: the command's path, the
+    words that name commands in labctl's tree (an argument such as a path ends it)."""
+    command: Any = typer.main.get_command(app)
     words = []
     for arg in args:
-        if arg.startswith("-"):
+        commands = getattr(command, "commands", None)
+        if not commands or arg not in commands:
             break
         words.append(arg)
+        command = commands[arg]
     return " ".join(words)
 
 

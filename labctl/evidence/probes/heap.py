@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from labctl.evidence.probes.launch import run_for_window
+from labctl.evidence.probes.launch import LaunchedRun, run_for_window
 from labctl.evidence.probes.target import (
     EXIT_TOOL_MISSING,
     PTRACE_HINT,
@@ -170,9 +170,11 @@ def _attach(target: Target, seconds: float, capture: Path, echo: Echo) -> list[s
     raise ProbeError(f"memray attach failed ({message})")
 
 
-def _run(target: Target, seconds: float, capture: Path, echo: Echo) -> tuple[list[str], str | None]:
+def _run(
+    target: Target, seconds: float, capture: Path, echo: Echo
+) -> tuple[list[str], LaunchedRun]:
     """``memray run`` for the window (or until the program exits); memray closes the capture
-    on the SIGINT that ends the window. The command, and a note when labctl stopped it."""
+    on the SIGINT that ends the window."""
     command = list(target.command)
     if Path(command[0]).name.startswith("python"):
         cmd = [command[0], "-m", "memray", "run", "--force", "--output", str(capture)]
@@ -185,7 +187,7 @@ def _run(target: Target, seconds: float, capture: Path, echo: Echo) -> tuple[lis
     if not capture.exists():
         lines = (run.stderr or run.stdout).strip().splitlines()
         raise ProbeError(f"memray run failed: {lines[-1] if lines else run.returncode}")
-    return cmd, run.note(seconds)
+    return cmd, run
 
 
 def _flamegraph(capture: Path, out: Path, echo: Echo) -> str | None:
@@ -225,8 +227,9 @@ def record_heap(
         if target.pid is not None:
             cmd, source = _attach(target, seconds, capture, echo), "memray attach"
         else:
-            (cmd, stopped), source = _run(target, seconds, capture, echo), "memray run"
-            notes += [stopped] if stopped else []
+            (cmd, run), source = _run(target, seconds, capture, echo), "memray run"
+            notes += [n for n in [run.note(seconds)] if n]
+            seconds = round(run.elapsed, 2)  # the window a program that exited sooner had
     except ProbeError as exc:
         if fallback is None or target.pid is None:
             raise
@@ -255,6 +258,7 @@ def record_heap(
 
 
 PPROF_FILE = "heap.pb.gz"
+GROWTH_FILE = "growth.json"
 
 
 def _saved(report: HeapReport, out_dir: Path, pprof: bool = False) -> HeapReport:
@@ -270,7 +274,7 @@ def _saved(report: HeapReport, out_dir: Path, pprof: bool = False) -> HeapReport
             f"{PPROF_FILE} holds in-use space and objects by site only: {report.source} "
             "reports sites, not whole stacks, and nothing of what was freed"
         )
-    path = out_dir / "growth.json"
+    path = out_dir / GROWTH_FILE
     path.write_text(json.dumps(report.to_json(), indent=2))
     report.artefacts["growth"] = str(path)
     return report

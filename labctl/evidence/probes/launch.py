@@ -41,6 +41,7 @@ class LaunchedRun:
     stdout: str
     stderr: str
     stopped: bool  # the window closed first, and the command was stopped
+    elapsed: float  # seconds from start to exit: the window, or less if it exited sooner
     stopped_processes: int  # processes labctl stopped when it ended, the command's own included
 
     def note(self, seconds: float) -> str | None:
@@ -66,7 +67,8 @@ def run_for_window(cmd: list[str], seconds: float) -> LaunchedRun:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, start_new_session=True)
         group = proc.pid  # start_new_session: the command leads a process group of its own
         started: dict[int, psutil.Process] = {}
-        deadline = time.monotonic() + seconds
+        started_at = time.monotonic()
+        deadline = started_at + seconds
         stopped = False
         try:
             while proc.poll() is None:
@@ -90,6 +92,7 @@ def run_for_window(cmd: list[str], seconds: float) -> LaunchedRun:
             stdout=out.read(),
             stderr=err.read(),
             stopped=stopped,
+            elapsed=min(time.monotonic() - started_at, seconds),
             stopped_processes=swept + (1 if stopped else 0),
         )
 

@@ -30,6 +30,7 @@ from labctl.render.flamegraph import render_svg
 from labctl.render.pprof.encoding import cpu_profile
 
 DEFAULT_RATE = 100  # py-spy's default sampling rate, per second
+SPEEDSCOPE_FILE = "profile.speedscope.json"
 
 
 def record_cpu(
@@ -45,7 +46,7 @@ def record_cpu(
     target.check()
     py_spy = find_tool("py-spy", "install it with: pip install py-spy")
     out_dir.mkdir(parents=True, exist_ok=True)
-    speedscope = out_dir / "profile.speedscope.json"
+    speedscope = out_dir / SPEEDSCOPE_FILE
     cmd = [py_spy, "record", "--format", "speedscope", "--output", str(speedscope)]
     cmd += ["--rate", str(rate), "--nonblocking"]
     if idle:
@@ -64,6 +65,7 @@ def record_cpu(
         run = run_for_window(cmd, seconds)
         returncode, said = run.returncode, run.stderr or run.stdout
         notes += [n for n in [run.note(seconds)] if n]
+        seconds = round(run.elapsed, 2)  # the window a program that exited sooner had
         if run.stopped and speedscope.exists():
             returncode = 0  # the program's KeyboardInterrupt is how the window ends
     if returncode != 0 or not speedscope.exists():

@@ -84,6 +84,36 @@ def test_diagnose_a_process_that_is_not_ours(
     assert cpu[0]["kind"] == "cpu" and cpu[0]["function"] == "spin_checksum", cpu
 
 
+def test_a_baseline_turns_the_finding_to_what_grew_and_away_from_what_did_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """twojobs.py splits its CPU between two callers of one helper, ``spin``: alone, diagnose
+    names the helper (all self time is there); against a healthy capture with the other split,
+    it names the caller that grew; against a capture of the same split, nothing grew."""
+    job = [sys.executable, str(TARGETS / "twojobs.py")]
+    run_dir = ["--run-dir", str(tmp_path)]
+    folders = {}
+    for share in ("0.8", "0.2"):
+        assert main(["profile", "cpu", "--seconds", "3", *run_dir, "--json", "--", *job, share,
+                     "2"]) == 0  # fmt: skip
+        body = json.loads(capsys.readouterr().out)
+        folders[share] = str(Path(body["artefacts"]["speedscope"]).parent)
+    slow = subprocess.Popen([*job, "0.2", "60"])  # the release where render_pages got slower
+    try:
+        window = ["--pid", str(slow.pid), "--seconds", "3", *run_dir]
+        alone = diagnose(window, capsys)
+        against_healthy = diagnose([*window, "--baseline", folders["0.8"]], capsys)
+        against_itself = diagnose([*window, "--baseline", folders["0.2"]], capsys)
+    finally:
+        slow.kill()
+        slow.wait()
+    assert alone[0]["kind"] == "cpu" and alone[0]["function"] == "spin", alone
+    first = against_healthy[0]
+    assert (first["kind"], first["function"]) == ("cpu", "render_pages"), against_healthy
+    assert "in the baseline" in str(first["evidence"]), first
+    assert [f for f in against_itself if f["kind"] == "cpu"] == [], against_itself
+
+
 def test_diagnose_names_the_code_that_opens_the_files_a_process_leaks(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,6 +3,7 @@ shared live service with the fault that each view exists to reveal."""
 
 import json
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from labctl.cli import app, main
 from labctl.evidence.patient import Patient
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json, command_of
+from tests.labctl.targets import TARGETS
 from tests.live import FaultLab
 from tests.polling import eventually_sync
 
@@ -156,3 +158,47 @@ def test_a_heap_window_longer_than_the_service_takes_is_refused_before_capturing
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.stderr
     assert "debug_max_seconds" in result.stderr and "--attach" in result.stderr
+
+
+def capture(args: list[str], capsys: pytest.CaptureFixture[str]) -> Path:
+    """The folder of a real capture made with ``labctl profile ... --json -- CMD``."""
+    at = args.index("--")
+    body = json.loads(run([*args[:at], "--json", *args[at:]], capsys))
+    return Path(next(iter(body["artefacts"].values()))).parent
+
+
+def test_diff_of_two_cpu_captures_names_what_grew_and_what_shrank(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = [sys.executable, str(TARGETS / "twojobs.py")]
+    cpu = ["profile", "cpu", "--seconds", "3", "--run-dir", str(tmp_path)]
+    base = capture([*cpu, "--", *job, "0.8", "2"], capsys)  # parse_records 80 % of the time
+    new = capture([*cpu, "--", *job, "0.2", "2"], capsys)  # then 20 %: render_pages grew
+    body = json.loads(run(["profile", "diff", str(base), str(new), "--run-dir", str(tmp_path),
+                           "--json"], capsys))  # fmt: skip
+    top_two = {c["function"]: c["total_delta_pct"] for c in body["changes"][:2]}
+    assert top_two.keys() == {"render_pages", "parse_records"}, body["changes"][:3]
+    # 60 points expected; a loaded machine blurs the shares, never by half.
+    assert top_two["render_pages"] > 30 and top_two["parse_records"] < -30, top_two
+    svg = Path(body["artefacts"]["flamegraph"]).read_text()
+    assert "render_pages" in svg and "points against the base" in svg
+    table = run(["profile", "diff", str(base), str(new), "--run-dir", str(tmp_path)], capsys)
+    assert "render_pages" in table and "share of samples" in table
+
+
+def test_diff_of_two_heap_captures_ranks_the_site_that_kept_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    heap = ["profile", "heap", "--run-dir", str(tmp_path), "--"]
+    base = capture([*heap, sys.executable, str(TARGETS / "busyloop.py"), "1"], capsys)
+    new = capture([*heap, sys.executable, str(TARGETS / "cachehog.py"), "2"], capsys)
+    body = json.loads(run(["profile", "diff", str(base), str(new), "--run-dir", str(tmp_path),
+                           "--json"], capsys))  # fmt: skip
+    top = body["changes"][0]
+    assert top["function"] == "render_thumbnail", body["changes"][:3]
+    # 16 KiB a key kept, hundreds of keys a second (fewer under memray on a loaded machine).
+    assert top["base_bytes"] == 0 and top["delta_bytes_per_second"] > 256 * 1024, top
+    cpu = capture(["profile", "cpu", "--seconds", "1", "--run-dir", str(tmp_path), "--",
+                   sys.executable, str(TARGETS / "busyloop.py"), "1"], capsys)  # fmt: skip
+    mixed = main(["profile", "diff", str(cpu), str(new), "--run-dir", str(tmp_path)])
+    assert mixed == 2 and "compare two of one kind" in capsys.readouterr().err
