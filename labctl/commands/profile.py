@@ -119,6 +119,7 @@ def profile_cpu(
         json=body,
         tables=[
             tables.cpu_table(profile),
+            *([tables.processes_table(profile)] if profile.busiest else []),
             *([tables.callers_table(callers, peek)] if callers else []),
         ],
         notes=profile.notes,
@@ -192,7 +193,10 @@ def profile_heap(
             patient.close()
     return Outcome(
         json=report.to_json(),
-        tables=[tables.heap_table(report)],
+        tables=[
+            tables.heap_table(report),
+            *([tables.heap_processes_table(report)] if report.processes else []),
+        ],
         notes=report.notes,
         artefacts=report.artefacts,
         next="open the flamegraph HTML, or run it again to see whether the top site keeps growing",

@@ -57,7 +57,7 @@ class CpuRule(Rule):
         return self.found(
             hot.location,
             f"{hot.self_pct:.0f}% of {cpu.samples} CPU samples are in {name} while the process "
-            f"uses {e.cpu_cores:.2f} cores",
+            f"uses {e.cpu_cores:.2f} cores" + _in_worker(cpu),
             min(1.0, e.cpu_cores) * hot.self_pct / 100,
         )
 
@@ -78,9 +78,17 @@ class CpuRule(Rule):
             top.location,
             f"{share:.0f}% of {cpu.samples} CPU samples are in {top.location.function} against "
             f"{was:.0f}% in the baseline (+{delta:.0f} points) while the process uses "
-            f"{e.cpu_cores:.2f} cores",
+            f"{e.cpu_cores:.2f} cores" + _in_worker(cpu),
             min(1.0, e.cpu_cores) * delta / 100,
         )
+
+
+def _in_worker(cpu: CpuProfile) -> str:
+    """Which process carries the samples, when a master and its workers were sampled."""
+    busiest = cpu.busiest
+    if busiest is None:
+        return ""
+    return f"; pid {busiest.pid} ({busiest.command[:60]}) carries {busiest.share_pct:.0f}% of them"
 
 
 class TaskRule(Rule):

@@ -8,6 +8,7 @@ frames, and every renderer and ``diagnose`` reads that.
 from __future__ import annotations
 
 import collections
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,19 @@ class Stacks:
                 raise ValueError("evented speedscope profiles are not supported")
         return stacks
 
+    @classmethod
+    def per_process(cls, doc: dict[str, Any]) -> dict[int, Stacks]:
+        """One :class:`Stacks` per process of a py-spy ``--subprocesses`` capture, whose
+        speedscope profiles are named ``Process PID Thread TID ...``; {} for other files."""
+        found: dict[int, Stacks] = {}
+        for profile in doc["profiles"]:
+            named = _PROCESS.match(str(profile.get("name", "")))
+            if named is None:
+                return {}
+            single = cls.from_speedscope({"shared": doc["shared"], "profiles": [profile]})
+            found.setdefault(int(named["pid"]), cls()).counts.update(single.counts)
+        return found
+
     def top_functions(self, limit: int = 15) -> list[FunctionShare]:
         """Functions by self share, where "self" is the innermost *application* frame of
         each sample (so time in ``time.sleep`` counts for the function that called it)."""
@@ -120,6 +134,8 @@ class Stacks:
             for stack, count in self.counts.most_common()
         )
 
+
+_PROCESS = re.compile(r"^Process (?P<pid>\d+) ")
 
 # More library frames than this under the entry point's own frames is the framework working
 # for itself (event loop, server, sockets), not the entry point's code being slow.

@@ -15,6 +15,22 @@ from labctl.records.call_stacks import FunctionShare, Stacks
 from labctl.records.location import Location
 
 
+@dataclass(frozen=True)
+class ProcessShare:
+    """One process of a capture that sampled a master and its workers."""
+
+    pid: int
+    command: str
+    samples: int
+    share_pct: float  # of all the capture's samples
+    top: FunctionShare | None  # its hottest function, by its own samples
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pid": self.pid, "command": self.command, "samples": self.samples,
+                "share_pct": self.share_pct,
+                "top": self.top.to_json() if self.top else None}  # fmt: skip
+
+
 @dataclass
 class CpuProfile:
     target: str
@@ -24,6 +40,13 @@ class CpuProfile:
     artefacts: dict[str, str] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # With workers sampled too: each process that was sampled, the busiest first.
+    processes: list[ProcessShare] = field(default_factory=list)
+
+    @property
+    def busiest(self) -> ProcessShare | None:
+        """The process carrying most samples, when a master and its workers were sampled."""
+        return self.processes[0] if self.processes and self.processes[0].samples else None
 
     def stacks(self) -> Stacks:
         """The sampled stacks behind the table, read back from the speedscope file: for
@@ -39,6 +62,7 @@ class CpuProfile:
             "artefacts": self.artefacts,
             "command": self.command,
             "notes": self.notes,
+            "processes": [p.to_json() for p in self.processes],
         }
 
 
@@ -58,6 +82,24 @@ class GrowthSite:
         return cls(Location.from_json(body), int(body["bytes"]), int(body["count"]))
 
 
+@dataclass(frozen=True)
+class ProcessGrowth:
+    """One process of a master's tree in a heap capture: what it kept, or why it was not
+    watched (memray attach needs a process that runs Python code)."""
+
+    pid: int
+    command: str
+    bytes: int
+    top: GrowthSite | None
+    watched: bool
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pid": self.pid, "command": self.command, "bytes": self.bytes,
+                "top": self.top.to_json() if self.top else None, "watched": self.watched,
+                "reason": self.reason}  # fmt: skip
+
+
 @dataclass
 class HeapReport:
     target: str
@@ -67,6 +109,8 @@ class HeapReport:
     artefacts: dict[str, str] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # A master and its workers: each process, the one that kept most first.
+    processes: list[ProcessGrowth] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -81,6 +125,7 @@ class HeapReport:
             "artefacts": self.artefacts,
             "command": self.command,
             "notes": self.notes,
+            "processes": [p.to_json() for p in self.processes],
         }
 
     @classmethod

@@ -37,6 +37,15 @@ def cpu_table(profile: CpuProfile) -> Table:
     return table
 
 
+def processes_table(profile: CpuProfile) -> Table:
+    table = Table("% of samples", "samples", "pid", "hottest function", "command",
+                  title="by process (the master and its workers)")  # fmt: skip
+    for p in profile.processes:
+        table.add_row(f"{p.share_pct:.1f}", str(p.samples), str(p.pid),
+                      p.top.location.function if p.top else "-", p.command[:60])  # fmt: skip
+    return table
+
+
 def callers_table(function: str, callers: list[Caller]) -> Table:
     table = Table("% of its samples", "samples", "caller", "file", title=f"who calls {function}")
     for c in callers:
@@ -97,6 +106,15 @@ def heap_table(report: HeapReport) -> Table:
     for g in report.growth:
         at = g.location
         table.add_row(mib(g.bytes), str(g.count), at.function, f"{at.file}:{at.line}")
+    return table
+
+
+def heap_processes_table(report: HeapReport) -> Table:
+    table = Table("MiB kept", "pid", "where most was allocated", "command",
+                  title="by process (the master and its workers)")  # fmt: skip
+    for p in report.processes:
+        where = p.top.location.function if p.top else (p.reason if not p.watched else "-")
+        table.add_row(mib(p.bytes) if p.watched else "-", str(p.pid), where, p.command[:60])
     return table
 
 

@@ -18,13 +18,17 @@ service: the debug surface's tracemalloc window) gives the same report, and says
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import psutil
 
 from labctl.evidence.probes.launch import LaunchedRun, run_for_window
 from labctl.evidence.probes.target import (
@@ -35,7 +39,7 @@ from labctl.evidence.probes.target import (
     find_tool,
 )
 from labctl.evidence.sources import function_at
-from labctl.records.captures import GrowthSite, HeapReport
+from labctl.records.captures import GrowthSite, HeapReport, ProcessGrowth
 from labctl.records.location import Location
 from labctl.render.pprof.encoding import HeapSites, heap_profile
 
@@ -170,6 +174,94 @@ def _attach(target: Target, seconds: float, capture: Path, echo: Echo) -> list[s
     raise ProbeError(f"memray attach failed ({message})")
 
 
+# A process using less CPU than this while it is looked at runs no Python code, and memray
+# attach would wait for it to (about a minute) before failing.
+BUSY_CPU_PERCENT = 1.0
+LOOK_SECONDS = 0.5
+
+
+def _running_python(pids: list[int]) -> dict[int, bool]:
+    """Which of ``pids`` used CPU while looked at for half a second."""
+    procs: dict[int, psutil.Process] = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            procs[pid] = psutil.Process(pid)
+            procs[pid].cpu_percent(None)
+    time.sleep(LOOK_SECONDS)
+    busy = dict.fromkeys(pids, False)
+    for pid, proc in procs.items():
+        with contextlib.suppress(psutil.Error):
+            busy[pid] = proc.cpu_percent(None) >= BUSY_CPU_PERCENT
+    return busy
+
+
+def _record_tree(
+    target: Target, workers: dict[int, str], seconds: float, out_dir: Path, echo: Echo,
+    limit: int, pprof: bool,
+) -> HeapReport:  # fmt: skip
+    """memray attach to every process of a master's tree that runs Python code, at once, for
+    the same window; the growth of all of them by site, and each one's own."""
+    commands = {target.pid or 0: target.command_line(), **workers}
+    busy = _running_python(list(commands))
+    captures = {pid: out_dir / f"heap-{pid}.memray.bin" for pid, on in busy.items() if on}
+    failures: dict[int, str] = {}
+    cmds: list[str] = []
+
+    def watch(pid: int) -> None:
+        try:
+            cmds.extend(_attach(Target(pid=pid), seconds, captures[pid], echo))
+        except ProbeError as exc:
+            failures[pid] = str(exc)
+
+    threads = [threading.Thread(target=watch, args=(pid,)) for pid in captures]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rows: list[ProcessGrowth] = []
+    merged: list[GrowthSite] = []
+    allocated, in_use = HeapSites(), HeapSites()
+    for pid, command in commands.items():
+        if pid not in captures or pid in failures:
+            why = failures.get(pid, "idle (memray attach needs a process running Python code)")
+            rows.append(ProcessGrowth(pid, command, 0, None, watched=False, reason=why))
+            continue
+        growth = read_growth(captures[pid], limit)
+        merged += growth
+        rows.append(ProcessGrowth(pid, command, sum(g.bytes for g in growth),
+                                  growth[0] if growth else None, watched=True))  # fmt: skip
+        if pprof:
+            for whole, part in zip((allocated, in_use), read_sites(captures[pid]), strict=True):
+                for stack, size in part.bytes.items():
+                    whole.add(stack, size, part.count[stack])
+    rows.sort(key=lambda r: (-r.bytes, r.pid))
+    report = HeapReport(
+        target=target.describe(), seconds=seconds, source="memray attach",
+        growth=_summed(merged)[:limit], command=cmds, processes=rows,
+        artefacts={f"capture_{pid}": str(path) for pid, path in captures.items()},
+    )  # fmt: skip
+    watched = [r for r in rows if r.watched]
+    report.notes.append(
+        f"pid {target.pid} has {len(workers)} Python worker(s); {len(watched)} process(es) "
+        f"running Python were watched" + (f", pid {rows[0].pid} kept the most" if watched else "")
+    )
+    if pprof and watched:
+        (out_dir / PPROF_FILE).write_bytes(heap_profile(in_use, seconds, "memray attach",
+                                                        allocated))  # fmt: skip
+        report.artefacts["pprof"] = str(out_dir / PPROF_FILE)
+    return report
+
+
+def _summed(growth: list[GrowthSite]) -> list[GrowthSite]:
+    """The same site in several processes is one row: what they kept there together."""
+    sizes: collections.Counter[Location] = collections.Counter()
+    counts: collections.Counter[Location] = collections.Counter()
+    for site in growth:
+        sizes[site.location] += site.bytes
+        counts[site.location] += site.count
+    return [GrowthSite(at, size, counts[at]) for at, size in sizes.most_common()]
+
+
 def _run(
     target: Target, seconds: float, capture: Path, echo: Echo
 ) -> tuple[list[str], LaunchedRun]:
@@ -223,6 +315,10 @@ def record_heap(
         report = fallback(seconds)
         report.notes.append("memray attach skipped for the lab's service (pass --attach)")
         return _saved(report, out_dir, pprof)
+    workers = target.python_children()
+    if workers:
+        return _saved(_record_tree(target, workers, seconds, out_dir, echo, limit, pprof),
+                      out_dir)  # fmt: skip
     try:
         if target.pid is not None:
             cmd, source = _attach(target, seconds, capture, echo), "memray attach"

@@ -12,6 +12,7 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from labctl.evidence.probes.launch import run_for_window
 from labctl.evidence.probes.target import (
@@ -22,7 +23,7 @@ from labctl.evidence.probes.target import (
     find_tool,
 )
 from labctl.records.call_stacks import Stacks
-from labctl.records.captures import CpuProfile
+from labctl.records.captures import CpuProfile, ProcessShare
 
 # The flamegraph SVG is an artefact of the capture, as memray's HTML is of a heap capture:
 # the probe writes it with the renderer, which reads records only (no cycle).
@@ -52,6 +53,10 @@ def record_cpu(
     if idle:
         cmd.append("--idle")
     notes: list[str] = []
+    workers = target.python_children()
+    master = target.command_line()  # read now: a master may be gone when the capture ends
+    if workers:  # a master and its workers: sample them all, report each
+        cmd.append("--subprocesses")
     if target.pid is not None:
         cmd += ["--pid", str(target.pid), "--duration", str(max(1, round(seconds)))]
         echo(" ".join(cmd))
@@ -74,7 +79,8 @@ def record_cpu(
         if "ermission" in last or "ptrace" in last.lower():
             raise ProbeError(f"py-spy could not attach: {last}; {PTRACE_HINT}", EXIT_PERMISSION)
         raise ProbeError(f"py-spy failed: {last}")
-    stacks = Stacks.from_speedscope(json.loads(speedscope.read_text()))
+    doc = json.loads(speedscope.read_text())
+    stacks = Stacks.from_speedscope(doc)
     svg = out_dir / "flamegraph.svg"
     svg.write_text(render_svg(stacks, f"CPU: {target.describe()}"))
     collapsed = out_dir / "profile.collapsed.txt"
@@ -97,6 +103,34 @@ def record_cpu(
         },
         command=cmd,
         notes=notes,
+        processes=_per_process(doc, stacks.samples, {**workers, target.pid or 0: master})
+        if workers
+        else [],
     )
+    busiest = profile.busiest
+    if busiest is not None:
+        profile.notes.append(
+            f"pid {target.pid} and its {len(workers)} Python worker(s) sampled (py-spy "
+            f"--subprocesses); pid {busiest.pid} carries {busiest.share_pct:.0f}% of the samples"
+        )
     (out_dir / "top.json").write_text(json.dumps(profile.to_json(), indent=2))
     return profile
+
+
+def _per_process(doc: dict[str, Any], total: int, commands: dict[int, str]) -> list[ProcessShare]:
+    """Every process of the master's tree, with its share of the samples and its hottest
+    function, busiest first (py-spy leaves out a process that was never running Python)."""
+    sampled = Stacks.per_process(doc)
+    rows = [
+        ProcessShare(
+            pid,
+            commands.get(pid, "?"),
+            stacks.samples,
+            round(100 * stacks.samples / max(total, 1), 2),
+            next(iter(stacks.top_functions(1)), None),
+        )
+        for pid, stacks in sampled.items()
+    ]
+    rows += [ProcessShare(pid, command, 0, 0.0, None) for pid, command in commands.items()
+             if pid not in sampled]  # fmt: skip
+    return sorted(rows, key=lambda p: (-p.samples, p.pid))

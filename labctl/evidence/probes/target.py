@@ -55,6 +55,33 @@ class Target:
                 f"pid {self.pid} ({Path(exe).name}) is not a Python process", EXIT_NOT_PYTHON
             )
 
+    def command_line(self) -> str:
+        """The process's command line (its description, for a command or a gone process)."""
+        if self.pid is None:
+            return self.describe()
+        try:
+            return " ".join(psutil.Process(self.pid).cmdline()) or self.describe()
+        except psutil.Error:
+            return self.describe()
+
+    def python_children(self) -> dict[int, str]:
+        """The Python processes under the PID (workers of a gunicorn master, a process
+        pool), by PID with their command lines; {} for a command or a lone process."""
+        if self.pid is None:
+            return {}
+        found: dict[int, str] = {}
+        try:
+            children = psutil.Process(self.pid).children(recursive=True)
+        except psutil.Error:
+            return {}
+        for child in children:
+            try:
+                if "python" in Path(child.exe()).name.lower():
+                    found[child.pid] = " ".join(child.cmdline())
+            except psutil.Error:
+                continue
+        return found
+
 
 PTRACE_HINT = (
     "attaching needs ptrace: run as root, or `sysctl kernel.yama.ptrace_scope=0`; "

@@ -6,16 +6,22 @@ import json
 import random
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 
 from labctl.cli import main
+from labctl.stack.ports import free_port
 from leaky_app.faults import CATALOGUE
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
-from tests.labctl.targets import TARGETS
+from tests.labctl.targets import TARGETS, process_group, written_pids
 from tests.live import FaultLab
+from tests.polling import eventually_sync
+
+ROOT = Path(__file__).parents[3]
 
 pytestmark = pytest.mark.integration
 # The core faults, and the descriptor leak (its finding greps the code py-spy saw running).
@@ -112,6 +118,39 @@ def test_a_baseline_turns_the_finding_to_what_grew_and_away_from_what_did_not(
     assert (first["kind"], first["function"]) == ("cpu", "render_pages"), against_healthy
     assert "in the baseline" in str(first["evidence"]), first
     assert [f for f in against_itself if f["kind"] == "cpu"] == [], against_itself
+
+
+def test_gunicorn_s_master_is_profiled_with_its_workers_and_the_busy_one_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port, mark = free_port(), tmp_path / "worker"
+    gunicorn = [sys.executable, "-m", "gunicorn", "-k", "uvicorn_worker.UvicornWorker", "-w",
+                "2", "-b", f"127.0.0.1:{port}", "tests.labctl.targets.workers_app:app"]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with process_group(gunicorn, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                       ) as master:  # fmt: skip
+        eventually_sync(lambda: answers(url), "gunicorn answers", deadline_s=60)
+        # One request keeps one worker busy for the whole test (its loop is blocked).
+        threading.Thread(target=answers, args=(f"{url}/price?seconds=40&mark={mark}", 60),
+                         daemon=True).start()  # fmt: skip
+        [worker] = written_pids(mark)
+        window = ["--pid", str(master.pid), "--seconds", "3", "--run-dir", str(tmp_path)]
+        assert main(["profile", "cpu", *window, "--json"]) == 0
+        profile = json.loads(capsys.readouterr().out)
+        found = diagnose(window, capsys)
+    by_pid = {p["pid"]: p for p in profile["processes"]}
+    assert profile["processes"][0]["pid"] == worker != master.pid, profile["processes"]
+    assert by_pid[worker]["top"]["function"] == "price_basket"
+    first = found[0]
+    assert (first["kind"], first["function"]) == ("cpu", "price_basket"), found
+    assert f"pid {worker}" in str(first["evidence"]), first
+
+
+def answers(url: str, timeout: float = 2.0) -> bool:
+    try:
+        return httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def test_diagnose_names_the_code_that_opens_the_files_a_process_leaks(

@@ -1,8 +1,12 @@
 """Tiny target scripts named for the behaviour they produce; profilers are pointed at them."""
 
+import contextlib
+import os
+import signal
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +51,16 @@ def capture_neverending(
     said = f"still running when the {seconds} s window closed"
     assert any(said in note for note in body["notes"]), body["notes"]
     return body
+
+
+@contextlib.contextmanager
+def process_group(command: list[str], **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` in a session of its own (a master and the workers it forks), stopped as a
+    group by its PID when the block ends, whatever happened in it."""
+    proc = subprocess.Popen(command, start_new_session=True, **popen)
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

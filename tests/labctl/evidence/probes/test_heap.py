@@ -13,7 +13,7 @@ from labctl.evidence.probes.heap import group_growth
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
 from tests.labctl.render.pprof.go_pprof import top
-from tests.labctl.targets import TARGETS, capture_neverending
+from tests.labctl.targets import TARGETS, capture_neverending, process_group, written_pids
 from tests.live import FaultLab
 
 pytestmark = pytest.mark.integration
@@ -82,6 +82,25 @@ def test_profile_heap_of_a_command_that_never_exits_keeps_its_window(
 ) -> None:
     body = capture_neverending(lambda a: run_json(a, capsys), ["profile", "heap"], tmp_path, 2)
     assert body["growth"][0]["function"] == "hoard_forever", body["growth"][:3]
+
+
+def test_profile_heap_of_a_pool_s_master_names_the_worker_that_keeps_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mark = tmp_path / "worker"
+    pool_cmd = [sys.executable, str(TARGETS / "crunchpool.py"), "60", str(mark), "hoard"]
+    with process_group(pool_cmd) as pool:
+        [worker] = written_pids(mark)
+        body = run_json(["profile", "heap", "--pid", str(pool.pid), "--seconds", "2",
+                         "--run-dir", str(tmp_path), "--json"], capsys)  # fmt: skip
+    rows = {p["pid"]: p for p in body["processes"]}
+    assert body["processes"][0]["pid"] == worker, body["processes"]
+    assert rows[worker]["watched"] and rows[worker]["top"]["function"] == "crunch_ledger"
+    assert rows[worker]["bytes"] > 1 << 20  # 16 KiB a round, many rounds a second
+    # The idle ones are named, with why they were not watched, not waited for.
+    idle = [p for p in body["processes"] if not p["watched"]]
+    assert idle and all("idle" in p["reason"] for p in idle), body["processes"]
+    assert body["growth"][0]["function"] == "crunch_ledger"
 
 
 def test_profile_heap_attaches_to_a_pid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
