@@ -106,7 +106,7 @@ def test_a_baseline_turns_the_finding_to_what_grew_and_away_from_what_did_not(
         folders[share] = str(Path(body["artefacts"]["speedscope"]).parent)
     slow = subprocess.Popen([*job, "0.2", "60"])  # the release where render_pages got slower
     try:
-        window = ["--pid", str(slow.pid), "--seconds", "3", *run_dir]
+        window = ["--pid", str(slow.pid), "--seconds", "2", *run_dir]
         alone = diagnose(window, capsys)
         against_healthy = diagnose([*window, "--baseline", folders["0.8"]], capsys)
         against_itself = diagnose([*window, "--baseline", folders["0.2"]], capsys)
