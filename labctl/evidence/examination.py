@@ -38,19 +38,22 @@ Echo = Callable[[str], None]
 
 
 def _sample(proc: psutil.Process) -> Sample:
-    """CPU time of the process and its workers (a master's own is near nothing), with what
-    its reaped children used; RSS and descriptors of the process itself."""
+    """CPU time and RSS of the process and its workers (a master's own are near nothing),
+    CPU with what its reaped children used; descriptors of the process itself."""
     with proc.oneshot():
         times = proc.cpu_times()
         cpu = times.user + times.system + times.children_user + times.children_system
-        rss, fds = proc.memory_info().rss, proc.num_fds()
+        rss = {proc.pid: proc.memory_info().rss}
+        fds = proc.num_fds()
     for child in proc.children(recursive=True):
         try:
-            child_times = child.cpu_times()
+            with child.oneshot():
+                child_times = child.cpu_times()
+                rss[child.pid] = child.memory_info().rss
         except psutil.Error:  # gone between the listing and the reading
             continue
         cpu += child_times.user + child_times.system
-    return Sample(time.monotonic(), cpu, rss, fds)
+    return Sample(time.monotonic(), cpu, sum(rss.values()), fds, rss if len(rss) > 1 else {})
 
 
 def _series_count(text: str) -> int:

@@ -123,6 +123,11 @@ class MemoryRule(Rule):
         if top is not None and tasks_at is not None and top.location.function == tasks_at.function:
             score /= 2  # the tasks are the cause; the memory they hold is the consequence
         text = f"RSS grew {growth_mib:.1f} MiB ({e.rss_growth:.0%}) in {e.seconds:g} s"
+        if e.growing_process is not None:
+            pid, grown = e.growing_process
+            text += (
+                f" (pid {pid} {grown / 2**20:+.1f} MiB, the most of the process and its workers)"
+            )
         if by_allocator:
             text += f", {by_allocator[0].replace('_', ' ')} {by_allocator[1]:.0%}"
         if top and heap:

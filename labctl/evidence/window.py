@@ -32,9 +32,10 @@ HEAP_CONFIRM_BYTES = 1 << 20
 @dataclass
 class Sample:
     at: float
-    cpu_seconds: float
-    rss: int
+    cpu_seconds: float  # of the process and its workers
+    rss: int  # of the process and its workers
     fds: int
+    rss_by_pid: dict[int, int] = field(default_factory=dict)  # with workers: each one's
 
 
 @dataclass
@@ -67,6 +68,16 @@ class Evidence:
     def rss_growth(self) -> float:
         """RSS growth over the window, as a share of RSS at its start."""
         return _growth([s.rss for s in self.samples])[0]
+
+    @property
+    def growing_process(self) -> tuple[int, int] | None:
+        """With workers sampled: the process whose RSS grew most (PID, bytes), among those
+        alive at both ends of the window."""
+        if len(self.samples) < 2 or len(self.samples[0].rss_by_pid) < 2:
+            return None
+        first, last = self.samples[0].rss_by_pid, self.samples[-1].rss_by_pid
+        grown = [(pid, last[pid] - first[pid]) for pid in first.keys() & last.keys()]
+        return max(grown, key=lambda g: g[1], default=None)
 
     @property
     def heap_growth(self) -> tuple[str, float] | None:

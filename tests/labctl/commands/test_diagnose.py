@@ -17,7 +17,7 @@ from labctl.stack.ports import free_port
 from leaky_app.faults import CATALOGUE
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
-from tests.labctl.targets import TARGETS, process_group, written_pids
+from tests.labctl.targets import TARGETS, busy_pool, process_group, written_pids
 from tests.live import FaultLab
 from tests.polling import eventually_sync
 
@@ -144,6 +144,17 @@ def test_gunicorn_s_master_is_profiled_with_its_workers_and_the_busy_one_is_name
     first = found[0]
     assert (first["kind"], first["function"]) == ("cpu", "price_basket"), found
     assert f"pid {worker}" in str(first["evidence"]), first
+
+
+def test_diagnose_of_a_pool_s_master_names_the_worker_whose_memory_grows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with busy_pool(tmp_path, hoard=True) as (master, worker):
+        found = diagnose(["--pid", str(master), "--seconds", "3", "--run-dir", str(tmp_path)],
+                         capsys)  # fmt: skip
+    memory = [f for f in found if f["kind"] == "memory"]
+    assert memory and memory[0]["function"] == "crunch_ledger", found
+    assert f"pid {worker} +" in str(memory[0]["evidence"]), memory[0]
 
 
 def answers(url: str, timeout: float = 2.0) -> bool:

@@ -64,3 +64,14 @@ def process_group(command: list[str], **popen: Any) -> Iterator[subprocess.Popen
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+@contextlib.contextmanager
+def busy_pool(tmp_path: Path, hoard: bool = False) -> Iterator[tuple[int, int]]:
+    """``crunchpool.py`` running (one worker busy for a minute, keeping memory with
+    ``hoard``): the master's PID and the busy worker's, once its task has started."""
+    mark = tmp_path / "worker"
+    command = [sys.executable, str(TARGETS / "crunchpool.py"), "60", str(mark)]
+    with process_group([*command, *(["hoard"] if hoard else [])]) as pool:
+        [worker] = written_pids(mark)
+        yield pool.pid, worker

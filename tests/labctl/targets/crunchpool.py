@@ -1,7 +1,8 @@
 """Target script: a multiprocessing pool of three workers, one of which gets a task that
 spends argv[1] seconds of CPU in ``crunch_ledger``; the others finish theirs at once and
 wait. It writes that worker's PID to argv[2] when the heavy task starts. With argv[3]
-``hoard``, ``crunch_ledger`` also keeps a 16 KiB entry a round (at most 64 MiB)."""
+``hoard``, ``crunch_ledger`` also keeps an 8 KiB entry a round (about 8 MiB a second, at
+most 256 MiB: half a minute of growth, longer than any window that watches it)."""
 
 import multiprocessing
 import os
@@ -15,8 +16,8 @@ def crunch_ledger(seconds: float, hoard: bool) -> int:
     while time.monotonic() < deadline:
         for i in range(10_000):
             total = (total * 31 + i) % 1_000_003
-        if hoard and len(kept) < 4096:
-            kept.append(bytes(16 * 1024) + total.to_bytes(8, "little"))
+        if hoard and len(kept) < 32_768:
+            kept.append(bytes(8 * 1024) + total.to_bytes(8, "little"))
     return total
 
 

@@ -13,7 +13,7 @@ from labctl.evidence.probes.heap import group_growth
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
 from tests.labctl.render.pprof.go_pprof import top
-from tests.labctl.targets import TARGETS, capture_neverending, process_group, written_pids
+from tests.labctl.targets import TARGETS, busy_pool, capture_neverending
 from tests.live import FaultLab
 
 pytestmark = pytest.mark.integration
@@ -87,11 +87,8 @@ def test_profile_heap_of_a_command_that_never_exits_keeps_its_window(
 def test_profile_heap_of_a_pool_s_master_names_the_worker_that_keeps_memory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    mark = tmp_path / "worker"
-    pool_cmd = [sys.executable, str(TARGETS / "crunchpool.py"), "60", str(mark), "hoard"]
-    with process_group(pool_cmd) as pool:
-        [worker] = written_pids(mark)
-        body = run_json(["profile", "heap", "--pid", str(pool.pid), "--seconds", "2",
+    with busy_pool(tmp_path, hoard=True) as (master, worker):
+        body = run_json(["profile", "heap", "--pid", str(master), "--seconds", "2",
                          "--run-dir", str(tmp_path), "--json"], capsys)  # fmt: skip
     rows = {p["pid"]: p for p in body["processes"]}
     assert body["processes"][0]["pid"] == worker, body["processes"]

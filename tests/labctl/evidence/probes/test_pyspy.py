@@ -12,7 +12,7 @@ from labctl.cli import main
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
 from tests.labctl.render.pprof.go_pprof import top
-from tests.labctl.targets import TARGETS, capture_neverending, process_group, written_pids
+from tests.labctl.targets import TARGETS, busy_pool, capture_neverending
 from tests.live import FaultLab
 
 pytestmark = pytest.mark.integration
@@ -69,14 +69,12 @@ def test_profile_a_command_that_never_exits_keeps_its_window(
 def test_profile_a_pool_s_master_names_the_worker_that_carries_the_cpu(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    mark = tmp_path / "worker"
-    with process_group([sys.executable, str(TARGETS / "crunchpool.py"), "30", str(mark)]) as pool:
-        [worker] = written_pids(mark)
-        body = run_json(["profile", "cpu", "--pid", str(pool.pid), "--seconds", "2",
+    with busy_pool(tmp_path) as (master, worker):
+        body = run_json(["profile", "cpu", "--pid", str(master), "--seconds", "2",
                          "--run-dir", str(tmp_path), "--json"], capsys)  # fmt: skip
     assert "--subprocesses" in body["command"]
     busiest = body["processes"][0]
-    assert busiest["pid"] == worker and busiest["pid"] != pool.pid, body["processes"]
+    assert busiest["pid"] == worker and busiest["pid"] != master, body["processes"]
     assert busiest["top"]["function"] == "crunch_ledger" and busiest["share_pct"] > 80
     assert body["top"][0]["function"] == "crunch_ledger"
     assert any(f"pid {worker} carries" in note for note in body["notes"]), body["notes"]
