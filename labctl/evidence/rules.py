@@ -50,7 +50,9 @@ class CpuRule(Rule):
         cpu = e.cpu
         if cpu is not None and e.baseline_cpu is not None:
             return self._against(e, cpu, e.baseline_cpu)
-        if not cpu or not cpu.top or cpu.top[0].self_pct / 100 < CPU_SHARE_FLOOR:
+        # A function with most of the samples of a process that is mostly idle is not a CPU
+        # problem (py-spy samples running threads only): its share of the time is what counts.
+        if not cpu or not cpu.top or _time_share(e, cpu.top[0].self_pct) < CPU_SHARE_FLOOR:
             return None
         hot = cpu.top[0]
         name = hot.location.function
@@ -58,7 +60,7 @@ class CpuRule(Rule):
             hot.location,
             f"{hot.self_pct:.0f}% of {cpu.samples} CPU samples are in {name} while the process "
             f"uses {e.cpu_cores:.2f} cores" + _in_worker(cpu),
-            min(1.0, e.cpu_cores) * hot.self_pct / 100,
+            _time_share(e, hot.self_pct),
         )
 
     def _against(self, e: Evidence, cpu: CpuProfile, baseline: Stacks) -> Finding | None:
@@ -70,7 +72,7 @@ class CpuRule(Rule):
             return None
         top = grown[0]
         delta = max(top.self_delta_pct, top.total_delta_pct)
-        if delta / 100 < CPU_SHARE_FLOOR:
+        if _time_share(e, delta) < CPU_SHARE_FLOOR:
             return None
         share = top.new_total_pct if delta == top.total_delta_pct else top.new_self_pct
         was = top.base_total_pct if delta == top.total_delta_pct else top.base_self_pct
@@ -79,8 +81,13 @@ class CpuRule(Rule):
             f"{share:.0f}% of {cpu.samples} CPU samples are in {top.location.function} against "
             f"{was:.0f}% in the baseline (+{delta:.0f} points) while the process uses "
             f"{e.cpu_cores:.2f} cores" + _in_worker(cpu),
-            min(1.0, e.cpu_cores) * delta / 100,
+            _time_share(e, delta),
         )
+
+
+def _time_share(e: Evidence, sample_pct: float) -> float:
+    """A share of the samples as a share of one core's time over the window."""
+    return min(1.0, e.cpu_cores) * sample_pct / 100
 
 
 def _in_worker(cpu: CpuProfile) -> str:

@@ -17,7 +17,7 @@ from labctl.records.location import Location, SourceHit
 from labctl.records.open_files import FdGroup
 
 # Below these, a symptom is within what a healthy service under load shows.
-CPU_SHARE_FLOOR = 0.2  # the top function's share of samples
+CPU_SHARE_FLOOR = 0.2  # the top function's share of a core's time (of samples, by cores used)
 RSS_GROWTH_FLOOR = 0.03  # growth over the window as a share of RSS at its start
 TASK_GROWTH_FLOOR = 50
 GC_SHARE_FLOOR = 0.01  # wall time in older-generation collections

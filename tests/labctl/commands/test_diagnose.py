@@ -164,6 +164,22 @@ def answers(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def test_a_healthy_program_that_is_not_ours_has_no_finding_and_diagnose_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steady = subprocess.Popen([sys.executable, str(TARGETS / "steady.py"), "60"])
+    try:
+        window = ["--pid", str(steady.pid), "--seconds", "3", "--run-dir", str(tmp_path)]
+        found = diagnose(window, capsys)
+        assert main(["diagnose", *window]) == 0
+        said = capsys.readouterr()
+    finally:
+        steady.kill()
+        steady.wait()
+    assert found == []
+    assert "nothing abnormal in this window" in said.out + said.err
+
+
 def test_diagnose_names_the_code_that_opens_the_files_a_process_leaks(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

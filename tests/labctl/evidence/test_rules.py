@@ -3,7 +3,8 @@ only in some fault orders, and what the descriptor finding says with and without
 
 from labctl.evidence.rules import findings
 from labctl.evidence.window import Evidence, Sample
-from labctl.records.captures import GrowthSite, HeapReport
+from labctl.records.call_stacks import FunctionShare
+from labctl.records.captures import CpuProfile, GrowthSite, HeapReport
 from labctl.records.location import Location, SourceHit
 from labctl.records.open_files import FdGroup
 
@@ -64,3 +65,18 @@ def test_growing_descriptors_name_the_code_that_builds_their_file_names() -> Non
 
 def test_a_few_new_descriptors_are_no_finding() -> None:
     assert findings(Evidence(pid=1, seconds=4, samples=_descriptors([12, 20, 25]))) == []
+
+
+def _busy(cores: float) -> Evidence:
+    """One function has every sample of a process that used ``cores`` over 4 s."""
+    hot = FunctionShare(Location("price", "/srv/app/shop.py", 3), 100.0, 100.0)
+    samples = [Sample(at=float(i), cpu_seconds=cores * i, rss=MIB, fds=10) for i in range(5)]
+    cpu = CpuProfile(target="pid 1", seconds=4, samples=40, top=[hot])
+    return Evidence(pid=1, seconds=4, samples=samples, cpu=cpu)
+
+
+def test_a_function_with_every_sample_of_an_idle_process_is_no_cpu_finding() -> None:
+    assert findings(_busy(cores=0.05)) == []  # 5 % of a core: all of it in price, still idle
+    found = findings(_busy(cores=0.9))
+    assert [(f.kind, f.location.function) for f in found] == [("cpu", "price")]
+    assert round(found[0].score, 2) == 0.9
