@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 from labctl.evidence.patient import Patient, PatientError
 from labctl.evidence.probes.fds import code_naming, open_files
@@ -27,8 +28,8 @@ from labctl.evidence.probes.heap import record_heap
 from labctl.evidence.probes.pyspy import record_cpu
 from labctl.evidence.probes.target import EXIT_NO_PROCESS, ProbeError, Target
 from labctl.evidence.rules import findings
-from labctl.evidence.sources import source_scope
-from labctl.evidence.window import FD_GROWTH_FLOOR, Evidence, Sample
+from labctl.evidence.sources import grep, source_scope
+from labctl.evidence.window import FD_GROWTH_FLOOR, SERIES_GROWTH_FLOOR, Evidence, Sample
 from labctl.records.call_stacks import Stacks
 from labctl.records.captures import CpuProfile
 from labctl.records.debug_views import GcReport, LoopReport, TaskCensus
@@ -56,12 +57,15 @@ def _sample(proc: psutil.Process) -> Sample:
     return Sample(time.monotonic(), cpu, sum(rss.values()), fds, rss if len(rss) > 1 else {})
 
 
-def _series_count(text: str) -> int:
-    return sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+def _series_by_family(text: str) -> dict[str, int]:
+    """Series per metric family of an exposition page (prometheus-client's parser)."""
+    return {f.name: len(f.samples) for f in text_string_to_metric_families(text)}
 
 
-def _snapshot(patient: Patient) -> tuple[TaskCensus, GcReport, LoopReport, int | None]:
-    series = _series_count(patient.metrics_text()) if patient.metrics_url else None
+def _snapshot(
+    patient: Patient,
+) -> tuple[TaskCensus, GcReport, LoopReport, dict[str, int] | None]:
+    series = _series_by_family(patient.metrics_text()) if patient.metrics_url else None
     return patient.tasks(), patient.gc(), patient.loop(), series
 
 
@@ -116,7 +120,9 @@ def gather(
         evidence.gc = (before[1], after[1])
         evidence.loop = (before[2], after[2])
         if before[3] is not None and after[3] is not None:
-            evidence.series = (before[3], after[3])
+            evidence.series = (sum(before[3].values()), sum(after[3].values()))
+            grown = {name: n - before[3].get(name, 0) for name, n in after[3].items()}
+            evidence.series_family = max(grown, key=lambda name: grown[name], default=None)
         reports = [r for r in (before[1], middle, after[1]) if r is not None]
         for name in reports[0].allocator:
             values = [r.allocator.get(name) for r in reports]
@@ -124,6 +130,8 @@ def gather(
                 evidence.allocator[name] = [v for v in values if v is not None]
     if evidence.fd_growth >= FD_GROWTH_FLOOR:
         _explain_fds(evidence)
+    if evidence.series_growth >= SERIES_GROWTH_FLOOR and evidence.series_family:
+        _explain_series(evidence, evidence.series_family)
     if evidence.memory_growing:
         fallback = patient.heap_fallback(echo) if patient is not None else None
         try:
@@ -141,6 +149,33 @@ def gather(
     return evidence
 
 
+def _seen_files(evidence: Evidence, why: str) -> set[str] | None:
+    """The application files the CPU profile saw running, where to grep for code."""
+    if evidence.cpu is None:
+        return None
+    try:
+        stacks = evidence.cpu.stacks()
+    except (KeyError, OSError, ValueError) as exc:
+        evidence.notes.append(f"no stacks to find {why}: {exc}")
+        return None
+    return {frame.file for stack in stacks.counts for frame in stack if frame.is_application}
+
+
+def _explain_series(evidence: Evidence, family: str) -> None:
+    """The code that labels the metric family whose series grew: where the metric is declared
+    (its name, quoted), then the ``.labels(`` call in that file, as notebook 06 finds it."""
+    seen = _seen_files(evidence, "the code that labels the metric")
+    if not seen:
+        return
+    for scope in sorted({source_scope(f) for f in seen}):
+        declared = grep(f'"{family}"', scope)
+        for hit in declared:
+            setters = [s for s in grep(".labels(", Path(hit.location.file)) if s.in_function]
+            if setters:
+                evidence.series_code = setters[0]
+                return
+
+
 def _explain_fds(evidence: Evidence) -> None:
     """Which files the descriptors are (grouped by name shape), and the line of code that
     builds names of the largest group's shape, searched in the packages the CPU profile saw
@@ -150,14 +185,11 @@ def _explain_fds(evidence: Evidence) -> None:
     except ProbeError as exc:
         evidence.notes.append(f"no list of open files: {exc}")
         return
-    if not evidence.fd_groups or evidence.cpu is None:
+    if not evidence.fd_groups:
         return
-    try:
-        stacks = evidence.cpu.stacks()
-    except (KeyError, OSError, ValueError) as exc:
-        evidence.notes.append(f"no stacks to find the code that opens the files: {exc}")
+    seen = _seen_files(evidence, "the code that opens the files")
+    if seen is None:
         return
-    seen = {frame.file for stack in stacks.counts for frame in stack if frame.is_application}
     hits = code_naming(evidence.fd_groups[0], sorted({source_scope(f) for f in seen}))
     # Code that ran before code that did not.
     hits.sort(key=lambda hit: hit.location.file not in seen)

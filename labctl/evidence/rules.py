@@ -219,14 +219,16 @@ class CardinalityRule(Rule):
     def __call__(self, e: Evidence) -> Finding | None:
         if e.series is None:
             return None
-        grew = e.series[1] - e.series[0]
+        grew = e.series_growth
         if grew < SERIES_GROWTH_FLOOR:
             return None
-        return self.found(
-            Location("?", "/metrics", 0),
-            f"/metrics grew from {e.series[0]} to {e.series[1]} series in {e.seconds:g} s",
-            grew / (10 * SERIES_GROWTH_FLOOR),
-        )
+        text = f"/metrics grew from {e.series[0]} to {e.series[1]} series in {e.seconds:g} s"
+        if e.series_family:
+            text += f", most in {e.series_family}"
+        if e.series_code is not None:
+            text += f", labelled at {e.series_code.location}: {e.series_code.text}"
+        at = e.series_code.location if e.series_code else Location("?", "/metrics", 0)
+        return self.found(at, text, grew / (10 * SERIES_GROWTH_FLOOR))
 
 
 RULES: tuple[Rule, ...] = (

@@ -51,6 +51,8 @@ class Evidence:
     gc: tuple[GcReport, GcReport] | None = None
     loop: tuple[LoopReport, LoopReport] | None = None
     series: tuple[int, int] | None = None
+    series_family: str | None = None  # the metric family whose series grew most
+    series_code: SourceHit | None = None  # the call that labels it
     # Live memory per allocator (the lab's service reports it): start, middle, end.
     allocator: dict[str, list[int]] = field(default_factory=dict)
     fd_groups: list[FdGroup] = field(default_factory=list)  # when descriptors grew
@@ -68,6 +70,10 @@ class Evidence:
     def rss_growth(self) -> float:
         """RSS growth over the window, as a share of RSS at its start."""
         return _growth([s.rss for s in self.samples])[0]
+
+    @property
+    def series_growth(self) -> int:
+        return self.series[1] - self.series[0] if self.series else 0
 
     @property
     def growing_process(self) -> tuple[int, int] | None:

@@ -1,6 +1,6 @@
 """``labctl diagnose`` names the culprit from evidence alone: the live service under each
-core fault and the descriptor leak (random order), target scripts that are not ours, and a
-clean run."""
+core fault, the descriptor leak and the series explosion (random order), target scripts that
+are not ours (alone, with workers, against a baseline, healthy), and a clean run."""
 
 import json
 import random
@@ -24,8 +24,10 @@ from tests.polling import eventually_sync
 ROOT = Path(__file__).parents[3]
 
 pytestmark = pytest.mark.integration
-# The core faults, and the descriptor leak (its finding greps the code py-spy saw running).
-FAULTS = ["cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn", "fd_leak"]
+# The core faults, the descriptor leak and the series explosion (their findings grep the code
+# py-spy saw running: for the files' names, for the metric's name and its .labels call).
+FAULTS = ["cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn", "fd_leak",
+          "cardinality_explosion"]  # fmt: skip
 CULPRIT = {f.id: f.culprit.split(":")[1] for f in CATALOGUE}
 
 
