@@ -130,16 +130,14 @@ def heap_diff(base: HeapReport, new: HeapReport, limit: int = 20) -> HeapDiff:
     """Allocation sites ranked by the change in what they kept a second: ``pprof -base`` for
     two heap windows. A site beyond a report's rows counts as nothing kept there."""
     before, after = _by_site(base.growth), _by_site(new.growth)
-    changes = [
-        SiteChange(
-            (after.get(key) or before[key]).location,
-            before[key].bytes if key in before else 0,
-            after[key].bytes if key in after else 0,
-            (before[key].bytes if key in before else 0) / max(base.seconds, 1e-9),
-            (after[key].bytes if key in after else 0) / max(new.seconds, 1e-9),
-        )
-        for key in before.keys() | after.keys()
-    ]
+    changes = []
+    for key in before.keys() | after.keys():
+        old, now = before.get(key), after.get(key)
+        kept_before, kept_after = (old.bytes if old else 0), (now.bytes if now else 0)
+        changes.append(SiteChange(
+            (now if now is not None else before[key]).location, kept_before, kept_after,
+            kept_before / max(base.seconds, 1e-9), kept_after / max(new.seconds, 1e-9),
+        ))  # fmt: skip
     changes.sort(key=lambda c: (-abs(c.rate_delta), c.location.function))
     notes = []
     if base.source != new.source:

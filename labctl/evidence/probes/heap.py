@@ -196,12 +196,12 @@ def _running_python(pids: list[int]) -> dict[int, bool]:
 
 
 def _record_tree(
-    target: Target, workers: dict[int, str], seconds: float, out_dir: Path, echo: Echo,
+    target: Target, commands: dict[int, str], seconds: float, out_dir: Path, echo: Echo,
     limit: int, pprof: bool,
 ) -> HeapReport:  # fmt: skip
-    """memray attach to every process of a master's tree that runs Python code, at once, for
-    the same window; the growth of all of them by site, and each one's own."""
-    commands = {target.pid or 0: target.command_line(), **workers}
+    """memray attach to every process of a master's tree (``commands``, by PID) that runs
+    Python code, at once, for the same window; the growth of all of them by site, and each
+    one's own."""
     busy = _running_python(list(commands))
     captures = {pid: out_dir / f"heap-{pid}.memray.bin" for pid, on in busy.items() if on}
     failures: dict[int, str] = {}
@@ -231,9 +231,9 @@ def _record_tree(
         rows.append(ProcessGrowth(pid, command, sum(g.bytes for g in growth),
                                   growth[0] if growth else None, watched=True))  # fmt: skip
         if pprof:
-            for whole, part in zip((allocated, in_use), read_sites(captures[pid]), strict=True):
-                for stack, size in part.bytes.items():
-                    whole.add(stack, size, part.count[stack])
+            process_allocated, process_in_use = read_sites(captures[pid])
+            allocated.merge(process_allocated)
+            in_use.merge(process_in_use)
     rows.sort(key=lambda r: (-r.bytes, r.pid))
     report = HeapReport(
         target=target.describe(), seconds=seconds, source="memray attach",
@@ -242,7 +242,7 @@ def _record_tree(
     )  # fmt: skip
     watched = [r for r in rows if r.watched]
     report.notes.append(
-        f"pid {target.pid} has {len(workers)} Python worker(s); {len(watched)} process(es) "
+        f"pid {target.pid} has {len(commands) - 1} Python worker(s); {len(watched)} process(es) "
         f"running Python were watched" + (f", pid {rows[0].pid} kept the most" if watched else "")
     )
     if pprof and watched:
@@ -315,9 +315,9 @@ def record_heap(
         report = fallback(seconds)
         report.notes.append("memray attach skipped for the lab's service (pass --attach)")
         return _saved(report, out_dir, pprof)
-    workers = target.python_children()
-    if workers:
-        return _saved(_record_tree(target, workers, seconds, out_dir, echo, limit, pprof),
+    tree = target.python_tree()
+    if tree:
+        return _saved(_record_tree(target, tree, seconds, out_dir, echo, limit, pprof),
                       out_dir)  # fmt: skip
     try:
         if target.pid is not None:

@@ -53,9 +53,8 @@ def record_cpu(
     if idle:
         cmd.append("--idle")
     notes: list[str] = []
-    workers = target.python_children()
-    master = target.command_line()  # read now: a master may be gone when the capture ends
-    if workers:  # a master and its workers: sample them all, report each
+    tree = target.python_tree()  # read now: a worker may be gone when the capture ends
+    if tree:  # a master and its workers: sample them all, report each
         cmd.append("--subprocesses")
     if target.pid is not None:
         cmd += ["--pid", str(target.pid), "--duration", str(max(1, round(seconds)))]
@@ -103,14 +102,12 @@ def record_cpu(
         },
         command=cmd,
         notes=notes,
-        processes=_per_process(doc, stacks.samples, {**workers, target.pid or 0: master})
-        if workers
-        else [],
+        processes=_per_process(doc, stacks.samples, tree) if tree else [],
     )
     busiest = profile.busiest
     if busiest is not None:
         profile.notes.append(
-            f"pid {target.pid} and its {len(workers)} Python worker(s) sampled (py-spy "
+            f"pid {target.pid} and its {len(tree) - 1} Python worker(s) sampled (py-spy "
             f"--subprocesses); pid {busiest.pid} carries {busiest.share_pct:.0f}% of the samples"
         )
     (out_dir / "top.json").write_text(json.dumps(profile.to_json(), indent=2))

@@ -55,32 +55,25 @@ class Target:
                 f"pid {self.pid} ({Path(exe).name}) is not a Python process", EXIT_NOT_PYTHON
             )
 
-    def command_line(self) -> str:
-        """The process's command line (its description, for a command or a gone process)."""
-        if self.pid is None:
-            return self.describe()
-        try:
-            return " ".join(psutil.Process(self.pid).cmdline()) or self.describe()
-        except psutil.Error:
-            return self.describe()
-
-    def python_children(self) -> dict[int, str]:
-        """The Python processes under the PID (workers of a gunicorn master, a process
-        pool), by PID with their command lines; {} for a command or a lone process."""
+    def python_tree(self) -> dict[int, str]:
+        """A master and the Python processes under it (workers of a gunicorn master, a
+        process pool), by PID with their command lines, the master first; {} for a command
+        or a process with no Python children."""
         if self.pid is None:
             return {}
-        found: dict[int, str] = {}
         try:
-            children = psutil.Process(self.pid).children(recursive=True)
+            master = psutil.Process(self.pid)
+            tree = {self.pid: " ".join(master.cmdline()) or self.describe()}
+            children = master.children(recursive=True)
         except psutil.Error:
             return {}
         for child in children:
             try:
                 if "python" in Path(child.exe()).name.lower():
-                    found[child.pid] = " ".join(child.cmdline())
+                    tree[child.pid] = " ".join(child.cmdline())
             except psutil.Error:
                 continue
-        return found
+        return tree if len(tree) > 1 else {}
 
 
 PTRACE_HINT = (

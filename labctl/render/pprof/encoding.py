@@ -130,6 +130,11 @@ class HeapSites:
         self.bytes[stack] = self.bytes.get(stack, 0) + size
         self.count[stack] = self.count.get(stack, 0) + count
 
+    def merge(self, other: HeapSites) -> None:
+        """Add every stack of ``other`` (another process of the same capture)."""
+        for stack, size in other.bytes.items():
+            self.add(stack, size, other.count[stack])
+
 
 def heap_profile(
     in_use: HeapSites,
