@@ -1,5 +1,6 @@
 """One rule for "application frame" on both sides of the boundary: the patient's debug
-surface (which can import nothing of labctl) and labctl (which never imports the patient)
+surface (which can import nothing of labctl), labctl (which never imports the patient) and
+the window labctl runs inside other processes (which imports only the standard library)
 agree on every path, except the debug surface's own files, which only the observer excludes."""
 
 import os
@@ -8,6 +9,7 @@ import sysconfig
 import pytest
 
 import leaky_app.debug.tasks
+from labctl.evidence.probes import remote_window
 from labctl.records.location import is_application_file
 from leaky_app.debug.frames import is_library
 
@@ -29,6 +31,8 @@ PATHS = [
 @pytest.mark.parametrize("path", PATHS)
 def test_both_sides_call_the_same_frames_application_code(path: str) -> None:
     assert is_application_file(path) is not is_library(path)
+    # The window labctl runs inside a foreign process (--inject) carries its own copy.
+    assert remote_window._is_application(path) is is_application_file(path)
 
 
 def test_the_debug_surfaces_own_frames_are_never_the_application() -> None:

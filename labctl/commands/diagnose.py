@@ -32,6 +32,14 @@ def diagnose_cmd(
             "run/profiles/): CPU is then judged by the share each function gained against it"
         ),
     ] = None,
+    inject: Annotated[
+        bool,
+        typer.Option(
+            "--inject",
+            help="a process with no debug surface: measure tasks, GC and loop stalls from "
+            "inside it (lldb queues labctl's window with Py_AddPendingCall; it removes itself)",
+        ),
+    ] = False,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
 ) -> Outcome:
@@ -49,7 +57,8 @@ def diagnose_cmd(
     try:
         with console.status(f"gathering evidence from pid {pid} for {window} s"):
             result = diagnose(pid, window, capture_folder(RunLayout(run_dir), "diagnose"),
-                              patient, echo=echo, baseline_cpu=baseline_cpu)  # fmt: skip
+                              patient, echo=echo, baseline_cpu=baseline_cpu,
+                              inject=inject)  # fmt: skip
     finally:
         if patient is not None:
             patient.close()

@@ -20,13 +20,14 @@ from labctl.errors import LabctlError
 from labctl.evidence.capture_files import read_capture
 from labctl.evidence.patient import Patient, PatientError
 from labctl.evidence.probes.heap import record_heap
+from labctl.evidence.probes.injection import inject_window
 from labctl.evidence.probes.pyspy import record_cpu
 from labctl.evidence.probes.scalene import run_scalene
 from labctl.evidence.probes.target import Target
 from labctl.records.call_stacks import Stacks
 from labctl.records.captures import HeapReport
 from labctl.records.comparisons import cpu_diff, heap_diff
-from labctl.records.debug_views import GcWindow, gc_windows
+from labctl.records.debug_views import GcWindow, InjectedWindow, gc_windows
 from labctl.render import tables
 from labctl.render.flamegraph import render_svg
 
@@ -251,10 +252,68 @@ def _read_view(run_dir: Path, what: str, read: Callable[[Patient], T]) -> T:
         return read(patient)
 
 
+InjectOption = Annotated[
+    bool,
+    typer.Option(
+        "--inject",
+        help="with --pid of a process with no debug surface: run labctl's window inside it "
+        "(lldb queues it with Py_AddPendingCall; it removes itself when the window ends)",
+    ),
+]
+
+
+def _injected(pid: int | None, seconds: float, run_dir: Path, kind: str) -> InjectedWindow:
+    """The window run inside ``pid``, with the refusals of a wrong call."""
+    if pid is None:
+        raise LabctlError("--inject needs --pid PID: the process to run the window in", 2)
+    with console.status(f"window of {seconds:g} s inside pid {pid}"):
+        return inject_window(pid, CAPTURE.check(seconds), capture_folder(RunLayout(run_dir), kind),
+                             echo=echo)  # fmt: skip
+
+
+def _needs_inject(pid: int | None, inject: bool) -> None:
+    if pid is not None and not inject:
+        raise LabctlError(
+            "--pid reads a process with no debug surface only from inside it: add --inject "
+            "(see --help), or leave --pid out for the lab's service",
+            2,
+        )
+
+
+def _window_notes(window: InjectedWindow) -> list[str]:
+    took = ", ".join(f"{s * 1000:.0f} ms" for s in window.census_seconds)
+    return [
+        *window.notes,
+        f"injected with {window.injected_with} in {window.attach_seconds:.1f} s; each task "
+        f"census held pid {window.pid}'s main thread for {took}; the window left "
+        f"{window.leftovers['threads']} thread(s) running",
+    ]
+
+
 @app.command("tasks")
 @emits
-def profile_tasks(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> Outcome:
-    """The service's asyncio tasks grouped by creation site, most first."""
+def profile_tasks(
+    pid: PidOption = None,
+    inject: InjectOption = False,
+    seconds: Annotated[float, capture_seconds("with --inject: the window's length")] = 5.0,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> Outcome:
+    """The service's asyncio tasks grouped by creation site, most first. With --pid PID
+    --inject, any asyncio process's tasks grouped by the coroutine and line where each is
+    suspended, counted at the start and the end of a window."""
+    _needs_inject(pid, inject)
+    if inject:
+        window = _injected(pid, seconds, run_dir, "tasks")
+        before, after = window.tasks
+        return Outcome(
+            json=window.to_json(),
+            tables=[tables.task_window_table(before, after, window.seconds)],
+            notes=_window_notes(window),
+            artefacts=window.artefacts,
+            next="a place that gained tasks in the window and keeps them is leaking; read the "
+            "code that creates that coroutine's tasks",
+        )
     census = _read_view(run_dir, "/debug/tasks?group=site", lambda p: p.tasks())
     return Outcome(
         json=asdict(census),

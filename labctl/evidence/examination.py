@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from labctl.evidence.patient import Patient, PatientError
 from labctl.evidence.probes.fds import code_naming, open_files
 from labctl.evidence.probes.heap import record_heap
+from labctl.evidence.probes.injection import OpenWindow, open_window
 from labctl.evidence.probes.pyspy import record_cpu
 from labctl.evidence.probes.target import EXIT_NO_PROCESS, ProbeError, Target
 from labctl.evidence.rules import findings
@@ -76,10 +77,12 @@ def gather(
     patient: Patient | None = None,
     echo: Echo = lambda _line: None,
     baseline_cpu: Stacks | None = None,
+    inject: bool = False,
 ) -> Evidence:
     """Measure ``pid`` for ``seconds`` (CPU profile, RSS, fds, debug views), then, if memory
     grew, watch the heap for another ``seconds``. With ``baseline_cpu`` (a healthy capture),
-    CPU is judged by what grew against it."""
+    CPU is judged by what grew against it. With ``inject`` and no ``patient``, tasks, GC and
+    the loop are measured by a window run inside the process (:mod:`.probes.injection`)."""
     try:
         proc = psutil.Process(pid)
     except psutil.NoSuchProcess:
@@ -90,6 +93,7 @@ def gather(
         patient.check_heap_window(seconds)  # the heap window that follows growing memory
     evidence = Evidence(pid=pid, seconds=seconds, baseline_cpu=baseline_cpu)
     before = _snapshot(patient) if patient else None
+    inside = _open_inside(evidence, out_dir, echo) if inject and patient is None else None
     cpu_result: list[CpuProfile] = []
     cpu_error: list[ProbeError] = []
 
@@ -128,6 +132,14 @@ def gather(
             values = [r.allocator.get(name) for r in reports]
             if all(v is not None for v in values):
                 evidence.allocator[name] = [v for v in values if v is not None]
+    if inside is not None:
+        try:
+            window = inside.collect()
+        except ProbeError as exc:
+            evidence.notes.append(f"no window inside the process: {exc}")
+        else:
+            evidence.tasks, evidence.gc, evidence.loop = window.tasks, window.gc, window.loop
+            evidence.injected = window
     if evidence.fd_growth >= FD_GROWTH_FLOOR:
         _explain_fds(evidence)
     if evidence.series_growth >= SERIES_GROWTH_FLOOR and evidence.series_family:
@@ -147,6 +159,15 @@ def gather(
                 f"{evidence.heap.total_bytes / 2**20:.1f} MiB still alive: not a leak"
             )
     return evidence
+
+
+def _open_inside(evidence: Evidence, out_dir: Path, echo: Echo) -> OpenWindow | None:
+    """Queue the window inside the process before py-spy starts: one tracer at a time."""
+    try:
+        return open_window(evidence.pid, evidence.seconds, out_dir / "inside", echo)
+    except ProbeError as exc:
+        evidence.notes.append(f"no window inside the process: {exc}")
+        return None
 
 
 def _seen_files(evidence: Evidence, why: str) -> set[str] | None:
@@ -203,17 +224,24 @@ def diagnose(
     patient: Patient | None = None,
     echo: Echo = lambda _line: None,
     baseline_cpu: Stacks | None = None,
+    inject: bool = False,
 ) -> Diagnosis:
     started = time.monotonic()
-    evidence = gather(pid, seconds, out_dir, patient, echo, baseline_cpu)
+    evidence = gather(pid, seconds, out_dir, patient, echo, baseline_cpu, inject)
     artefacts = {}
     if evidence.cpu:
         artefacts.update({f"cpu_{k}": v for k, v in evidence.cpu.artefacts.items()})
     if evidence.heap:
         artefacts.update({f"heap_{k}": v for k, v in evidence.heap.artefacts.items()})
     notes = list(evidence.notes)
-    if patient is None:
-        notes.append("no debug surface: tasks, gc, loop and /metrics were not examined")
+    if evidence.injected is not None:
+        artefacts.update({f"inside_{k}": v for k, v in evidence.injected.artefacts.items()})
+        how = evidence.injected.injected_with
+        notes.append(f"no debug surface: tasks, gc and the loop were measured inside the "
+                     f"process ({how}); /metrics was not read")  # fmt: skip
+    elif patient is None:
+        notes.append("no debug surface: tasks, gc, loop and /metrics were not examined; "
+                     "--inject measures the first three inside the process")  # fmt: skip
     return Diagnosis(
         pid=pid,
         seconds=seconds,

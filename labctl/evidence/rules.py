@@ -106,10 +106,13 @@ class TaskRule(Rule):
             return None
         before, after = e.tasks
         site = e.task_growth_site
+        # The lab's service records where each task was created; from outside (--inject)
+        # only where each is suspended is known.
+        where = "were created at" if after.sites_recorded else "are suspended in"
         return self.found(
             site,
             f"live asyncio tasks grew from {before.count} to {after.count} in {e.seconds:g} s; "
-            f"most were created at {site}",
+            f"most {where} {site}",
             e.task_growth / (10 * TASK_GROWTH_FLOOR),
         )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from labctl.records.call_stacks import Stacks
 from labctl.records.captures import CpuProfile, HeapReport
-from labctl.records.debug_views import GcReport, LoopReport, Stall, TaskCensus
+from labctl.records.debug_views import GcReport, InjectedWindow, LoopReport, Stall, TaskCensus
 from labctl.records.location import Location, SourceHit
 from labctl.records.open_files import FdGroup
 
@@ -60,6 +60,7 @@ class Evidence:
     # A healthy CPU capture saved earlier (diagnose --baseline): a function is then judged
     # by how much its share grew against it, not by its share alone.
     baseline_cpu: Stacks | None = None
+    injected: InjectedWindow | None = None  # tasks, gc and loop came from inside (--inject)
     notes: list[str] = field(default_factory=list)
 
     @property

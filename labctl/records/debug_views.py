@@ -204,3 +204,26 @@ class ObjectCensus:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class InjectedWindow:
+    """What labctl's window measured inside a process with no debug surface (``--inject``):
+    each view at the window's start and end, and what the injection itself cost."""
+
+    pid: int
+    python: str
+    seconds: float
+    tasks: tuple[TaskCensus, TaskCensus]
+    gc: tuple[GcReport, GcReport]
+    loop: tuple[LoopReport, LoopReport] | None  # None: no running event loop was found
+    census_seconds: tuple[float, ...]  # each task census, on the target's main thread
+    attach_seconds: float  # the debugger's attach, write and detach
+    injected_with: str
+    page: int  # the address the debugger wrote its line at (0: none); unmapped at the start
+    leftovers: dict[str, int]  # threads the window left running (0), gc callbacks it found
+    notes: list[str] = field(default_factory=list)
+    artefacts: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

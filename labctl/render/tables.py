@@ -125,6 +125,16 @@ def tasks_table(census: TaskCensus) -> Table:
     return table
 
 
+def task_window_table(before: TaskCensus, after: TaskCensus, seconds: float) -> Table:
+    """Tasks per place at the end of a window, and how many it gained, most gained first."""
+    was = before.by_site()
+    title = f"{before.count} -> {after.count} live tasks in {seconds:.1f} s"
+    table = Table("tasks", "gained", "suspended at", title=title)
+    for g in sorted(after.groups, key=lambda g: -(g.count - was.get(g.site, 0))):
+        table.add_row(str(g.count), f"{g.count - was.get(g.site, 0):+d}", str(g.site))
+    return table
+
+
 def gc_table(report: GcReport) -> Table:
     table = Table(
         "gen", "collections", "pause p50 ms", "pause p99 ms", "max ms", "total s",

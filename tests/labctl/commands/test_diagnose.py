@@ -17,7 +17,7 @@ from labctl.stack.ports import free_port
 from leaky_app.faults import CATALOGUE
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json
-from tests.labctl.targets import TARGETS, busy_pool, process_group, written_pids
+from tests.labctl.targets import TARGETS, busy_pool, process_group, serving, written_pids
 from tests.live import FaultLab
 from tests.polling import eventually_sync
 
@@ -172,7 +172,8 @@ def test_a_healthy_program_that_is_not_ours_has_no_finding_and_diagnose_says_so(
     steady = subprocess.Popen([sys.executable, str(TARGETS / "steady.py"), "60"])
     try:
         window = ["--pid", str(steady.pid), "--seconds", "3", "--run-dir", str(tmp_path)]
-        found = diagnose(window, capsys)
+        # Its tasks, collections and loop are examined too, from inside it.
+        found = diagnose([*window, "--inject"], capsys)
         assert main(["diagnose", *window]) == 0
         said = capsys.readouterr()
     finally:
@@ -180,6 +181,22 @@ def test_a_healthy_program_that_is_not_ours_has_no_finding_and_diagnose_says_so(
         steady.wait()
     assert found == []
     assert "nothing abnormal in this window" in said.out + said.err
+
+
+def test_diagnose_names_a_task_leak_in_a_process_without_a_debug_surface_from_inside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serving("taskleak.py", tmp_path) as pid:
+        code = main(["diagnose", "--pid", str(pid), "--inject", "--seconds", "3",
+                     "--run-dir", str(tmp_path), "--json"])  # fmt: skip
+        captured = capsys.readouterr()
+    assert code == 0, captured.err
+    body = json.loads(captured.out)
+    check_json("diagnose", body)
+    top = body["findings"][0]
+    assert (top["kind"], top["function"]) == ("tasks", "Fanout.deliver"), body["findings"]
+    assert "most are suspended in Fanout.deliver" in str(top["evidence"])
+    assert any("measured inside the process" in note for note in body["notes"]), body["notes"]
 
 
 def test_diagnose_names_the_code_that_opens_the_files_a_process_leaks(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import pytest
 from typer.testing import CliRunner
 
@@ -16,7 +17,7 @@ from labctl.cli import app, main
 from labctl.evidence.patient import Patient
 from tests.integration.load import load
 from tests.labctl.cli_surface import check_json, command_of
-from tests.labctl.targets import TARGETS
+from tests.labctl.targets import TARGETS, serving
 from tests.live import FaultLab
 from tests.polling import eventually_sync
 
@@ -202,3 +203,58 @@ def test_diff_of_two_heap_captures_ranks_the_site_that_kept_more(
                    sys.executable, str(TARGETS / "busyloop.py"), "1"], capsys)  # fmt: skip
     mixed = main(["profile", "diff", str(cpu), str(new), "--run-dir", str(tmp_path)])
     assert mixed == 2 and "compare two of one kind" in capsys.readouterr().err
+
+
+def test_tasks_of_a_foreign_process_are_read_from_inside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serving("taskleak.py", tmp_path) as pid:
+        args = ["profile", "tasks", "--pid", str(pid), "--inject", "--seconds", "1"]
+        body = json.loads(run([*args, "--run-dir", str(tmp_path), "--json"], capsys))
+        table = run([*args, "--run-dir", str(tmp_path)], capsys)
+    before, after = body["tasks"]
+    assert after["count"] > before["count"] + 20, (before["count"], after["count"])
+    assert after["groups"][0]["site"]["function"] == "Fanout.deliver", after["groups"][:2]
+    assert "suspended at" in table and "Fanout.deliver" in table
+    assert body["injected_with"] == "lldb and Py_AddPendingCall"
+    assert body["leftovers"]["threads"] == 0
+
+
+def test_inject_without_a_pid_or_a_pid_without_inject_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["profile", "tasks", "--inject", "--run-dir", str(tmp_path)]) == 2
+    assert "--inject needs --pid PID" in " ".join(capsys.readouterr().err.split())
+    assert main(["profile", "tasks", "--pid", "1", "--run-dir", str(tmp_path)]) == 2
+    assert "add --inject" in " ".join(capsys.readouterr().err.split())
+
+
+def test_injecting_again_and_again_into_the_live_service_under_load_breaks_nothing(
+    fault_lab: FaultLab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The lab's service is multi-threaded (metrics, debug surface, watchdogs) and busy: four
+    windows in a row, each queued by lldb, cost no request and leave no thread."""
+    service, run_dir = fault_lab.service, str(fault_lab.service.run_dir)
+    pid = service.record.pid
+    with (
+        load(service.url, fault_lab.codes) as driver,
+        Patient.from_run_dir(service.run_dir) as patient,
+    ):
+        threads = patient_threads(pid)
+        for _ in range(4):
+            served = driver.stats.requests
+            args = ["profile", "tasks", "--pid", str(pid), "--inject", "--seconds", "1"]
+            body = json.loads(run([*args, "--run-dir", run_dir, "--json"], capsys))
+            assert body["leftovers"]["threads"] == 0
+            assert driver.stats.requests > served  # served during the window
+            seen_inside, seen_by_surface = body["tasks"][1]["count"], patient.tasks().count
+            assert abs(seen_inside - seen_by_surface) <= max(20, seen_by_surface // 5)
+        eventually_sync(lambda: patient_threads(pid) == threads, "no thread left behind")
+    assert driver.stats.requests > 100 and driver.stats.errors == 0, driver.stats.errors
+    with service.client() as client:
+        assert client.get("/livez").status_code == 200
+    assert service.record.pid == pid and psutil.pid_exists(pid)
+
+
+def patient_threads(pid: int) -> int:
+    return psutil.Process(pid).num_threads()

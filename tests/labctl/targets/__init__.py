@@ -75,3 +75,14 @@ def busy_pool(tmp_path: Path, hoard: bool = False) -> Iterator[tuple[int, int]]:
     with process_group([*command, *(["hoard"] if hoard else [])]) as pool:
         [worker] = written_pids(mark)
         yield pool.pid, worker
+
+
+@contextlib.contextmanager
+def serving(script: str, tmp_path: Path, seconds: int = 60) -> Iterator[int]:
+    """A target script that takes (seconds, ready file) running, by its PID once it serves;
+    stopped by that PID when the block ends."""
+    ready = tmp_path / f"{script}.ready"
+    with process_group([sys.executable, str(TARGETS / script), str(seconds), str(ready)]) as proc:
+        [pid] = written_pids(ready)
+        assert pid == proc.pid
+        yield pid
