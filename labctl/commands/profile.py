@@ -339,11 +339,37 @@ def profile_gc(
     ] = None,
     freeze: Annotated[bool, typer.Option(help="gc.freeze() the current heap live")] = False,
     seconds: Annotated[float, capture_seconds("window before and after the change")] = 10.0,
+    pid: PidOption = None,
+    inject: InjectOption = False,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
 ) -> Outcome:
     """GC pauses per generation and who was allocating when slow collections started.
-    With --threshold or --freeze: pause p99 over a window before and after the change."""
+    With --threshold or --freeze: pause p99 over a window before and after the change.
+    With --pid PID --inject: any Python process's collections over a --seconds window."""
+    _needs_inject(pid, inject)
+    if inject:
+        if threshold or freeze:
+            raise LabctlError(
+                "--threshold and --freeze change the lab service's collector through its "
+                "debug surface; with --inject labctl only watches",
+                2,
+            )
+        injected = _injected(pid, seconds, run_dir, "gc")
+        before, after = injected.gc
+        in_window = gc_windows([("window", before, after)])
+        return Outcome(
+            json=injected.to_json(),
+            tables=[
+                tables.gc_windows_table(in_window),
+                tables.gc_table(after),
+                tables.gc_triggers_table(after),
+            ],
+            notes=_window_notes(injected),
+            artefacts=injected.artefacts,
+            next="a function that allocates when full collections start builds what they "
+            "traverse; gc.freeze() after start-up or a higher gen0 threshold are the levers",
+        )
     wanted = _parse_threshold(threshold) if threshold else None
     window = CAPTURE.check(seconds)
     windows: list[GcWindow] = []
@@ -380,12 +406,31 @@ def profile_gc(
 
 @app.command("loop")
 @emits
-def profile_loop(run_dir: RunDir = Path("run"), as_json: JsonFlag = False) -> Outcome:
-    """Event-loop lag and the calls that blocked the loop, with their location."""
-    report = _read_view(run_dir, "/debug/loop", lambda p: p.loop())
+def profile_loop(
+    pid: PidOption = None,
+    inject: InjectOption = False,
+    seconds: Annotated[float, capture_seconds("with --inject: the window's length")] = 5.0,
+    run_dir: RunDir = Path("run"),
+    as_json: JsonFlag = False,
+) -> Outcome:
+    """Event-loop lag and the calls that blocked the loop, with their location. With --pid
+    PID --inject: any asyncio process's loop, over a --seconds window."""
+    _needs_inject(pid, inject)
+    if inject:
+        injected = _injected(pid, seconds, run_dir, "loop")
+        if injected.loop is None:
+            raise LabctlError(f"pid {pid} runs no asyncio event loop in its main thread: "
+                              "there is no loop lag to time", 4)  # fmt: skip
+        report = injected.loop[1]
+        body, notes, artefacts = injected.to_json(), _window_notes(injected), injected.artefacts
+    else:
+        report = _read_view(run_dir, "/debug/loop", lambda p: p.loop())
+        body, notes, artefacts = asdict(report), [], {}
     return Outcome(
-        json=asdict(report),
+        json=body,
         tables=[tables.loop_table(report)],
+        notes=notes,
+        artefacts=artefacts,
         next="the location of the longest stalls is the synchronous call to move off the loop "
         "(asyncio.to_thread)",
     )

@@ -162,8 +162,15 @@ class OpenWindow:
         )
 
 
-def open_window(pid: int, seconds: float, out_dir: Path, echo: Echo = print) -> OpenWindow:
+def open_window(
+    pid: int,
+    seconds: float,
+    out_dir: Path,
+    echo: Echo = print,
+    start_within: float = START_SECONDS,
+) -> OpenWindow:
     """Queue the evidence window in ``pid``; the debugger has detached when this returns.
+    The window must start within ``start_within`` seconds, or it never will.
     Raises :class:`ProbeError` saying why when the target cannot be injected, and what still
     works without it."""
     Target(pid=pid).check()
@@ -171,7 +178,7 @@ def open_window(pid: int, seconds: float, out_dir: Path, echo: Echo = print) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     script, launcher, result = (out_dir / n for n in ("window.py", "launch.py", "window.json"))
     script.write_text(Path(remote_window.__file__).read_text())
-    stale_after = time.time() + START_SECONDS
+    stale_after = time.time() + start_within
     params = {"out": str(result), "seconds": seconds, "stale_after": stale_after,
               "size": PAGE}  # fmt: skip
     launcher.write_text(
@@ -195,9 +202,15 @@ def open_window(pid: int, seconds: float, out_dir: Path, echo: Echo = print) -> 
     return OpenWindow(pid, result, stale_after, seconds, attach, page, how, artefacts)
 
 
-def inject_window(pid: int, seconds: float, out_dir: Path, echo: Echo = print) -> InjectedWindow:
+def inject_window(
+    pid: int,
+    seconds: float,
+    out_dir: Path,
+    echo: Echo = print,
+    start_within: float = START_SECONDS,
+) -> InjectedWindow:
     """Run the evidence window in ``pid`` for ``seconds``; return what it measured."""
-    return open_window(pid, seconds, out_dir, echo).collect()
+    return open_window(pid, seconds, out_dir, echo, start_within).collect()
 
 
 def _pair(parse: Callable[[dict[str, Any]], T], bodies: list[dict[str, Any]]) -> tuple[T, T]:
@@ -209,10 +222,10 @@ def _await_result(pid: int, result: Path, stale_after: float, seconds: float) ->
     """Poll for the window's result: it must have started by ``stale_after`` (the script
     checks the same time, so a late start never opens a window), then last ``seconds``."""
     started = Path(f"{result}.started")
-    give_up_at = stale_after + 0.5
+    give_up_at, opened = stale_after + 0.5, False
     while time.time() < give_up_at:
-        if started.exists() and give_up_at == stale_after + 0.5:
-            give_up_at = time.time() + seconds + 5.0
+        if not opened and started.exists():
+            give_up_at, opened = time.time() + seconds + 5.0, True
         if result.exists():
             body: dict[str, Any] = json.loads(result.read_text())
             return body
@@ -220,7 +233,7 @@ def _await_result(pid: int, result: Path, stale_after: float, seconds: float) ->
             raise ProbeError(f"pid {pid} exited during the window", EXIT_NOT_INJECTED)
         time.sleep(0.1)
     raise ProbeError(
-        f"pid {pid}'s main thread ran no Python code within {START_SECONDS:g} s (blocked in a "
+        f"pid {pid}'s main thread ran no Python code in time (blocked in a "
         "C call, or an idle loop with nothing scheduled), so the window never opened; the "
         "queued line, if it ever runs, only frees its page. " + WITHOUT_INJECTION,
         EXIT_NOT_INJECTED,

@@ -258,3 +258,21 @@ def test_injecting_again_and_again_into_the_live_service_under_load_breaks_nothi
 
 def patient_threads(pid: int) -> int:
     return psutil.Process(pid).num_threads()
+
+
+def test_loop_and_gc_of_a_foreign_process_are_read_from_inside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serving("stallgc.py", tmp_path) as pid:
+        inside = ["--pid", str(pid), "--inject", "--seconds", "2", "--run-dir", str(tmp_path)]
+        loop = json.loads(run(["profile", "loop", *inside, "--json"], capsys))
+        gc_body = json.loads(run(["profile", "gc", *inside, "--json"], capsys))
+        assert main(["profile", "gc", *inside, "--threshold", "5000,10,10"]) == 2
+        assert "with --inject labctl only watches" in " ".join(capsys.readouterr().err.split())
+    stalls = loop["loop"][1]["stalls"]
+    assert stalls and {s["location"]["function"] for s in stalls} == {"Report.render"}, stalls
+    # 0.25 s of sleep each; the window sees most of each (a ratio, not a time).
+    assert all(0.5 <= s["seconds"] / 0.25 <= 2.0 for s in stalls), stalls
+    assert [p["count"] for p in gc_body["gc"][0]["pauses"]] == [0, 0, 0]  # from its start
+    assert gc_body["gc"][1]["pauses"][2]["count"] >= 1, gc_body["gc"][1]["pauses"]
+    assert gc_body["gc"][1]["triggers"][0]["site"]["function"] == "Graph.build"

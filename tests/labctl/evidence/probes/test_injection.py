@@ -1,5 +1,6 @@
-"""``--inject``: labctl's window run inside asyncio processes that have no debug surface
-measures their tasks, collections and loop stalls, and leaves nothing behind."""
+"""``--inject``: labctl's window run inside an asyncio process that has no debug surface
+counts its tasks and leaves nothing behind; what cannot be injected is refused with why.
+(Collections and loop stalls measured this way: tests/labctl/commands/test_profile.py.)"""
 
 import os
 import subprocess
@@ -55,23 +56,6 @@ def test_a_foreign_task_leak_is_counted_by_the_coroutine_and_line_it_waits_at(
     assert first.python == f"{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]}"
 
 
-def test_foreign_collections_and_loop_stalls_are_timed_and_located(tmp_path: Path) -> None:
-    with serving("stallgc.py", tmp_path) as pid:
-        window = inject_window(pid, 3, tmp_path, echo=lambda _: None)
-    gc_before, gc_after = window.gc
-    assert [p.count for p in gc_before.pauses] == [0, 0, 0]
-    full = gc_after.pauses[2]
-    assert full.count >= 2 and full.total_seconds > 0, gc_after.pauses
-    [builder, *_] = gc_after.triggers_since(gc_before)
-    assert builder.site.function == "Graph.build", gc_after.triggers
-    assert window.loop is not None
-    stalls = window.loop[1].stalls
-    assert len(stalls) >= 2, window.loop[1]
-    assert {s.location.function for s in stalls if s.location} == {"Report.render"}, stalls
-    # 0.25 s of sleep each; the window sees most of it (a ratio, not a time).
-    assert all(0.5 <= s.seconds / 0.25 <= 2.0 for s in stalls), stalls
-
-
 def test_a_target_whose_main_thread_runs_no_python_code_is_refused_with_why(
     tmp_path: Path,
 ) -> None:
@@ -81,7 +65,7 @@ def test_a_target_whose_main_thread_runs_no_python_code_is_refused_with_why(
     with process_group([sys.executable, "-c", blocked], stdout=subprocess.PIPE) as proc:
         assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
         with pytest.raises(ProbeError) as refused:
-            inject_window(proc.pid, 1, tmp_path, echo=lambda _: None)
+            inject_window(proc.pid, 1, tmp_path, echo=lambda _: None, start_within=1)
         assert proc.poll() is None  # the target lives on
         proc.stdout.close()
     assert refused.value.exit_code == EXIT_NOT_INJECTED

@@ -32,7 +32,7 @@ def test_a_window_counts_tasks_by_where_they_wait_and_ends_by_itself(tmp_path: P
         keep += [asyncio.create_task(parked()) for _ in range(30)]
         while not out.exists():
             gc.collect(2)  # one full collection the window must time
-            time.sleep(0.2)  # and a stall of the loop it must see
+            time.sleep(0.2)  # noqa: ASYNC251 (the stall of the loop the window must see)
             await asyncio.sleep(0.05)
         for task in keep:
             task.cancel()
@@ -42,7 +42,9 @@ def test_a_window_counts_tasks_by_where_they_wait_and_ends_by_itself(tmp_path: P
     before, after = body["tasks"]
     assert after["count"] - before["count"] == 30
     [waiting] = [g for g in after["groups"] if g["site"].startswith("parked (")]
-    assert waiting["count"] == 40 and waiting["site"].endswith(f"{__file__}:{parked.__code__.co_firstlineno + 1})")
+    assert waiting["count"] == 40 and waiting["site"].endswith(
+        f"{__file__}:{parked.__code__.co_firstlineno + 1})"
+    )
     assert body["gc"][1]["pauses"]["2"]["count"] >= 1
     assert body["gc"][0]["pauses"]["2"]["count"] == 0
     stalls = body["loop"][1]["stalls"]
