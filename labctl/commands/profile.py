@@ -262,6 +262,9 @@ InjectOption = Annotated[
 ]
 
 
+InjectSeconds = Annotated[float, capture_seconds("with --inject: the window's length")]
+
+
 def _injected(pid: int | None, seconds: float, run_dir: Path, kind: str) -> InjectedWindow:
     """The window run inside ``pid``, with the refusals of a wrong call."""
     if pid is None:
@@ -295,7 +298,7 @@ def _window_notes(window: InjectedWindow) -> list[str]:
 def profile_tasks(
     pid: PidOption = None,
     inject: InjectOption = False,
-    seconds: Annotated[float, capture_seconds("with --inject: the window's length")] = 5.0,
+    seconds: InjectSeconds = 5.0,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
 ) -> Outcome:
@@ -409,7 +412,7 @@ def profile_gc(
 def profile_loop(
     pid: PidOption = None,
     inject: InjectOption = False,
-    seconds: Annotated[float, capture_seconds("with --inject: the window's length")] = 5.0,
+    seconds: InjectSeconds = 5.0,
     run_dir: RunDir = Path("run"),
     as_json: JsonFlag = False,
 ) -> Outcome:
