@@ -78,6 +78,7 @@ bench: $(STAMP) system-deps ## benchmarks (wrk, valgrind); tables land in bench/
 	$(BIN)/python -m bench.debug_surface_overhead
 	$(BIN)/python -m bench.profiler_overhead
 	$(BIN)/python -m bench.diagnose_time
+	$(BIN)/python -m bench.injection_cost
 	$(BIN)/python -m bench.footprint
 	$(BIN)/python -m bench.gc_tuning
 	$(BIN)/python -m bench.websockets_memory

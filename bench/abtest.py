@@ -37,12 +37,15 @@ RESULTS = Path(__file__).parent / "results"
 NO_LIMIT: dict[str, object] = {"rate_limit": {"enabled": False}}
 _RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 _REQUESTS = re.compile(r"(\d+) requests in")
+_BAD_ANSWERS = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
 @dataclass(frozen=True)
 class Round:
     rps: float
     requests: int
+    errors: int = 0  # socket errors and answers other than 2xx or 3xx
 
 
 # Something to keep running beside a variant for the whole measurement (a profiler); called
@@ -58,6 +61,7 @@ class Variant:
     attach: Attach | None = None
     rps: list[float] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)  # service CPU per request, per round
+    errors: int = 0  # over every round
     record: ProcessRecord | None = None
     run_dir: Path | None = None
     url: str = ""
@@ -97,7 +101,9 @@ def wrk(url: str, seconds: int, connections: int) -> Round:
     rps, requests = _RPS.search(out), _REQUESTS.search(out)
     if rps is None or requests is None:
         raise RuntimeError(f"wrk printed no Requests/sec:\n{out}")
-    return Round(float(rps.group(1)), int(requests.group(1)))
+    bad, sockets = _BAD_ANSWERS.search(out), _SOCKET_ERRORS.search(out)
+    errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, sockets.groups())) if sockets else 0)
+    return Round(float(rps.group(1)), int(requests.group(1)), errors)
 
 
 def cpu_seconds(process: psutil.Process) -> float:
@@ -118,6 +124,7 @@ def run(variants: list[Variant], args: argparse.Namespace) -> None:
         variant.record, variant.run_dir, variant.url = mine[0].record, mine[0].run_dir, mine[0].url
         variant.rps = [statistics.fmean(r) for r in zip(*(s.rps for s in mine), strict=True)]
         variant.cpu_us = [statistics.fmean(c) for c in zip(*(s.cpu_us for s in mine), strict=True)]
+        variant.errors = sum(s.errors for s in mine)
 
 
 def _run(variants: list[Variant], args: argparse.Namespace) -> None:
@@ -153,6 +160,7 @@ def _run(variants: list[Variant], args: argparse.Namespace) -> None:
                     result = wrk(variant.url, args.seconds, args.connections)
                     cpu_us = (cpu_seconds(process) - cpu_before) / result.requests * 1e6
                     variant.rps.append(result.rps)
+                    variant.errors += result.errors
                     variant.cpu_us.append(cpu_us)
                     print(
                         f"  round {round_no + 1}: {variant.name[:48]:<48} "
