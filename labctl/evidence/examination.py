@@ -17,11 +17,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
+from labctl.contract import Metric
 from labctl.evidence.patient import Patient, PatientError
 from labctl.evidence.probes.fds import code_naming, open_files
 from labctl.evidence.probes.heap import record_heap
@@ -58,16 +60,29 @@ def _sample(proc: psutil.Process) -> Sample:
     return Sample(time.monotonic(), cpu, sum(rss.values()), fds, rss if len(rss) > 1 else {})
 
 
-def _series_by_family(text: str) -> dict[str, int]:
-    """Series per metric family of an exposition page (prometheus-client's parser)."""
-    return {f.name: len(f.samples) for f in text_string_to_metric_families(text)}
+@dataclass(frozen=True)
+class _Metrics:
+    """What diagnose reads of one ``/metrics`` page (parsed once: under a series explosion
+    the page is large)."""
+
+    series: dict[str, int]  # series per metric family
+    sends: float  # outbound SMTP transactions tried
+    notices: float  # notices finished, sent or dead
+
+    @classmethod
+    def parse(cls, text: str) -> _Metrics:
+        series, totals = {}, {Metric.SMTP_SENDS.value: 0.0, Metric.NOTIFICATIONS.value: 0.0}
+        for family in text_string_to_metric_families(text):
+            series[family.name] = len(family.samples)
+            for s in family.samples:
+                if s.name in totals:
+                    totals[s.name] += s.value
+        return cls(series, totals[Metric.SMTP_SENDS], totals[Metric.NOTIFICATIONS])
 
 
-def _snapshot(
-    patient: Patient,
-) -> tuple[TaskCensus, GcReport, LoopReport, dict[str, int] | None]:
-    series = _series_by_family(patient.metrics_text()) if patient.metrics_url else None
-    return patient.tasks(), patient.gc(), patient.loop(), series
+def _snapshot(patient: Patient) -> tuple[TaskCensus, GcReport, LoopReport, _Metrics | None]:
+    metrics = _Metrics.parse(patient.metrics_text()) if patient.metrics_url else None
+    return patient.tasks(), patient.gc(), patient.loop(), metrics
 
 
 def gather(
@@ -124,9 +139,11 @@ def gather(
         evidence.gc = (before[1], after[1])
         evidence.loop = (before[2], after[2])
         if before[3] is not None and after[3] is not None:
-            evidence.series = (sum(before[3].values()), sum(after[3].values()))
-            grown = {name: n - before[3].get(name, 0) for name, n in after[3].items()}
+            was, now = before[3], after[3]
+            evidence.series = (sum(was.series.values()), sum(now.series.values()))
+            grown = {name: n - was.series.get(name, 0) for name, n in now.series.items()}
             evidence.series_family = max(grown, key=lambda name: grown[name], default=None)
+            evidence.sends, evidence.notices = (was.sends, now.sends), (was.notices, now.notices)
         reports = [r for r in (before[1], middle, after[1]) if r is not None]
         for name in reports[0].allocator:
             values = [r.allocator.get(name) for r in reports]

@@ -18,6 +18,8 @@ from labctl.evidence.window import (
     GC_SHARE_FLOOR,
     LOOP_STALL_FLOOR,
     RSS_GROWTH_FLOOR,
+    SENDS_FLOOR,
+    SENDS_PER_NOTICE_FLOOR,
     SERIES_GROWTH_FLOOR,
     TASK_GROWTH_FLOOR,
     Evidence,
@@ -234,6 +236,26 @@ class CardinalityRule(Rule):
         return self.found(at, text, grew / (10 * SERIES_GROWTH_FLOOR))
 
 
+class ResendRule(Rule):
+    kind, follow_up = "resends", "labctl profile cpu --callers FUNCTION"
+
+    def __call__(self, e: Evidence) -> Finding | None:
+        rate = e.sends_per_notice
+        if rate is None:
+            return None
+        attempts, per_notice = rate
+        if attempts < SENDS_FLOOR or per_notice < SENDS_PER_NOTICE_FLOOR:
+            return None
+        site = e.resend_site
+        return self.found(
+            site,
+            f"{attempts:.0f} SMTP transactions in {e.seconds:g} s, {per_notice:.0f} per notice "
+            f"finished (a notifier with backoff tries at most a few); the sends in the CPU "
+            f"samples run in a loop in {site}",
+            per_notice / (5 * SENDS_PER_NOTICE_FLOOR),
+        )
+
+
 RULES: tuple[Rule, ...] = (
     CpuRule(),
     TaskRule(),
@@ -242,6 +264,7 @@ RULES: tuple[Rule, ...] = (
     LoopRule(),
     FdRule(),
     CardinalityRule(),
+    ResendRule(),
 )
 
 

@@ -9,6 +9,7 @@ pattern seen in ``/proc/PID/fd``), answering with functions rather than lines.
 Usage::
 
     function_at("/srv/app/links/landing.py", 21)   # "LandingPageRenderer.render"
+    in_loop("/srv/app/notify/mailer.py", 214)      # True: the call runs in a for body
     grep("clicks-", Path("leaky_app"))             # [SourceHit(Location("ClickExporter...
     source_scope("/srv/app/links/landing.py")      # Path("/srv/app"): the tree to grep
 """
@@ -48,6 +49,26 @@ def _definitions(file: str) -> tuple[tuple[int, int, str], ...]:
 
     visit(tree, "")
     return tuple(found)
+
+
+@functools.lru_cache(maxsize=256)
+def _loop_spans(file: str) -> tuple[tuple[int, int], ...]:
+    """(first line, last line) of every ``for``, ``async for`` and ``while`` body."""
+    try:
+        tree = ast.parse(Path(file).read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return ()
+    loops = (ast.For, ast.AsyncFor, ast.While)
+    return tuple(
+        (node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno)
+        for node in ast.walk(tree)
+        if isinstance(node, loops)
+    )
+
+
+def in_loop(file: str, line: int) -> bool:
+    """Whether ``line`` of ``file`` is in the body of a loop (of its function or any)."""
+    return any(first <= line <= last for first, last in _loop_spans(file))
 
 
 def function_at(file: str, line: int) -> str | None:

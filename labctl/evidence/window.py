@@ -8,8 +8,11 @@ reads another rule's finding.
 
 from __future__ import annotations
 
+import collections
+import re
 from dataclasses import dataclass, field
 
+from labctl.evidence.sources import in_loop
 from labctl.records.call_stacks import Stacks
 from labctl.records.captures import CpuProfile, HeapReport
 from labctl.records.debug_views import GcReport, InjectedWindow, LoopReport, Stall, TaskCensus
@@ -24,9 +27,18 @@ GC_SHARE_FLOOR = 0.01  # wall time in older-generation collections
 LOOP_STALL_FLOOR = 0.05  # share of the window the loop spent blocked
 FD_GROWTH_FLOOR = 20
 SERIES_GROWTH_FLOOR = 200
+# Outbound attempts per notice finished in the window: a healthy notifier tries its
+# max_attempts (5) with backoff before a dead letter, and the breaker's probes add a few: 8 in
+# a window here against a server refusing everything. Resending at once (10x) gave 98.
+SENDS_PER_NOTICE_FLOOR = 20
+SENDS_FLOOR = 50  # fewer attempts in a window is too little traffic to judge
 # Growth that the heap window then finds almost none of still alive was warm-up or allocator
 # noise; a leak at a workshop's intensities leaves several MiB in a few seconds.
 HEAP_CONFIRM_BYTES = 1 << 20
+# Client libraries that talk to another service: their frames are where a send is under way.
+OUTBOUND_CLIENT = re.compile(
+    r"/(aiosmtplib|smtplib\.py|httpx|httpcore|aiohttp|urllib3|requests|grpc|redis)[/.]"
+)
 
 
 @dataclass
@@ -53,6 +65,9 @@ class Evidence:
     series: tuple[int, int] | None = None
     series_family: str | None = None  # the metric family whose series grew most
     series_code: SourceHit | None = None  # the call that labels it
+    # Outbound sends and notices finished (sent or dead) at the window's ends, from /metrics.
+    sends: tuple[float, float] | None = None
+    notices: tuple[float, float] | None = None
     # Live memory per allocator (the lab's service reports it): start, middle, end.
     allocator: dict[str, list[int]] = field(default_factory=dict)
     fd_groups: list[FdGroup] = field(default_factory=list)  # when descriptors grew
@@ -107,6 +122,39 @@ class Evidence:
         if not self.memory_growing:
             return False
         return self.heap is None or self.heap.total_bytes >= HEAP_CONFIRM_BYTES
+
+    @property
+    def sends_per_notice(self) -> tuple[float, float] | None:
+        """(attempts in the window, attempts per notice finished in it)."""
+        if self.sends is None or self.notices is None:
+            return None
+        attempts = self.sends[1] - self.sends[0]
+        return attempts, attempts / max(1.0, self.notices[1] - self.notices[0])
+
+    @property
+    def resend_site(self) -> Location | None:
+        """The function that sends again and again: in the CPU samples that are in an
+        outbound client library, the innermost application frame above it whose line runs
+        in a loop body (the loop that calls the send); else the send itself."""
+        if self.cpu is None:
+            return None
+        try:
+            stacks = self.cpu.stacks()
+        except (KeyError, OSError, ValueError):
+            return None
+        sites: collections.Counter[Location] = collections.Counter()
+        lines: dict[Location, Location] = {}  # one sampled line of each function, to open
+        for stack, count in stacks.counts.items():
+            client = next((i for i, f in enumerate(stack) if OUTBOUND_CLIENT.search(f.file)), None)
+            if client is None:
+                continue
+            above = [f for f in stack[:client] if f.is_application]
+            looping = [f for f in above if in_loop(f.file, f.line)]
+            site = looping[-1] if looping else above[-1] if above else None
+            if site is not None:
+                sites[site.without_line()] += count
+                lines.setdefault(site.without_line(), site)
+        return lines[sites.most_common(1)[0][0]] if sites else None
 
     @property
     def cpu_cores(self) -> float:

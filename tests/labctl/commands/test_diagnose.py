@@ -7,6 +7,8 @@ import random
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import httpx
@@ -15,7 +17,7 @@ import pytest
 from labctl.cli import main
 from labctl.stack.ports import free_port
 from leaky_app.faults import CATALOGUE
-from tests.integration.load import load
+from tests.integration.load import OwnedLinks, load, scrape
 from tests.labctl.cli_surface import check_json
 from tests.labctl.targets import TARGETS, busy_pool, process_group, serving, written_pids
 from tests.live import FaultLab
@@ -25,10 +27,39 @@ ROOT = Path(__file__).parents[3]
 
 pytestmark = pytest.mark.integration
 # The core faults, the descriptor leak and the series explosion (their findings grep the code
-# py-spy saw running: for the files' names, for the metric's name and its .labels call).
+# py-spy saw running: for the files' names, for the metric's name and its .labels call), and
+# the resend storm (in the setting of its lab: the mail provider refuses everything, and new
+# links mail their owners).
 FAULTS = ["cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn", "fd_leak",
-          "cardinality_explosion"]  # fmt: skip
+          "cardinality_explosion", "retry_storm"]  # fmt: skip
 CULPRIT = {f.id: f.culprit.split(":")[1] for f in CATALOGUE}
+
+
+@contextmanager
+def provider_outage(fault_lab: FaultLab) -> Iterator[None]:
+    """Lab 07's setting: the SMTP server refuses everything while owners create links; after,
+    it accepts again and the outbox drains."""
+    service = fault_lab.service
+    service.mailbox.set_fail_rate(1.0)
+    try:
+        with OwnedLinks(service.url, per_second=20):
+            yield
+    finally:
+        service.mailbox.set_fail_rate(0.0)
+    eventually_sync(
+        lambda: scrape(service.metrics_url)["leaky_app_outbox_pending"] == 0,
+        "the outbox drains once the server accepts mail again",
+        deadline_s=60,
+    )
+
+
+def no_setting(_: FaultLab) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+SETTING: dict[str, Callable[[FaultLab], AbstractContextManager[None]]] = {
+    "retry_storm": provider_outage,
+}
 
 
 def diagnose(args: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
@@ -59,14 +90,15 @@ def test_diagnose_names_each_faults_culprit_first(
 ) -> None:
     order = random.sample(FAULTS, len(FAULTS))
     for fault in order:
-        fault_lab.switch(fault, "10x")
-        try:
-            with load(fault_lab.service.url, fault_lab.codes):
-                findings = diagnose(
-                    ["--seconds", "4", "--run-dir", str(fault_lab.service.run_dir)], capsys
-                )
-        finally:
-            fault_lab.switch(fault, None)
+        with SETTING.get(fault, no_setting)(fault_lab):
+            fault_lab.switch(fault, "10x")
+            try:
+                with load(fault_lab.service.url, fault_lab.codes):
+                    findings = diagnose(
+                        ["--seconds", "4", "--run-dir", str(fault_lab.service.run_dir)], capsys
+                    )
+            finally:
+                fault_lab.switch(fault, None)
         assert findings, f"{fault}: no finding (order {order})"
         first = findings[0]
         assert first["function"] == CULPRIT[fault], (order, fault, findings[:3])

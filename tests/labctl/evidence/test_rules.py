@@ -80,3 +80,18 @@ def test_a_function_with_every_sample_of_an_idle_process_is_no_cpu_finding() -> 
     found = findings(_busy(cores=0.9))
     assert [(f.kind, f.location.function) for f in found] == [("cpu", "price")]
     assert round(found[0].score, 2) == 0.9
+
+
+def _mailing(sends: float, notices: float) -> Evidence:
+    samples = [Sample(at=float(i), cpu_seconds=0.1 * i, rss=MIB, fds=10) for i in range(9)]
+    return Evidence(pid=1, seconds=4, samples=samples, sends=(1000, 1000 + sends),
+                    notices=(50, 50 + notices))  # fmt: skip
+
+
+def test_sends_per_notice_past_the_floor_are_a_resend_finding_and_backoff_is_not() -> None:
+    [storm] = findings(_mailing(sends=2000, notices=20))
+    assert storm.kind == "resends" and "100 per notice finished" in storm.evidence
+    assert storm.score == 1.0
+    assert findings(_mailing(sends=8, notices=1)) == []  # backoff against a refusing server
+    assert findings(_mailing(sends=60, notices=6)) == []  # 10 per notice: under the floor
+    assert findings(_mailing(sends=40, notices=1)) == []  # too few sends to judge

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from labctl.evidence.sources import function_at, grep, source_scope
+from labctl.evidence.sources import function_at, grep, in_loop, source_scope
 
 SOURCE = """\
 import functools
@@ -64,3 +64,22 @@ def test_the_scope_of_a_file_is_its_top_package_or_the_script_alone(tmp_path: Pa
     assert source_scope(str(tmp_path / "app" / "main.py")) == tmp_path / "app"
     assert source_scope(str(script)) == script
     assert [h.location.file for h in grep("segment-", source_scope(str(script)))] == [str(script)]
+
+
+LOOPS = """\
+async def resend(send, message):
+    for attempt in range(10):
+        await send(message)
+    while True:
+        break
+    return await send(message)
+"""
+
+
+def test_in_loop_says_whether_a_line_runs_in_a_loop_body(tmp_path: Path) -> None:
+    path = tmp_path / "loops.py"
+    path.write_text(LOOPS)
+    assert [in_loop(str(path), line) for line in range(1, 7)] == [
+        False, False, True, False, True, False,
+    ]  # fmt: skip
+    assert not in_loop(str(tmp_path / "missing.py"), 3)
