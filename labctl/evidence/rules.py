@@ -16,6 +16,7 @@ from labctl.evidence.window import (
     CPU_SHARE_FLOOR,
     FD_GROWTH_FLOOR,
     GC_SHARE_FLOOR,
+    HEAP_CONFIRM_BYTES,
     LOOP_STALL_FLOOR,
     RSS_GROWTH_FLOOR,
     SENDS_FLOOR,
@@ -31,6 +32,11 @@ from labctl.records.debug_views import gc_windows
 from labctl.records.findings import Finding
 from labctl.records.location import Location
 
+# A second allocation site is a finding of its own when it kept this share of what the first
+# kept (two leaks at once); at most this many sites are findings.
+SITE_SHARE = 0.25
+MAX_MEMORY_SITES = 3
+
 
 class Rule:
     """One kind of finding: ``__call__`` judges the evidence, ``found`` builds the finding."""
@@ -40,6 +46,11 @@ class Rule:
 
     def __call__(self, evidence: Evidence) -> Finding | None:
         raise NotImplementedError
+
+    def all(self, evidence: Evidence) -> list[Finding]:
+        """Every finding of this kind (one, for most rules)."""
+        found = self(evidence)
+        return [found] if found is not None else []
 
     def found(self, location: Location | None, evidence: str, score: float) -> Finding:
         return Finding.at(self.kind, location, evidence, min(1.0, score))
@@ -120,20 +131,24 @@ class TaskRule(Rule):
 
 
 class MemoryRule(Rule):
+    """One finding per allocation site that kept a good share of what the window kept: two
+    leaks at once are two findings. Memory kept where leaked tasks were created, or where
+    the collector found its work, is their consequence and ranks below them."""
+
     kind, follow_up = "memory", "labctl profile heap"
 
     def __call__(self, e: Evidence) -> Finding | None:
+        found = self.all(e)
+        return found[0] if found else None
+
+    def all(self, e: Evidence) -> list[Finding]:
         if not e.memory_leaking:
-            return None
+            return []
         growth_mib = (e.samples[-1].rss - e.samples[0].rss) / 2**20
         heap = e.heap
-        top = heap.growth[0] if heap and heap.growth else None
         by_allocator = e.heap_growth
         grew = max(e.rss_growth, by_allocator[1] if by_allocator else 0.0)
         score = min(1.0, grew / (10 * RSS_GROWTH_FLOOR))
-        tasks_at = e.task_growth_site
-        if top is not None and tasks_at is not None and top.location.function == tasks_at.function:
-            score /= 2  # the tasks are the cause; the memory they hold is the consequence
         text = f"RSS grew {growth_mib:.1f} MiB ({e.rss_growth:.0%}) in {e.seconds:g} s"
         if e.growing_process is not None:
             pid, grown = e.growing_process
@@ -142,12 +157,24 @@ class MemoryRule(Rule):
             )
         if by_allocator:
             text += f", {by_allocator[0].replace('_', ' ')} {by_allocator[1]:.0%}"
-        if top and heap:
-            text += (
-                f"; {top.bytes / 2**20:.1f} MiB still alive was allocated in "
-                f"{top.location.function} ({heap.source})"
-            )
-        return self.found(top.location if top else None, text, score)
+        sites = heap.growth[:MAX_MEMORY_SITES] if heap else []
+        if not sites or heap is None:
+            return [self.found(None, text, score)]
+        top = sites[0].bytes
+        kept = [s for s in sites if s.bytes >= max(SITE_SHARE * top, HEAP_CONFIRM_BYTES // 2)]
+        causes = {site.function for site in (e.task_growth_site, e.gc_site) if site is not None}
+        found = []
+        for site in kept or sites[:1]:
+            share = score * site.bytes / max(1, top)
+            if site.location.function in causes:
+                share /= 2  # the leaked tasks or the collector's work are the cause
+            found.append(self.found(
+                site.location,
+                f"{text}; {site.bytes / 2**20:.1f} MiB still alive was allocated in "
+                f"{site.location.function} ({heap.source})",
+                share,
+            ))  # fmt: skip
+        return found
 
 
 class GcRule(Rule):
@@ -160,8 +187,7 @@ class GcRule(Rule):
         if share < GC_SHARE_FLOOR:
             return None
         before, after = e.gc
-        blamed = after.triggers_since(before)
-        site = blamed[0].site if blamed else None
+        site = e.gc_site
         windows = gc_windows([("window", before, after)])
         p99 = max((w.p99_seconds or 0.0) for w in windows if w.generation >= 1)
         return self.found(
@@ -184,7 +210,11 @@ class LoopRule(Rule):
         share = blocked / max(e.wall, 1e-6)
         if share < LOOP_STALL_FLOOR:
             return None
-        located = [s for s in new if s.location]
+        # A stall with no application frame (the framework's own work) names no culprit
+        # when another does.
+        located = [s for s in new if s.location and s.location.is_application] or [
+            s for s in new if s.location
+        ]
         per_place: dict[str, float] = {}  # blocked seconds per location
         for s in located:
             per_place[str(s.location)] = per_place.get(str(s.location), 0.0) + s.seconds
@@ -269,9 +299,18 @@ RULES: tuple[Rule, ...] = (
 
 
 def findings(evidence: Evidence) -> list[Finding]:
-    """Every rule's finding on ``evidence``, highest score first."""
-    found = [f for rule in RULES if (f := rule(evidence)) is not None]
-    return sorted(found, key=lambda f: -f.score)
+    """Every rule's finding on ``evidence``, highest score first, except that a second
+    symptom of a function already named (the GC pauses of the code whose memory also grows)
+    ranks after every function named once: the top of the list is distinct culprits."""
+    ranked = sorted((f for rule in RULES for f in rule.all(evidence)), key=lambda f: -f.score)
+    named: set[tuple[str, str]] = set()
+    first: list[Finding] = []
+    again: list[Finding] = []
+    for finding in ranked:
+        key = (finding.location.function, finding.location.file)
+        (again if key in named and finding.location.function != "?" else first).append(finding)
+        named.add(key)
+    return first + again
 
 
 def follow_up(kind: str) -> str:

@@ -182,6 +182,16 @@ class Evidence:
         return ranked[0].site if ranked else None
 
     @property
+    def gc_site(self) -> Location | None:
+        """The application function that was allocating when most of the window's older
+        collections' pause time started, when those collections passed the floor."""
+        if self.gc is None or self.old_gen_paused_seconds / max(self.wall, 1e-6) < GC_SHARE_FLOOR:
+            return None
+        before, after = self.gc
+        blamed = after.triggers_since(before)
+        return blamed[0].site if blamed else None
+
+    @property
     def old_gen_paused_seconds(self) -> float:
         """Seconds the window spent in generation 1 and 2 collections."""
         if self.gc is None:

@@ -13,7 +13,7 @@ from tests.live import launch
 pytestmark = pytest.mark.integration
 
 WARM_UP_S = 20
-SOAK_S = 120  # seconds of steady load after the warm-up (60 samples, compared in thirds)
+SOAK_S = 90  # seconds of steady load after the warm-up (45 samples, compared in thirds)
 SAMPLE_EVERY_S = 2
 
 

@@ -95,3 +95,23 @@ def test_sends_per_notice_past_the_floor_are_a_resend_finding_and_backoff_is_not
     assert findings(_mailing(sends=8, notices=1)) == []  # backoff against a refusing server
     assert findings(_mailing(sends=60, notices=6)) == []  # 10 per notice: under the floor
     assert findings(_mailing(sends=40, notices=1)) == []  # too few sends to judge
+
+
+def test_a_second_symptom_of_a_named_function_ranks_after_every_other_culprit() -> None:
+    """price uses the CPU (0.9) and keeps memory (1.0); the resend loop (0.5) is another
+    culprit, so it comes before price's second symptom."""
+    busy = _busy(cores=0.9)
+    growing = [100 * MIB + i * 10 * MIB for i in range(5)]
+    busy.samples = [
+        Sample(s.at, s.cpu_seconds, rss, s.fds)
+        for s, rss in zip(busy.samples, growing, strict=True)
+    ]
+    busy.heap = HeapReport(
+        target="pid 1",
+        seconds=4,
+        source="memray",
+        growth=[GrowthSite(Location("price", "/srv/app/shop.py", 9), 8 * MIB, 9)],
+    )
+    busy.sends, busy.notices = (0, 1000), (0, 20)  # 50 per notice: 0.5
+    ranked = [(f.kind, f.location.function, round(f.score, 1)) for f in findings(busy)]
+    assert ranked == [("memory", "price", 1.0), ("resends", "?", 0.5), ("cpu", "price", 0.9)]
