@@ -221,7 +221,8 @@ class InjectedWindow:
     attach_seconds: float  # the debugger's attach, write and detach
     injected_with: str
     page: int  # the address the debugger wrote its line at (0: none); unmapped at the start
-    leftovers: dict[str, int]  # threads the window left running (0), gc callbacks it found
+    # Threads of the window's still running at its end (0), the gc callbacks it found.
+    leftovers: dict[str, int]
     notes: list[str] = field(default_factory=list)
     artefacts: dict[str, str] = field(default_factory=dict)
 

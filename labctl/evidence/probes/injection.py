@@ -154,7 +154,7 @@ class OpenWindow:
             injected_with=self.injected_with,
             page=self.page,
             leftovers={
-                "threads": int(body["threads_at_end"]) - int(body["threads_at_start"]),
+                "threads": int(body["threads_left"]),
                 "gc_callbacks_at_start": int(body["gc_callbacks_at_start"]),
             },
             notes=list(body.get("notes", [])),

@@ -371,6 +371,12 @@ def open_window(params: dict[str, Any]) -> None:
             body["loop"] = [empty_beats, beats.report()]
         body["seconds"] = round(time.monotonic() - started, 4)
         body["threads_at_end"] = threading.active_count()
+        # The target's own threads come and go; what counts is whether any of ours lives on.
+        body["threads_left"] = sum(
+            1
+            for thread in threading.enumerate()
+            if thread.name == "labctl-window" and thread is not threading.current_thread()
+        )
         _write(params["out"], body)
 
     if loop is not None and beats is not None:

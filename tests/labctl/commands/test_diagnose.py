@@ -1,5 +1,5 @@
 """``labctl diagnose`` names the culprit from evidence alone: the live service under each
-core fault, the descriptor leak, the series explosion and the resend storm (random order),
+core fault, the blocking call, the series explosion and the resend storm (random order),
 every pair of core faults, target scripts that are not ours (alone, with workers, against a
 baseline, healthy, a task leak seen from inside), and a clean run."""
 
@@ -28,12 +28,12 @@ from tests.polling import eventually_sync
 ROOT = Path(__file__).parents[3]
 
 pytestmark = pytest.mark.integration
-# The core faults, the descriptor leak and the series explosion (their findings grep the code
-# py-spy saw running: for the files' names, for the metric's name and its .labels call), and
-# the resend storm (in the setting of its lab: the mail provider refuses everything, and new
-# links mail their owners).
-FAULTS = ["cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn", "fd_leak",
-          "cardinality_explosion", "retry_storm"]  # fmt: skip
+# The core faults, the blocking call, the descriptor leak and the series explosion (their
+# findings grep the code py-spy saw running: for the files' names, for the metric's name and
+# its .labels call), and the resend storm (in the setting of its lab: the mail provider
+# refuses everything, and new links mail their owners).
+FAULTS = ["cpu_hotloop", "task_leak", "unbounded_cache", "gc_churn", "loop_blocking",
+          "fd_leak", "cardinality_explosion", "retry_storm"]  # fmt: skip
 CULPRIT = {f.id: f.culprit.split(":")[1] for f in CATALOGUE}
 
 
