@@ -93,6 +93,9 @@ class HandshakeLog:
         self._sink = sink
         self._count: Callable[[Refusal], None] = lambda _refusal: None
         self._last_peer: dict[str, str] = {}  # by core thread: whose handshake it is doing
+        # The core may report a server-name miss on a thread whose handshake trace it has not
+        # written yet (seen in CI): then the peer of the latest handshake is the best guess.
+        self._latest_peer = "unknown"
         self.refusals: list[Refusal] = []  # the last few, newest last (for tests and views)
 
     @classmethod
@@ -163,14 +166,15 @@ class HandshakeLog:
         peer = _PEER.search(message)
         if message.startswith("CallNextHandshakerLocked") and "server_credentials" in message:
             if peer:
-                self._last_peer[thread] = peer[1]
+                self._last_peer[thread] = self._latest_peer = peer[1]
             error = _ERROR.search(message)
             if error and not error["error"].startswith("OK") and peer:
                 detail = _openssl_words(" ".join(error["error"].split()))
                 refusal = Refusal(peer[1], classify(detail), detail)
         elif name := _SERVER_NAME.search(message):
             detail = f"asked for server name {name[1]!r}, which this service does not hold"
-            refusal = Refusal(self._last_peer.get(thread, "unknown"), WRONG_SERVER_NAME, detail)
+            peer_of = self._last_peer.get(thread, self._latest_peer)
+            refusal = Refusal(peer_of, WRONG_SERVER_NAME, detail)
         if refusal is not None:
             self.refusals = [*self.refusals[-99:], refusal]
             log.warning(

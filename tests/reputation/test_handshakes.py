@@ -44,6 +44,11 @@ def test_a_handshake_that_goes_on_is_no_refusal() -> None:
     assert refusal is not None
     assert (refusal.peer, refusal.reason) == ("ipv4:127.0.0.1:33540", "wrong_server_name")
     assert handshakes.refusals == [refusal]
+    # A miss reported on a core thread that traced no handshake yet: the latest peer.
+    elsewhere = handshakes.observe("20001", "No match found for server name: billing")
+    assert elsewhere is not None and elsewhere.peer == "ipv4:127.0.0.1:33540"
+    first = _log().observe("1", "No match found for server name: billing")
+    assert first is not None and first.peer == "unknown"
 
 
 def test_the_clients_own_handshakes_are_not_the_servers_refusals() -> None:
