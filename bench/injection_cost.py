@@ -105,41 +105,41 @@ def injected_back_to_back(variant: Variant, seconds: float) -> Iterator[None]:
             INJECTIONS.same_process_at_end = psutil.Process(pid).create_time() == born
 
 
+@contextlib.contextmanager
+def ready_script(code: str, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``python -c code args`` once it prints "ready", killed by its PID when the block ends."""
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
 def census_by_size(sizes: list[int]) -> list[tuple[int, float, float]]:
     """(live tasks, census ms at the window's start, at its end) for a target with that
     many parked tasks."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-census-") as tmp:
         for n in sizes:
-            proc = subprocess.Popen([sys.executable, "-c", PARKED, str(n)], stdout=subprocess.PIPE)
-            try:
-                assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+            with ready_script(PARKED, str(n)) as proc:
                 window = inject_window(proc.pid, 1, Path(tmp) / str(n), echo=lambda _: None)
                 first, last = window.census_seconds
                 rows.append((window.tasks[1].count, first * 1000, last * 1000))
-            finally:
-                proc.kill()
-                proc.wait()
-                if proc.stdout is not None:
-                    proc.stdout.close()
     return rows
 
 
 def stop_per_injection(count: int) -> list[float]:
     """The longest gap a target's thread saw around each of ``count`` injections."""
     stops = []
-    with tempfile.TemporaryDirectory(prefix="bench-stop-") as tmp:
-        proc = subprocess.Popen([sys.executable, "-c", GAPS], stdout=subprocess.PIPE, text=True)
-        try:
-            assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-            for n in range(count):
-                inject_window(proc.pid, 1, Path(tmp) / str(n), echo=lambda _: None)
-                stops.append(float(proc.stdout.readline()))
-        finally:
-            proc.kill()
-            proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+    with tempfile.TemporaryDirectory(prefix="bench-stop-") as tmp, ready_script(GAPS) as proc:
+        assert proc.stdout is not None
+        for n in range(count):
+            inject_window(proc.pid, 1, Path(tmp) / str(n), echo=lambda _: None)
+            stops.append(float(proc.stdout.readline()))
     return stops
 
 
