@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
@@ -43,6 +44,9 @@ class ProcessRecord:
     cmd: list[str]
     log: str
     urls: dict[str, str] = field(default_factory=dict)
+    # Started by someone else (docker compose, another terminal) and attached with
+    # `labctl attach`: commands use it, `labctl down` leaves it running.
+    attached: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,6 +65,17 @@ class ProcessRecord:
             )
         except psutil.Error:
             return False
+
+
+def python_version(pid: int) -> tuple[int, int] | None:
+    """The target interpreter's version, from the libpython it mapped or its executable."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        exe = Path(f"/proc/{pid}/exe").resolve().name
+    except OSError:
+        return None
+    found = re.search(r"libpython(\d+)\.(\d+)", maps) or re.search(r"python(\d+)\.(\d+)", exe)
+    return (int(found[1]), int(found[2])) if found else None
 
 
 def tail(path: Path, lines: int = 20) -> str:

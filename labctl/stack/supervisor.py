@@ -211,7 +211,9 @@ class Stack:
     def down(self, progress: Progress = lambda _msg: None) -> list[str]:
         stopped = []
         for name, rec in self._load().items():
-            if stop(rec):
+            if rec.attached:
+                progress(f"left {name} running (pid {rec.pid}): attached, not started by labctl")
+            elif stop(rec):
                 progress(f"stopped {name} (pid {rec.pid})")
                 stopped.append(name)
         self.layout.stack_file.unlink(missing_ok=True)

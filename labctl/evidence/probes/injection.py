@@ -46,6 +46,7 @@ from labctl.evidence.probes.target import (
     find_tool,
 )
 from labctl.records.debug_views import GcReport, InjectedWindow, LoopReport, TaskCensus
+from labctl.stack.processes import python_version
 
 Echo = Callable[[str], None]
 START_SECONDS = 5.0  # for the target's main thread to run the queued line
@@ -57,17 +58,6 @@ WITHOUT_INJECTION = (
 T = TypeVar("T")
 _PAGE = re.compile(r"\$labctl_page = (0x[0-9a-f]+)")
 _RESULT = re.compile(r"^\(int\) \$\d+ = (-?\d+)$", re.MULTILINE)
-
-
-def python_version(pid: int) -> tuple[int, int] | None:
-    """The target interpreter's version, from the libpython it mapped or its executable."""
-    try:
-        maps = Path(f"/proc/{pid}/maps").read_text()
-        exe = Path(f"/proc/{pid}/exe").resolve().name
-    except OSError:
-        return None
-    found = re.search(r"libpython(\d+)\.(\d+)", maps) or re.search(r"python(\d+)\.(\d+)", exe)
-    return (int(found[1]), int(found[2])) if found else None
 
 
 def _lldb_commands(line: str) -> list[str]:

@@ -1,12 +1,14 @@
 """Child processes by PID and start time: a recycled PID is never taken for ours."""
 
+import os
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import psutil
 
-from labctl.stack.processes import ProcessRecord, kill_hard, spawn, stop, tail
+from labctl.stack.processes import ProcessRecord, kill_hard, python_version, spawn, stop, tail
 from tests.polling import eventually_sync
 
 
@@ -42,3 +44,14 @@ def test_a_record_with_another_start_time_is_not_ours_and_is_never_signalled(
 
 def test_tail_of_a_missing_log_says_so(tmp_path: Path) -> None:
     assert tail(tmp_path / "none.log") == "(no log)"
+
+
+def test_python_version_reads_the_interpreter_a_process_runs() -> None:
+    assert python_version(os.getpid()) == sys.version_info[:2]
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        assert python_version(sleeper.pid) is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert python_version(999_999_999) is None
