@@ -32,7 +32,7 @@ PROMETHEUS_PORT = 9090
 REDIS_PORT = 6379
 REPUTATION_PORT = 50051  # the internal gRPC reputation service (mTLS); gRPC's customary port
 REPUTATION_METRICS_PORT = 9466  # its /metrics
-GRAFANA_PORT = 3000  # compose only
+GRAFANA_PORT = 3000  # compose, and labctl up where grafana-server is installed
 JUPYTER_PORT = 8888  # compose only
 
 # Names of the lab's processes in stack.json (and of their logs).
@@ -43,6 +43,7 @@ REDIS = "redis"
 LOAD = "load"
 CROWD = "ws-crowd"
 REPUTATION = "reputation"
+GRAFANA = "grafana"
 
 # Job names of the Prometheus config (dashboards/prometheus/prometheus.yml).
 APP_JOB = "leaky-app"
@@ -64,6 +65,7 @@ class RunLayout:
     smtp/             what the SMTP sink received, and its fail switch
     prometheus.yml    Prometheus config rendered for the loopback ports
     prometheus-data/  Prometheus' storage
+    grafana/          a native Grafana's provisioning (rendered), data and logs
     load/             locust's statistics
     lab.json          the lab that runs (labctl lab start)
     drill.json        the drill that runs (labctl drill start)
@@ -114,6 +116,10 @@ class RunLayout:
     @property
     def prometheus_data(self) -> Path:
         return self.root / "prometheus-data"
+
+    @property
+    def grafana(self) -> Path:
+        return self.root / "grafana"
 
     @property
     def load(self) -> Path:

@@ -44,7 +44,7 @@ from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from labctl.contract import SINK, Metric, RunLayout
 from labctl.stack.ports import LOOPBACK, ServicePorts
-from labctl.stack.processes import ProcessRecord, spawn, stop, wait_http_ok
+from labctl.stack.processes import ProcessRecord, ready_or_stopped, spawn
 
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
 TEMPORARY_FAILURE = "451 4.3.0 mailbox temporarily unavailable, try again later"
@@ -225,12 +225,7 @@ def start_sink(layout: RunLayout, ports: ServicePorts, *, timeout: float = 30.0)
     record = spawn(SINK, sink_command(ports, layout), layout.log("smtp"))
     metrics = f"http://{LOOPBACK}:{ports.smtp_metrics}/metrics"
     record.urls = {"smtp": f"smtp://{LOOPBACK}:{ports.smtp}", "metrics": metrics}
-    try:
-        wait_http_ok(metrics, record, timeout=timeout)
-    except Exception:
-        stop(record)
-        raise
-    return record
+    return ready_or_stopped(record, metrics, timeout)
 
 
 def sink_listening_port(sink: ProcessRecord, default: int) -> int:

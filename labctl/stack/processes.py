@@ -133,6 +133,17 @@ def wait_http_ok(url: str, proc: ProcessRecord, timeout: float = 30.0) -> None:
     )
 
 
+def ready_or_stopped(proc: ProcessRecord, url: str, timeout: float = 30.0) -> ProcessRecord:
+    """:func:`wait_http_ok`, stopping the process when it never gets ready: a start that
+    fails leaves nothing running."""
+    try:
+        wait_http_ok(url, proc, timeout=timeout)
+    except Exception:
+        stop(proc)
+        raise
+    return proc
+
+
 def _reap(pid: int, wait: float = 0.0) -> None:
     # Our own children must be waited for, or they linger as zombies until we exit. ``wait``:
     # it is known to be ending (psutil may see it gone a moment before waitpid can reap it).

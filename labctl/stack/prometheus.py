@@ -20,7 +20,7 @@ from labctl.contract import PROMETHEUS, RunLayout
 from labctl.errors import LabctlError
 from labctl.records.series import Series
 from labctl.stack.ports import LOOPBACK
-from labctl.stack.processes import ProcessRecord, spawn, stop, wait_http_ok
+from labctl.stack.processes import ProcessRecord, ready_or_stopped, spawn
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "dashboards" / "prometheus"
 
@@ -78,12 +78,7 @@ def start_prometheus(
     record = spawn(PROMETHEUS, cmd, layout.log(PROMETHEUS))
     base = f"http://{LOOPBACK}:{port}"
     record.urls = {"ui": base, "alerts": f"{base}/alerts"}
-    try:
-        wait_http_ok(f"{base}/-/ready", record, timeout=timeout)
-    except Exception:
-        stop(record)
-        raise
-    return record
+    return ready_or_stopped(record, f"{base}/-/ready", timeout)
 
 
 class QueryError(LabctlError):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from labctl.contract import REPUTATION, RunLayout
 from labctl.stack.pki import LabPki
 from labctl.stack.ports import LOOPBACK
-from labctl.stack.processes import ProcessRecord, spawn, stop, wait_http_ok
+from labctl.stack.processes import ProcessRecord, ready_or_stopped, spawn
 
 
 def reputation_command(layout: RunLayout, port: int, metrics_port: int) -> list[str]:
@@ -56,9 +56,4 @@ def start_reputation(
         "grpc": f"{LOOPBACK}:{port}",
         "metrics": f"http://{LOOPBACK}:{metrics_port}/metrics",
     }
-    try:
-        wait_http_ok(record.urls["metrics"], record, timeout=timeout)
-    except Exception:
-        stop(record)
-        raise
-    return record
+    return ready_or_stopped(record, record.urls["metrics"], timeout)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from labctl.contract import SERVICE, RunLayout
 from labctl.stack.ports import LOOPBACK, ServicePorts
-from labctl.stack.processes import ProcessRecord, spawn, stop, wait_http_ok
+from labctl.stack.processes import ProcessRecord, ready_or_stopped, spawn
 
 # glibc raises its mmap threshold each time a mapped block is freed, so after a while a freed
 # 160 KiB buffer (a resume ring, a big response) stays in the heap and resident memory never
@@ -76,12 +76,7 @@ def start_service(
         "debug": f"http://{LOOPBACK}:{ports.debug}/debug/",
         "stream": f"ws://{LOOPBACK}:{ports.stream}/ws/clicks",
     }
-    try:
-        wait_http_ok(f"{base}/readyz", record, timeout=timeout)
-    except Exception:
-        stop(record)
-        raise
-    return record
+    return ready_or_stopped(record, f"{base}/readyz", timeout)
 
 
 def mailed_port(service: ProcessRecord, default: int) -> int:

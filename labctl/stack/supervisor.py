@@ -24,9 +24,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from labctl import contract
-from labctl.contract import PROMETHEUS, REDIS, REPUTATION, SERVICE, SINK, RunLayout
+from labctl.contract import GRAFANA, PROMETHEUS, REDIS, REPUTATION, SERVICE, SINK, RunLayout
 from labctl.errors import LabctlError
-from labctl.stack import prometheus
+from labctl.stack import grafana_server, prometheus
 from labctl.stack.mail_sink import sink_command, sink_listening_port, start_sink
 from labctl.stack.ports import ServicePorts, free_ports, preferred_or_free
 from labctl.stack.processes import ProcessRecord, stop
@@ -146,7 +146,8 @@ class Stack:
         """Start what is not running. ``redis`` adds a redis-server and gives the service
         ``--redis-url`` (the shared rate limit and leader lease, as in docker compose).
         Prometheus is part of every stack (the alerts, dashboards and labs read it): without
-        it installed, nothing starts and :class:`PrometheusMissing` says how to install it."""
+        it installed, nothing starts and :class:`PrometheusMissing` says how to install it.
+        Grafana joins where it is installed; where not, ``progress`` says how to install it."""
         if prometheus.binary() is None:
             raise prometheus.PrometheusMissing(
                 "prometheus is not installed; the lab's alerts, dashboards and labs need it: "
@@ -206,6 +207,19 @@ class Stack:
                 self.layout, preferred_or_free(contract.PROMETHEUS_PORT), targets, echo=progress
             )
             self._save(records)
+        if GRAFANA not in records:
+            if grafana_server.binary() is None:
+                progress(grafana_server.INSTALL_HINT)
+            else:
+                port = (
+                    free_ports(1, avoid=chosen.all())[0]
+                    if ports is not None
+                    else preferred_or_free(contract.GRAFANA_PORT)
+                )
+                records[GRAFANA] = grafana_server.start_grafana(
+                    self.layout, port, records[PROMETHEUS].urls["ui"], echo=progress
+                )
+                self._save(records)
         return self.status()
 
     def down(self, progress: Progress = lambda _msg: None) -> list[str]:

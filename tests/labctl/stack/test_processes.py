@@ -7,8 +7,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import psutil
+import pytest
 
-from labctl.stack.processes import ProcessRecord, kill_hard, python_version, spawn, stop, tail
+from labctl.stack.ports import free_port
+from labctl.stack.processes import (
+    ProcessError,
+    ProcessRecord,
+    kill_hard,
+    python_version,
+    ready_or_stopped,
+    spawn,
+    stop,
+    tail,
+)
 from tests.polling import eventually_sync
 
 
@@ -55,3 +66,10 @@ def test_python_version_reads_the_interpreter_a_process_runs() -> None:
         sleeper.kill()
         sleeper.wait()
     assert python_version(999_999_999) is None
+
+
+def test_a_child_that_never_gets_ready_is_stopped_not_left_running(tmp_path: Path) -> None:
+    child = spawn("sleeper", ["sleep", "60"], tmp_path / "sleeper.log")
+    with pytest.raises(ProcessError, match="not ready at"):
+        ready_or_stopped(child, f"http://127.0.0.1:{free_port()}/", timeout=0.5)
+    assert not child.alive()

@@ -7,7 +7,8 @@ import psutil
 import pytest
 import redis
 
-from labctl.contract import REDIS, REPUTATION, SERVICE, SINK
+from labctl.contract import GRAFANA, REDIS, REPUTATION, SERVICE, SINK
+from labctl.stack import grafana_server
 from labctl.stack.ports import ServicePorts
 from labctl.stack.processes import stop
 from labctl.stack.prometheus import PrometheusMissing
@@ -20,9 +21,15 @@ pytestmark = pytest.mark.integration
 def test_up_is_idempotent_and_down_stops_by_pid(tmp_path: Path) -> None:
     stack = Stack(tmp_path / "run")
     ports = ServicePorts.free()
-    first = stack.up(ports)
+    said: list[str] = []
+    first = stack.up(ports, progress=said.append)
     record = first.running[SERVICE]
     assert "prometheus" in first.running  # Debian's prometheus is installed by make test
+    # Grafana joins where it is installed (Debian has no package); else up says how to get it.
+    if grafana_server.binary() is None:
+        assert grafana_server.INSTALL_HINT in said and GRAFANA not in first.running
+    else:
+        assert GRAFANA in first.running
     try:
         assert httpx.get(f"{record.urls['api']}/livez", timeout=5).status_code == 200
         second = stack.up(ports)
@@ -30,7 +37,9 @@ def test_up_is_idempotent_and_down_stops_by_pid(tmp_path: Path) -> None:
         reputation = second.running[REPUTATION]
         assert reputation.pid == first.running[REPUTATION].pid
         assert "reputation_calls" in httpx.get(reputation.urls["metrics"], timeout=5).text
-        assert set(stack.down()) == {SERVICE, SINK, REPUTATION, "prometheus"}
+        assert set(stack.down()) == {SERVICE, SINK, REPUTATION, "prometheus"} | (
+            {GRAFANA} & set(first.running)
+        )
         assert not psutil.pid_exists(record.pid) or not record.alive()
         assert stack.status().running == {}
         assert stack.down() == []
