@@ -10,8 +10,9 @@ FUZZ_STAMP := $(FUZZ_VENV)/.installed-stamp
 RUN_DIR ?= run
 # Debian packages the test suite runs for real (installed only when missing, and only as root):
 # prometheus (and promtool), redis-server, lldb and gdb (memray attach), wrk (benchmarks),
-# golang-go (`go tool pprof`, which reads the pprof files labctl writes).
-SYSTEM_PACKAGES := prometheus redis-server lldb gdb wrk golang-go
+# golang-go (`go tool pprof`, which reads the pprof files labctl writes), chromium (the
+# workshop scoreboard's page, tested headless).
+SYSTEM_PACKAGES := prometheus redis-server lldb gdb wrk golang-go chromium
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -37,7 +38,7 @@ $(FUZZ_STAMP): requirements-fuzz.lock
 	$(FUZZ_VENV)/bin/python -m pip install --quiet -r requirements-fuzz.lock
 	@touch $@
 
-system-deps: ## apt-get install prometheus, redis-server, lldb, gdb, wrk, golang-go when missing (root only)
+system-deps: ## apt-get install prometheus, redis-server, lldb, gdb, wrk, golang-go, chromium when missing (root only)
 	@missing=""; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
@@ -45,6 +46,7 @@ system-deps: ## apt-get install prometheus, redis-server, lldb, gdb, wrk, golang
 	command -v gdb >/dev/null || missing="$$missing gdb"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	command -v go >/dev/null || missing="$$missing golang-go"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 	  echo "missing:$$missing; install them with: sudo apt-get install -y$$missing" >&2; exit 1; fi; \

@@ -25,6 +25,7 @@ from labctl.commands import (
     smtp,
     stack_control,
     top,
+    workshop,
 )
 
 app = typer.Typer(
@@ -51,6 +52,7 @@ app.add_typer(drill.app, name="drill")
 app.add_typer(smtp.app, name="smtp")
 app.add_typer(reputation.app, name="reputation")
 app.add_typer(dashboards.app, name="dashboards")
+app.add_typer(workshop.app, name="workshop")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

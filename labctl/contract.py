@@ -69,6 +69,7 @@ class RunLayout:
     load/             locust's statistics
     lab.json          the lab that runs (labctl lab start)
     drill.json        the drill that runs (labctl drill start)
+    workshop.json     the workshop this lab reports to, its key, unsent results (0600)
     profiles/         every capture's artefacts, a folder each
     """
 
@@ -132,6 +133,10 @@ class RunLayout:
     @property
     def drill_state(self) -> Path:
         return self.root / "drill.json"
+
+    @property
+    def workshop(self) -> Path:
+        return self.root / "workshop.json"
 
     @property
     def profiles(self) -> Path:

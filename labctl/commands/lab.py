@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from labctl.commands.output import JsonFlag, Outcome, RunDir, console, echo, emits
+from labctl.commands.workshop import report_lines
 from labctl.contract import RunLayout
 from labctl.course.catalogue import Lab, LabError, all_labs, load_lab
+from labctl.course.enrolment import report
 from labctl.course.gc_tuning import compare_gc_settings
 from labctl.course.grading import Verdict, check_answer, check_fix
 from labctl.course.lab_runs import current, start_lab, stop_lab, verify_lab
@@ -83,19 +86,32 @@ def check(
         raise LabError("give --answer Class.method, or --fix (not both)", 2)
     lab = load_lab(key)
     if fix:
-        return _graded(lab, check_fix(lab, echo=echo))
+        return _graded(lab, check_fix(lab, echo=echo), "fix", run_dir)
     with Session.open(run_dir) as session:
         faults = {f.id: f for f in session.patient.faults().catalogue}
     if lab.fault not in faults:
         raise LabError(f"the running service has no fault {lab.fault!r}; is it this lab's?")
     assert answer is not None
-    return _graded(lab, check_answer(answer, faults[lab.fault].culprit))
+    return _graded(lab, check_answer(answer, faults[lab.fault].culprit), "answer", run_dir)
 
 
-def _graded(lab: Lab, verdict: Verdict) -> Outcome:
+def _graded(lab: Lab, verdict: Verdict, how: str, run_dir: Path) -> Outcome:
+    sent = report(
+        RunLayout(run_dir),
+        {
+            "kind": "lab_checked",
+            "at": time.time(),
+            "lab": lab.number,
+            "passed": verdict.correct,
+            "how": how,
+        },
+    )
     return Outcome(
         json={"lab": lab.number, "correct": verdict.correct, "message": verdict.message},
-        lines=[("[green]" if verdict.correct else "[yellow]") + escape(verdict.message)],
+        lines=[
+            ("[green]" if verdict.correct else "[yellow]") + escape(verdict.message),
+            *report_lines(sent),
+        ],
         next=f"read {lab.solution}, then [bold]labctl lab stop[/bold]"
         if verdict.correct
         else "look again, and answer again",

@@ -4,6 +4,7 @@ alert fires), answers are graded and timed, and the reveal ends it."""
 
 import json
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ from labctl.stack.polling import wait_until
 from labctl.stack.prometheus import query
 from labctl.stack.supervisor import Stack
 from tests.labctl.cli_surface import check_json
+from tests.workshop import Scoreboard, scoreboard
 
 LAB = "04"  # tasks pile up: TasksGrowing pages within a minute or so (CPUSaturated took 2.5)
 
@@ -70,10 +72,20 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, out.out, out.err
 
 
+@pytest.fixture
+def board(lab_stack: Path, tmp_path: Path) -> Iterator[Scoreboard]:
+    """An instructor's scoreboard; the lab's run directory leaves the workshop after."""
+    with scoreboard(tmp_path / "board") as running:
+        try:
+            yield running
+        finally:
+            RunLayout(lab_stack).workshop.unlink(missing_ok=True)
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(300)
 def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
-    lab_stack: Path, capsys: pytest.CaptureFixture[str]
+    lab_stack: Path, board: Scoreboard, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rd = ["--run-dir", str(lab_stack)]
     lab = pick_lab(seed_for(LAB))
@@ -81,6 +93,10 @@ def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
         culprit = next(f.culprit for f in patient.faults().catalogue if f.id == lab.fault)
         metrics_url = patient.metrics_url
     assert metrics_url is not None
+    # The trainee is in a workshop: the drill's results go to the instructor's scoreboard.
+    code, _, err = run(["workshop", "join", board.url, board.join_token, "--name", "kim", *rd],
+                       capsys)  # fmt: skip
+    assert code == 0, err
     code, out, err = run(["drill", "start", "--seed", str(seed_for(LAB)), *rd], capsys)
     try:
         assert code == 0, err
@@ -128,9 +144,18 @@ def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
     assert "answer 'LinkStore.get': wrong" in events
     assert all(v is not None for v in [e["value"] for e in reveal["evidence"]])
     with Patient.from_run_dir(lab_stack) as patient:
-        board = patient.faults()
-    assert board.active == {} and board.drill is False
+        faults = patient.faults()
+    assert faults.active == {} and faults.drill is False
     assert "leaky_app_fault_active{" in httpx.get(metrics_url, timeout=10).text
+    # The scoreboard has the drill: two answers, the time to the culprit, the lab revealed.
+    state = httpx.get(f"{board.url}/api/board", params={"key": board.board_token}, timeout=10)
+    [kim] = state.json()["trainees"]
+    [drill] = kim["drills"]
+    right_at = next(e["at"] for e in reveal["timeline"] if e["what"].endswith(": right"))
+    assert drill["answers"] == 2 and drill["lab"] == LAB and drill["fault"] == lab.fault
+    assert drill["seconds_to_culprit"] == pytest.approx(
+        right_at - reveal["timeline"][0]["at"], abs=1
+    )
 
 
 def test_a_lab_and_a_drill_never_run_together(tmp_path: Path) -> None:
