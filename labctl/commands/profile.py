@@ -17,7 +17,7 @@ import typer
 from labctl.commands.output import JsonFlag, Outcome, RunDir, console, echo, emits
 from labctl.contract import CAPTURE, RunLayout
 from labctl.errors import LabctlError
-from labctl.evidence.capture_files import read_capture
+from labctl.evidence.capture_files import kind_of, read_capture, save_view
 from labctl.evidence.patient import Patient, PatientError
 from labctl.evidence.probes.heap import record_heap
 from labctl.evidence.probes.injection import inject_window
@@ -237,8 +237,10 @@ def profile_diff(
         body, table, notes = heap.to_json(), tables.heap_diff_table(heap), heap.notes
         next_step = "the top site kept more a second in the new capture: read its code first"
     else:
-        kinds = " and ".join("CPU" if isinstance(c, Stacks) else "heap" for c in (before, after))
-        raise LabctlError(f"{base} and {new} are {kinds} captures: compare two of one kind", 2)
+        kinds = " and ".join(kind_of(c) for c in (before, after))
+        raise LabctlError(
+            f"{base} and {new} are {kinds} captures: compare two CPU or two heap captures", 2
+        )
     (out / "diff.json").write_text(json.dumps(body, indent=2))
     artefacts["diff"] = str(out / "diff.json")
     return Outcome(json={**body, "artefacts": artefacts}, tables=[table], notes=notes,
@@ -318,9 +320,11 @@ def profile_tasks(
             "code that creates that coroutine's tasks",
         )
     census = _read_view(run_dir, "/debug/tasks?group=site", lambda p: p.tasks())
+    saved = save_view(capture_folder(RunLayout(run_dir), "tasks"), census)
     return Outcome(
         json=asdict(census),
         tables=[tables.tasks_table(census)],
+        artefacts={"census": str(saved)},
         next="a site whose count keeps rising between runs is leaking tasks; "
         "labctl profile tasks again in a minute",
     )
@@ -428,7 +432,8 @@ def profile_loop(
         body, notes, artefacts = injected.to_json(), _window_notes(injected), injected.artefacts
     else:
         report = _read_view(run_dir, "/debug/loop", lambda p: p.loop())
-        body, notes, artefacts = asdict(report), [], {}
+        saved = save_view(capture_folder(RunLayout(run_dir), "loop"), report)
+        body, notes, artefacts = asdict(report), [], {"stalls": str(saved)}
     return Outcome(
         json=body,
         tables=[tables.loop_table(report)],

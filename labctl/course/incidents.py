@@ -4,9 +4,11 @@
 a room can run one drill together), sets up its world (load, a failing mail server when the
 lab needs one) and switches its fault on in drill mode: the service hides its fault state
 from metrics, and ``labctl fault list`` hides it too. Trainees work from the alerts and the
-tools. ``answer_drill`` grades a named function and records the time; ``reveal_drill`` ends
-the drill and returns the timeline (fault on, first alert, answers) with the evidence a
-trainee should have found.
+tools. ``hint_drill`` gives the next hint (the symptom, the tool, the area of the code), each
+at a cost in points. ``answer_drill`` grades a named function with the capture that shows it
+(:mod:`labctl.course.evidence_grading`) and records the time; ``reveal_drill`` ends the drill
+and returns the timeline (fault on, every alert, hints, captures, answers, fault off) with the
+evidence a trainee should have found, for the postmortem (:mod:`labctl.course.postmortem`).
 
 ``run/drill.json`` keeps the seed, the start time and the answers sealed with the operator's
 token (``run/operator.token``, a Fernet token from the ``cryptography`` package): the seed
@@ -17,7 +19,9 @@ Usage::
 
     with Session.open(Path("run")) as session:
         drill = start_drill(session, seed=7)
-        verdict = answer_drill(session, "ReferrerLog.distinct_recent")
+        hint = hint_drill(session)           # "the page is ...", 10 points
+        verdict = answer_drill(session, "ReferrerLog.distinct_recent",
+                               Path("run/profiles/20261202-101500-cpu"))
         reveal = reveal_drill(session)       # fault off, load stopped; reveal.timeline
 """
 
@@ -30,24 +34,40 @@ import random
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from labctl.contract import RunLayout
 from labctl.course.catalogue import Lab, LabError, all_labs
+from labctl.course.evidence_grading import grade_evidence
 from labctl.course.grading import Verdict, check_answer
 from labctl.course.lab_runs import Echo, current, read_signals, set_scene, stop_lab
+from labctl.errors import LabctlError
+from labctl.evidence.capture_files import capture_file, kind_of, read_capture
 from labctl.evidence.session import Session
 from labctl.stack.private_files import write_private
 from labctl.stack.prometheus import QueryError, raw_samples
+
+# The hints, in the order they come, and what each costs of the drill's 100 points.
+HINTS = (("symptom", 10), ("tool", 20), ("area", 30))
+WRONG_ANSWER_COST = 5
 
 
 @dataclass
 class Answer:
     at: float
     answer: str
-    correct: bool
+    correct: bool  # the function and the evidence both right
+    evidence: str | None = None
+    evidence_message: str = ""
+
+
+@dataclass
+class Hint:
+    at: float
+    level: int  # an index of HINTS
 
 
 def _sealer(layout: RunLayout) -> Fernet:
@@ -69,6 +89,22 @@ class DrillRun:
     seed: int
     started_at: float
     answers: list[Answer] = field(default_factory=list)
+    hints: list[Hint] = field(default_factory=list)
+
+    @property
+    def solved_at(self) -> float | None:
+        return next((a.at for a in self.answers if a.correct), None)
+
+    @property
+    def score(self) -> int | None:
+        """100, less each hint's cost and each wrong answer's before the right one; None until
+        solved."""
+        solved = self.solved_at
+        if solved is None:
+            return None
+        wrong = sum(1 for a in self.answers if a.at < solved and not a.correct)
+        cost = sum(HINTS[h.level][1] for h in self.hints if h.at <= solved)
+        return max(0, 100 - cost - WRONG_ANSWER_COST * wrong)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,7 +117,12 @@ class DrillRun:
             raise LabError("no drill is running; start one: labctl drill start", 3) from None
         try:
             data = json.loads(_sealer(layout).decrypt(sealed.encode()))
-            return cls(data["seed"], data["started_at"], [Answer(**a) for a in data["answers"]])
+            return cls(
+                data["seed"],
+                data["started_at"],
+                [Answer(**a) for a in data["answers"]],
+                [Hint(**h) for h in data.get("hints", [])],
+            )
         except (InvalidToken, ValueError, KeyError, TypeError, AttributeError):
             raise LabError(
                 f"{layout.drill_state} does not open with the operator token: it was sealed"
@@ -103,11 +144,26 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Capture:
+    """A capture made during the drill, under ``run/profiles``."""
+
+    at: float
+    kind: str
+    path: str
+    pictures: list[str]  # its flamegraphs
+
+
+@dataclass(frozen=True)
 class Reveal:
     lab: Lab
     culprit: str
     timeline: list[Event]
     evidence: list[tuple[str, float | None]]  # the lab's signals, read before the fault went off
+    alerts: list[Event] = field(default_factory=list)  # each alert's first firing in the drill
+    captures: list[Capture] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+    score: int | None = None
+    seconds_to_culprit: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -120,6 +176,10 @@ class Reveal:
             "evidence": [{"signal": name, "value": value} for name, value in self.evidence],
             "tools": self.lab.tools,
             "solution": str(self.lab.solution),
+            "alerts": [asdict(e) for e in self.alerts],
+            "captures": [asdict(c) for c in self.captures],
+            "score": self.score,
+            "seconds_to_culprit": self.seconds_to_culprit,
         }
 
 
@@ -148,35 +208,101 @@ def start_drill(
     return drill
 
 
-def answer_drill(session: Session, answer: str) -> Verdict:
-    drill = DrillRun.read(session.layout)
+def _active_culprit(session: Session) -> str:
     board = session.patient.faults(reveal=True)
     active = [f for f in board.catalogue if f.id in board.active]
     if not active:
         raise LabError("the drill's fault is no longer on; labctl drill reveal ends it", 3)
-    verdict = check_answer(answer, active[0].culprit)
-    drill.answers.append(Answer(time.time(), answer, verdict.correct))
+    return active[0].culprit
+
+
+def hint_drill(session: Session) -> tuple[str, str, int]:
+    """The next hint: its name, its text and what it costs. The hints are the symptom (the
+    page and its first signal), the tool (the lab's), the area (the culprit's module)."""
+    drill = DrillRun.read(session.layout)
+    level = len(drill.hints)
+    if level >= len(HINTS):
+        raise LabError("no hints are left: the next step is yours (or labctl drill reveal)", 2)
+    lab = pick_lab(drill.seed)
+    name, cost = HINTS[level]
+    if name == "symptom":
+        text = f"the page is {lab.alert}: {lab.signals[0].name}"
+    elif name == "tool":
+        text = f"reach for {' or '.join(lab.tools)}"
+    else:
+        module = _active_culprit(session).partition(":")[0]
+        text = f"the code to read is in {module.replace('.', '/')}.py"
+    drill.hints.append(Hint(time.time(), level))
+    drill.write(session.layout)
+    return name, text, cost
+
+
+def answer_drill(session: Session, answer: str, evidence: Path | None = None) -> Verdict:
+    """Grade ``answer`` and the capture ``evidence`` that shows it: the drill is solved when
+    both are right."""
+    drill = DrillRun.read(session.layout)
+    culprit = _active_culprit(session)
+    verdict = check_answer(answer, culprit)
+    shown = None if evidence is None else grade_evidence(evidence, culprit, drill.started_at)
+    if verdict.correct and shown is None:
+        verdict = Verdict(
+            False,
+            "right function; now name the capture that shows it: --evidence run/profiles/<folder>",
+        )
+    elif verdict.correct and shown is not None:
+        verdict = (
+            Verdict(True, f"{verdict.message}; {shown.message}")
+            if shown.shows
+            else Verdict(False, f"right function, but {shown.message}")
+        )
+    drill.answers.append(
+        Answer(
+            time.time(),
+            answer,
+            verdict.correct,
+            None if evidence is None else str(evidence),
+            "" if shown is None else shown.message,
+        )
+    )
     drill.write(session.layout)
     return verdict
 
 
-def _first_alert(url: str, since: float, step: float = 5.0) -> Event | None:
-    """When the first alert started firing after ``since``: the first stored sample of
-    Prometheus' ALERTS series (one per rule evaluation), so the time is the evaluation's, not
-    a graph's grid point up to a step later. One already firing when the drill began (an
-    earlier incident's) is not the drill's."""
+def _alerts(url: str, since: float, step: float = 5.0) -> list[Event]:
+    """Each alert's first firing after ``since``: the first stored sample of Prometheus'
+    ALERTS series (one per rule evaluation), so the time is the evaluation's, not a graph's
+    grid point up to a step later. One already firing when the drill began (an earlier
+    incident's) is not the drill's."""
     seconds = max(time.time() - since, step)
     try:
         series = raw_samples(url, 'ALERTS{alertstate="firing"}', seconds + step)
     except QueryError:
-        return None
-    starts = [(min(t for t, _ in s.points), s.labels.get("alertname", "?"))
-              for s in series if s.points]  # fmt: skip
-    firsts = [(at, name) for at, name in starts if at > since + step]
-    if not firsts:
-        return None
-    at, name = min(firsts)
-    return Event(at, f"first alert fired: {name}")
+        return []
+    firsts: dict[str, float] = {}
+    for s in series:
+        if not s.points:
+            continue
+        at, name = min(t for t, _ in s.points), s.labels.get("alertname", "?")
+        if at > since + step:
+            firsts[name] = min(at, firsts.get(name, at))
+    return sorted(
+        (Event(at, f"alert fired: {name}") for name, at in firsts.items()), key=lambda e: e.at
+    )
+
+
+def _captures(layout: RunLayout, since: float) -> list[Capture]:
+    """The captures made in ``run/profiles`` since the drill began, oldest first."""
+    found = []
+    for folder in sorted(layout.profiles.glob("*")) if layout.profiles.is_dir() else []:
+        try:
+            at = capture_file(folder).stat().st_mtime
+            kind = kind_of(read_capture(folder))
+        except (LabctlError, OSError):
+            continue  # a diff, a window, or a capture that failed: not evidence
+        if at >= since:
+            pictures = sorted(str(p) for p in folder.glob("*flamegraph*"))
+            found.append(Capture(at, kind, str(folder), pictures))
+    return sorted(found, key=lambda c: c.at)
 
 
 def reveal_drill(session: Session) -> Reveal:
@@ -189,14 +315,26 @@ def reveal_drill(session: Session) -> Reveal:
     culprit = next(f.culprit for f in patient.faults(reveal=True).catalogue if f.id == lab.fault)
     patient.drill_end()
     stop_lab(session.status)
-    timeline = [Event(drill.started_at, f"fault switched on (hidden): {lab.fault}")]
-    alert = _first_alert(url, drill.started_at)
-    if alert is not None:
-        timeline.append(alert)
+    alerts = _alerts(url, drill.started_at)
+    captures = _captures(session.layout, drill.started_at)
+    timeline = [Event(drill.started_at, f"fault switched on (hidden): {lab.fault}"), *alerts]
+    timeline += [Event(h.at, f"hint: {HINTS[h.level][0]}") for h in drill.hints]
+    timeline += [Event(c.at, f"capture: {c.kind}, {c.path}") for c in captures]
     timeline += [
         Event(a.at, f"answer {a.answer!r}: {'right' if a.correct else 'wrong'}")
         for a in drill.answers
     ]
     timeline.append(Event(time.time(), "revealed; fault off"))
     session.layout.drill_state.unlink(missing_ok=True)
-    return Reveal(lab, culprit, sorted(timeline, key=lambda e: e.at), evidence)
+    solved = drill.solved_at
+    return Reveal(
+        lab,
+        culprit,
+        sorted(timeline, key=lambda e: e.at),
+        evidence,
+        alerts,
+        captures,
+        drill.answers,
+        drill.score,
+        None if solved is None else round(solved - drill.started_at, 1),
+    )

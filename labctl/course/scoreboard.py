@@ -62,6 +62,14 @@ class DrillAnswered(_Strict):
     drill: float
     at: float
     correct: bool  # the function named stays on the trainee's machine: the board is projected
+    score: int | None = Field(default=None, ge=0, le=100)  # the drill's score, once solved
+
+
+class DrillHinted(_Strict):
+    kind: Literal["hint"]
+    drill: float
+    at: float
+    level: int = Field(ge=1, le=3)
 
 
 class DrillRevealed(_Strict):
@@ -81,9 +89,12 @@ class LabChecked(_Strict):
 
 
 Result = Annotated[
-    DrillStarted | DrillAnswered | DrillRevealed | LabChecked, Field(discriminator="kind")
+    DrillStarted | DrillAnswered | DrillHinted | DrillRevealed | LabChecked,
+    Field(discriminator="kind"),
 ]
-RESULT: TypeAdapter[DrillStarted | DrillAnswered | DrillRevealed | LabChecked] = TypeAdapter(Result)
+RESULT: TypeAdapter[DrillStarted | DrillAnswered | DrillHinted | DrillRevealed | LabChecked] = (
+    TypeAdapter(Result)
+)
 
 
 class Envelope(_Strict):
@@ -219,7 +230,9 @@ class ScoreStore:
         return envelope.seq
 
     def _check(
-        self, trainee: str, result: DrillStarted | DrillAnswered | DrillRevealed | LabChecked
+        self,
+        trainee: str,
+        result: DrillStarted | DrillAnswered | DrillHinted | DrillRevealed | LabChecked,
     ) -> None:
         if result.at > time.time() + CLOCK_SKEW_S:
             raise Refused(422, "invalid", "the result is dated in the future")
@@ -268,6 +281,8 @@ class ScoreStore:
                     {
                         "started_at": result["drill"],
                         "answers": 0,
+                        "hints": 0,
+                        "score": None,
                         "seconds_to_culprit": None,
                         "lab": None,
                         "fault": None,
@@ -278,6 +293,9 @@ class ScoreStore:
                     drill["answers"] += 1
                     if result["correct"] and drill["seconds_to_culprit"] is None:
                         drill["seconds_to_culprit"] = round(result["at"] - result["drill"], 1)
+                        drill["score"] = result.get("score")
+                elif kind == "hint":
+                    drill["hints"] = max(drill["hints"], result["level"])
                 elif kind == "revealed":
                     drill.update(lab=result["lab"], fault=result["fault"], revealed=True)
         times: dict[str, list[float | None]] = {}

@@ -42,6 +42,16 @@ class TaskCensus:
     def by_site(self) -> dict[Location, int]:
         return {g.site: g.count for g in self.groups}
 
+    def to_json(self) -> dict[str, Any]:
+        """The debug view's own shape (``/debug/tasks?group=site``): what :meth:`from_json`
+        reads, so a saved census reads back."""
+        return {
+            "count": self.count,
+            "creation_sites_recorded": self.sites_recorded,
+            "groups": [{"site": str(g.site), "count": g.count,
+                        "oldest_age_seconds": g.oldest_age_seconds} for g in self.groups],
+        }  # fmt: skip
+
 
 @dataclass(frozen=True)
 class GenerationPauses:
@@ -188,6 +198,17 @@ class LoopReport:
                 for s in body["stalls"]
             ],
         )
+
+    def to_json(self) -> dict[str, Any]:
+        """The debug view's own shape (``/debug/loop``), which :meth:`from_json` reads."""
+        return {
+            "lag": {"beats": self.beats, "p50_seconds": self.lag_p50_seconds,
+                    "p99_seconds": self.lag_p99_seconds, "max_seconds": self.lag_max_seconds},
+            "stalled_now_seconds": self.stalled_now_seconds,
+            "stalls": [{"seconds": s.seconds, "started_at": s.started_at,
+                        "location": s.location.to_json() if s.location else None,
+                        "stack": s.stack} for s in self.stalls],
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)

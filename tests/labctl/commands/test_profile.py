@@ -202,7 +202,7 @@ def test_diff_of_two_heap_captures_ranks_the_site_that_kept_more(
     cpu = capture(["profile", "cpu", "--seconds", "1", "--run-dir", str(tmp_path), "--",
                    sys.executable, str(TARGETS / "busyloop.py"), "1"], capsys)  # fmt: skip
     mixed = main(["profile", "diff", str(cpu), str(new), "--run-dir", str(tmp_path)])
-    assert mixed == 2 and "compare two of one kind" in capsys.readouterr().err
+    assert mixed == 2 and "compare two CPU or two heap captures" in capsys.readouterr().err
 
 
 def test_tasks_of_a_foreign_process_are_read_from_inside_it(

@@ -13,7 +13,7 @@ import pytest
 from labctl.cli import main
 from labctl.contract import RunLayout
 from labctl.course.catalogue import LabError, load_lab
-from labctl.course.incidents import DrillRun, pick_lab, start_drill
+from labctl.course.incidents import Answer, DrillRun, Hint, pick_lab, start_drill
 from labctl.course.lab_runs import start_lab
 from labctl.evidence.patient import Patient
 from labctl.evidence.session import Session
@@ -123,10 +123,28 @@ def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
         prometheus = Stack(lab_stack).status().prometheus_url
         firing = f'ALERTS{{alertname="{lab.alert}",alertstate="firing"}}'
         wait_until(lambda: bool(query(prometheus, firing)), 180, f"{lab.alert} firing", every=2)
+        # Hints: the symptom, the tool, the area of the code; then none is left.
+        hints = []
+        for _ in range(3):
+            code, _, err = run(["drill", "hint", *rd], capsys)
+            assert code == 0, err
+            hints.append(err)
+        assert lab.alert in hints[0] and "-10 points" in hints[0]
+        assert "labctl profile tasks" in hints[1] and "leaky_app/links/events.py" in hints[2]
+        code, _, err = run(["drill", "hint", *rd], capsys)
+        assert code == 2 and "no hints are left" in err
         code, _, err = run(["drill", "answer", "LinkStore.get", *rd], capsys)
         assert code == 1 and "not" in err
-        code, out, err = run(["drill", "answer", "--json", culprit.partition(":")[2], *rd], capsys)
+        function = culprit.partition(":")[2]
+        code, _, err = run(["drill", "answer", function, *rd], capsys)
+        assert code == 1 and "now name the capture that shows it" in err  # evidence first
+        code, _, err = run(["profile", "tasks", *rd], capsys)
+        assert code == 0, err
+        [census] = sorted(RunLayout(lab_stack).profiles.glob("*-tasks"))[-1:]
+        code, out, err = run(["drill", "answer", "--json", function, "--evidence", str(census),
+                              *rd], capsys)  # fmt: skip
         assert code == 0 and json.loads(out)["correct"] is True, err
+        assert "task census" in json.loads(out)["message"]
         check_json("drill answer", json.loads(out))
         code, out, err = run(["drill", "reveal", "--json", *rd], capsys)
         assert code == 0, err
@@ -135,13 +153,22 @@ def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
     reveal = json.loads(out)
     check_json("drill reveal", reveal)
     assert reveal["lab"] == LAB and reveal["culprit"] == culprit
+    # 100, less 10 + 20 + 30 for the hints and 5 for each answer not accepted before
+    assert reveal["score"] == 100 - 60 - 2 * 5
     events = [e["what"] for e in reveal["timeline"]]
     assert events[0].startswith("fault switched on")
-    assert any(e.startswith("first alert fired") for e in events), events
-    first_alert = next(i for i, e in enumerate(events) if e.startswith("first alert"))
+    page = f"alert fired: {lab.alert}"
+    assert page in events, events
     right = next(i for i, e in enumerate(events) if e.endswith(": right"))
-    assert 0 < first_alert < right, events
+    assert 0 < events.index(page) < right, events
     assert "answer 'LinkStore.get': wrong" in events
+    assert {"hint: symptom", "hint: tool", "hint: area"} <= set(events)
+    assert any(e == f"capture: task census, {census}" for e in events), events
+    postmortem = Path(reveal["postmortem"])
+    assert stat.S_IMODE(postmortem.stat().st_mode) == 0o600
+    written = postmortem.read_text()
+    assert f"{lab.alert} fired at" in written and f"`{culprit}`" in written
+    assert "hint: area" in written and "**Fix.**" in written and str(census) in written
     assert all(v is not None for v in [e["value"] for e in reveal["evidence"]])
     with Patient.from_run_dir(lab_stack) as patient:
         faults = patient.faults()
@@ -152,7 +179,8 @@ def test_a_drill_hides_the_fault_pages_grades_and_reveals_a_timeline(
     [kim] = state.json()["trainees"]
     [drill] = kim["drills"]
     right_at = next(e["at"] for e in reveal["timeline"] if e["what"].endswith(": right"))
-    assert drill["answers"] == 2 and drill["lab"] == LAB and drill["fault"] == lab.fault
+    assert drill["answers"] == 3 and drill["lab"] == LAB and drill["fault"] == lab.fault
+    assert drill["hints"] == 3 and drill["score"] == reveal["score"]
     assert drill["seconds_to_culprit"] == pytest.approx(
         right_at - reveal["timeline"][0]["at"], abs=1
     )
@@ -181,3 +209,17 @@ def test_the_drills_state_is_sealed_and_written_for_its_owner_only(tmp_path: Pat
     layout.operator_token.unlink()
     with pytest.raises(LabError, match="cannot read the operator token"):
         DrillRun.read(layout)
+
+
+def test_the_score_counts_hints_and_answers_before_the_right_one(tmp_path: Path) -> None:
+    layout = RunLayout(tmp_path)
+    layout.operator_token.write_text("the-operators-secret\n")
+    drill = DrillRun(seed=5, started_at=100.0)
+    assert drill.score is None and drill.solved_at is None
+    drill.hints = [Hint(110.0, 0), Hint(300.0, 1)]  # the second came after the solve
+    drill.answers = [Answer(120.0, "X.y", False), Answer(150.0, "A.b", True, "run/p", "ok"),
+                     Answer(200.0, "Z.z", False)]  # fmt: skip
+    assert drill.solved_at == 150.0 and drill.score == 100 - 10 - 5
+    drill.write(layout)
+    again = DrillRun.read(layout)  # sealed, with its hints and evidence
+    assert again.hints == drill.hints and again.answers == drill.answers

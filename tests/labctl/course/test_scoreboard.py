@@ -54,7 +54,7 @@ def test_results_make_the_board_and_every_refusal_stores_nothing(tmp_path: Path)
         ok = [
             {"kind": "drill_started", "drill": start, "at": start},
             {"kind": "answer", "drill": start, "at": start + 30, "correct": False},
-            {"kind": "answer", "drill": start, "at": start + 75, "correct": True},
+            {"kind": "answer", "drill": start, "at": start + 75, "correct": True, "score": 85},
             {
                 "kind": "revealed",
                 "drill": start,
@@ -63,6 +63,7 @@ def test_results_make_the_board_and_every_refusal_stores_nothing(tmp_path: Path)
                 "fault": "cpu_hotloop",
             },
             {"kind": "lab_checked", "at": start + 100, "lab": "05", "passed": True, "how": "fix"},
+            {"kind": "hint", "drill": start, "at": start + 20, "level": 1},
         ]
         for seq, result in enumerate(ok, 1):
             assert post(board, alice, key, seq, result).status_code == 201
@@ -78,6 +79,8 @@ def test_results_make_the_board_and_every_refusal_stores_nothing(tmp_path: Path)
             "a field the schema lacks": (post(board, alice, key, 9, {**ok[4], "extra": 1}), 422),
             "a result from the future": (post(board, alice, key, 9, {**ok[4], "at": 4e9}), 422),
             "not JSON": (post(board, alice, key, 9, {}, body=b"{seq"), 422),
+            "a fourth hint level": (post(board, alice, key, 9, {**ok[5], "level": 4}), 422),
+            "a score above 100": (post(board, alice, key, 9, {**ok[2], "score": 101}), 422),
         }
         for case, (response, status) in refusals.items():
             assert response.status_code == status, (case, response.text)
@@ -109,6 +112,7 @@ def test_results_make_the_board_and_every_refusal_stores_nothing(tmp_path: Path)
     assert set(people) == {"alice", "mallory"} and people["mallory"]["drills"] == []
     [drill] = people["alice"]["drills"]
     assert drill["answers"] == 2 and drill["seconds_to_culprit"] == 75.0
+    assert drill["hints"] == 1 and drill["score"] == 85
     assert drill["lab"] == "03" and drill["revealed"] is True
     assert people["alice"]["labs"] == {"05": True}
     assert state["faults"] == [
@@ -128,4 +132,4 @@ def test_results_make_the_board_and_every_refusal_stores_nothing(tmp_path: Path)
             f"{restarted.url}/api/board", params={"key": restarted.board_token}, timeout=10
         ).json()
         assert after["trainees"] == state["trainees"] and after["faults"] == state["faults"]
-        assert post(restarted, alice, key, 5, ok[4]).status_code == 409  # still a replay
+        assert post(restarted, alice, key, 6, ok[4]).status_code == 409  # still a replay

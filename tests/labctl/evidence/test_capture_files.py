@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from labctl.errors import LabctlError
-from labctl.evidence.capture_files import read_capture
+from labctl.evidence.capture_files import kind_of, read_capture, save_view
 from labctl.records.call_stacks import Stacks
 from labctl.records.captures import HeapReport
+from labctl.records.debug_views import LoopReport, Stall, TaskCensus, TaskGroup
+from labctl.records.location import Location
 
 SPEEDSCOPE = {
     "shared": {"frames": [{"name": "main", "file": "/srv/a.py", "line": 3}]},
@@ -47,8 +49,9 @@ def test_a_heap_folder_reads_its_growth_report(tmp_path: Path) -> None:
         (None, "no such capture"),
         ("folder", "holds no capture"),
         ("not json {", "not JSON"),
-        ('{"rows": []}', "neither a CPU capture"),
-        ('[1, 2]', "neither a CPU capture"),
+        ('{"rows": []}', "not a capture labctl reads"),
+        ('[1, 2]', "not a capture labctl reads"),
+        ('{"creation_sites_recorded": true}', "damaged"),
         ('{"shared": {"frames": []}, "profiles": [{"type": "sampled", "samples": [[3]]}]}',
          "damaged"),
         ('{"growth": [{"function": "f"}]}', "damaged"),
@@ -69,3 +72,18 @@ def test_what_is_not_a_capture_is_refused_with_a_sentence(
         read_capture(path)
     assert refused.value.exit_code == 2
     assert says in str(refused.value) and "Traceback" not in str(refused.value)
+
+
+CENSUS = TaskCensus(12, True, [TaskGroup(Location("Fanout.deliver", "app/fan.py", 40), 11, 3.5)])
+LOOP = LoopReport(80, 0.001, 0.2, 0.31, 0.0, [Stall(0.31, 1.7e9, Location("Vendor.check",
+                  "app/vendor.py", 12), ["Vendor.check (app/vendor.py:12)"])])  # fmt: skip
+
+
+@pytest.mark.parametrize(("view", "kind"), [(CENSUS, "task census"), (LOOP, "loop")])
+def test_a_saved_debug_view_reads_back_as_it_was(
+    tmp_path: Path, view: TaskCensus | LoopReport, kind: str
+) -> None:
+    path = save_view(tmp_path / "x", view)
+    for where in (path.parent, path):
+        capture = read_capture(where)
+        assert capture == view and kind_of(capture) == kind
