@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
@@ -37,6 +38,7 @@ from leaky_app.api import aliases, live, notifications, redirect, v1, v2
 from leaky_app.api.scrape import scrape_router
 from leaky_app.debug import DebugConfig, DebugServer
 from leaky_app.debug.auth import kept_token
+from leaky_app.debug.idle_gc import IdleCollector, RequestActivity, idle_gc_endpoints
 from leaky_app.debug.tasks import mark_essential
 from leaky_app.errors import install_error_handlers
 from leaky_app.faults import FaultStateCollector, Switchboard
@@ -174,6 +176,12 @@ class Parts:
     tracing: Tracing | None
     operator_token: str | None = None  # leaky_app.debug.auth's operator scope
     seal: DrillSeal | None = None  # seals a drill's faults in the flags file
+    # Requests in flight (the middleware counts them), for collections between requests.
+    activity: RequestActivity = field(default_factory=RequestActivity)
+
+    @functools.cached_property
+    def idle_collector(self) -> IdleCollector:
+        return IdleCollector(self.activity)
 
 
 def _mailer(settings: Settings, metrics: Metrics) -> Mailer:
@@ -243,6 +251,7 @@ def _start_debug_server(parts: Parts, app: FastAPI, loop: asyncio.AbstractEventL
             *admin_endpoints(parts.watcher, parts.switchboard, loop, parts.seal),
             *(trace_endpoints(parts.tracing.recent) if parts.tracing else []),
             *dead_letter_endpoints(lambda: getattr(app.state, "outbox", None), loop),
+            *idle_gc_endpoints(parts.idle_collector),
         ],
     )
     server.start()
@@ -411,6 +420,7 @@ def _api(parts: Parts, lifespan: Callable[[FastAPI], AbstractAsyncContextManager
             metrics=parts.metrics,
             access=parts.access_log,
             trace_ratio=settings.trace_sample_ratio if parts.tracing is not None else None,
+            activity=parts.activity,
         )
     return app
 

@@ -1,13 +1,16 @@
 """The GC-tuning exercise of the p99 lab (seed Q379, Python's answer to GOGC): one run,
-four settings, side by side.
+five settings, side by side.
 
 With lab 05's fault and load on, each setting gets the same measuring window: the default
 thresholds, raised thresholds, ``gc.freeze()`` after warm-up (the long-lived table leaves
-every later collection), and the code with the reference cycle removed (the lab's solution
-patch, applied to a copy of ``leaky_app`` that runs as a second service under the same load).
-Each row reports request p99 (the server's histogram, which understates pauses: see the
-lab's solution), old-generation pause p99, full collections, the share of the window spent
-in old-generation collections, and resident memory: the trade-off.
+every later collection), collections moved off the request path (``gc.disable()``, young
+collections between requests, full ones only above a memory ceiling: the service's idle
+collector), and the code with the reference cycle removed (the lab's solution patch, applied
+to a copy of ``leaky_app`` that runs as a second service under the same load). Each row
+reports the latency an open-loop client saw (p50, p99, p99.9, max, counted from each
+request's due time, so a pause shows in every request due during it), the server's own p99
+(blind to time spent waiting in the socket), the old-generation pauses measured one by one,
+collections, the share of the window in old-generation GC, and resident memory: the cost.
 
 Usage::
 
@@ -23,14 +26,18 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from labctl.contract import Metric, RunLayout
+import httpx
+
+from labctl.contract import SERVICE, Metric, RunLayout
 from labctl.course.catalogue import LABS_DIR, Lab, LabError, load_lab
 from labctl.course.lab_runs import Echo, start_lab, stop_lab
 from labctl.evidence.patient import Patient
+from labctl.evidence.probes.open_loop import open_loop
 from labctl.evidence.session import Session
+from labctl.records.client_latency import nearest_rank
 from labctl.records.debug_views import GcReport, window_quantile
 from labctl.records.gc_trials import GcTrial
 from labctl.records.scrape import Scrape, bucket_quantile
@@ -42,35 +49,74 @@ from labctl.stack.traffic import LoadShape, start_load, stop_load
 
 LAB = "05"
 RAISED = (7000, 20, 20)  # gen0 ten times the default: collections 10x rarer, each walks more
+CLIENT_RATE = 40.0  # the open-loop client's requests a second, beside the lab's own load
+LINKS = 20  # the client's redirects cycle through this many links
+IDLE_HEADROOM_MB = 512  # the idle collector's ceiling: the resident memory now, plus this
 
 
-def measure(patient: Patient, setting: str, seconds: float) -> GcTrial:
-    """One window of ``seconds`` on a service under load."""
-    scrape0, gc0 = Scrape.parse(patient.metrics_text()), patient.gc()
-    time.sleep(seconds)
-    scrape1, gc1 = Scrape.parse(patient.metrics_text()), patient.gc()
-    return replace(trial(setting, scrape0, gc0, scrape1, gc1), pid=patient.pid)
+@dataclass(frozen=True)
+class Target:
+    """A service under the lab's load, as the measurement sees it."""
+
+    patient: Patient
+    api_url: str
+    paths: list[str]  # redirects for the open-loop client
 
 
-def trial(setting: str, s0: Scrape, g0: GcReport, s1: Scrape, g1: GcReport) -> GcTrial:
+def make_links(api_url: str, count: int = LINKS) -> list[str]:
+    """Redirect paths on ``api_url``: links made for the client to follow."""
+    with httpx.Client(base_url=api_url, timeout=10) as client:
+        codes = [client.post("/api/v1/links", json={"url": f"https://shop.example/gc/{i}"})
+                 .raise_for_status().json()["code"] for i in range(count)]  # fmt: skip
+    return [f"/{code}" for code in codes]
+
+
+def measure(target: Target, setting: str, seconds: float) -> GcTrial:
+    """One window of ``seconds`` on a service under load, with the open-loop client on."""
+    patient = target.patient
+    at0, scrape0, gc0 = time.time(), Scrape.parse(patient.metrics_text()), patient.gc()
+    client = open_loop(target.api_url, target.paths, CLIENT_RATE, seconds)
+    at1, scrape1, gc1 = time.time(), Scrape.parse(patient.metrics_text()), patient.gc()
+    row = trial(setting, scrape0, gc0, scrape1, gc1, window=(at0, at1))
+    return replace(row, pid=patient.pid, client=client)
+
+
+def trial(
+    setting: str,
+    s0: Scrape,
+    g0: GcReport,
+    s1: Scrape,
+    g1: GcReport,
+    window: tuple[float, float] | None = None,
+) -> GcTrial:
+    """A row from two readings; ``window`` (wall times) picks the pauses measured one by one,
+    else the histogram's bucket bound stands for the pause p99."""
     wall = max(s1.at - s0.at, 1e-9)
     pairs = dict(zip([p.generation for p in g0.pauses], zip(g0.pauses, g1.pauses, strict=True),
                      strict=True))  # fmt: skip
     old = [pairs[g] for g in (1, 2) if g in pairs]
-    p99s = [window_quantile(b, a, 0.99)[1] for b, a in old]
     count = {g: a.count - b.count for g, (b, a) in pairs.items()}
+    if window is not None:
+        exact = sorted(g1.pauses_between(*window))
+        p99, longest, paused = nearest_rank(exact, 0.99), max(exact, default=None), len(exact)
+    else:
+        p99s = [window_quantile(b, a, 0.99)[1] for b, a in old]
+        p99, longest = max((p for p in p99s if p is not None), default=None), None
+        paused = count.get(1, 0) + count.get(2, 0)
     latency = Metric.LATENCY
     return GcTrial(
         setting=setting,
         seconds=wall,
         requests=int(s1.total(Metric.REQUESTS) - s0.total(Metric.REQUESTS)),
         request_p99_seconds=bucket_quantile(0.99, s0.buckets(latency), s1.buckets(latency)),
-        old_gen_pause_p99_seconds=max((p for p in p99s if p is not None), default=None),
+        old_gen_pause_p99_seconds=p99,
         full_collections=count.get(2, 0),
         young_collections=count.get(0, 0),
         pause_share=sum(a.total_seconds - b.total_seconds for b, a in old) / wall,
         rss_bytes=s1.value(Metric.RSS),
         frozen_objects=g1.frozen_objects,
+        old_gen_pause_max_seconds=longest,
+        old_gen_pauses=paused,
     )
 
 
@@ -106,6 +152,8 @@ def compare_gc_settings(
     lab = load_lab(LAB)
     trials: list[GcTrial] = []
     patient = session.patient
+    api_url = session.status.require(SERVICE, "the lab's service").urls["api"]
+    here = Target(patient, api_url, make_links(api_url))
     # The service freezes its start-up heap (gc_freeze_at_startup); the freeze row's
     # unfreeze releases that too, so it is put back once the lab's table is gone.
     frozen_at_start = patient.gc().frozen_objects
@@ -114,21 +162,32 @@ def compare_gc_settings(
         progress(f"warming up {warmup_seconds:g} s (the geo table loads, audits age)")
         time.sleep(warmup_seconds)
         progress("default thresholds")
-        trials.append(measure(patient, f"default {patient.gc().threshold}", seconds))
+        trials.append(measure(here, f"default {patient.gc().threshold}", seconds))
         echo(f"PUT /debug/gc/threshold?gen0={RAISED[0]}&gen1={RAISED[1]}&gen2={RAISED[2]}")
         previous = patient.set_gc_threshold(*RAISED)
         try:
             progress("raised thresholds")
-            trials.append(measure(patient, f"raised {RAISED}", seconds))
+            trials.append(measure(here, f"raised {RAISED}", seconds))
         finally:
             patient.set_gc_threshold(*previous)
         echo("POST /debug/gc/freeze")
         patient.gc_freeze()
         try:
             progress("gc.freeze() after warm-up")
-            trials.append(measure(patient, "gc.freeze() after warm-up", seconds))
+            trials.append(measure(here, "gc.freeze() after warm-up", seconds))
         finally:
             patient.gc_unfreeze()
+        rss = Scrape.parse(patient.metrics_text()).value(Metric.RSS) or 0.0
+        ceiling = int(rss / 2**20) + IDLE_HEADROOM_MB
+        echo(f"PUT /debug/gc/idle?ceiling_mb={ceiling}")
+        patient.gc_idle_start(ceiling)
+        try:
+            progress("collections between requests")
+            setting = f"collections between requests (full above {ceiling} MiB)"
+            trials.append(measure(here, setting, seconds))
+        finally:
+            echo("DELETE /debug/gc/idle")
+            patient.gc_idle_stop()
         stop_load(session.status)
         with (
             tempfile.TemporaryDirectory(prefix="labctl-gc-") as tmp,
@@ -143,7 +202,8 @@ def compare_gc_settings(
                            60, "load on the fixed copy")  # fmt: skip
                 progress("cycle removed (the solution patch)")
                 time.sleep(warmup_seconds)
-                trials.append(measure(fixed, "cycle removed (solution.patch)", seconds))
+                there = Target(fixed, url, make_links(url))
+                trials.append(measure(there, "cycle removed (solution.patch)", seconds))
             finally:
                 stop_load(session.status)
     finally:

@@ -158,6 +158,19 @@ class Patient:
     def gc_freeze(self) -> int:
         return int(self._call("POST", "/debug/gc/freeze")["frozen_objects"])
 
+    def gc_idle_start(self, ceiling_mb: int) -> dict[str, Any]:
+        """The collector off; young collections between requests, full ones above
+        ``ceiling_mb`` of resident memory (``PUT /debug/gc/idle``)."""
+        body: dict[str, Any] = self._call(
+            "PUT", "/debug/gc/idle", params={"ceiling_mb": ceiling_mb}
+        )
+        return body
+
+    def gc_idle_stop(self) -> dict[str, Any]:
+        """Automatic collection back on (``DELETE /debug/gc/idle``)."""
+        body: dict[str, Any] = self._call("DELETE", "/debug/gc/idle")
+        return body
+
     def gc_unfreeze(self) -> int:
         return int(self._call("POST", "/debug/gc/unfreeze")["frozen_objects"])
 

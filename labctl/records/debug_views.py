@@ -82,6 +82,12 @@ class GcReport:
     # Live memory by allocator (pymalloc blocks, malloc bytes in use); empty from a service
     # that does not report it, None for a number its platform lacks.
     allocator: dict[str, int | None] = field(default_factory=dict)
+    # The older-generation pauses one by one, newest last: (wall time, generation, seconds).
+    recent: list[tuple[float, int, float]] = field(default_factory=list)
+
+    def pauses_between(self, start: float, end: float) -> list[float]:
+        """The older-generation pauses that ended in ``[start, end]`` (wall time), exact."""
+        return [seconds for at, _gen, seconds in self.recent if start <= at <= end]
 
     def triggers_since(self, before: GcReport) -> list[GcTrigger]:
         """The collections that started between ``before`` and this report, by site, most
@@ -122,7 +128,9 @@ class GcReport:
                 for t in body.get("triggers", [])
             ],
             allocator=dict(body.get("allocator", {})),
-        )
+            recent=[(float(r["at"]), int(r["generation"]), float(r["seconds"]))
+                    for r in body.get("recent_pauses", [])],
+        )  # fmt: skip
 
 
 def window_quantile(

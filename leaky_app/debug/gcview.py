@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import collections
 import gc
 import sys
 import time
@@ -41,6 +42,9 @@ BOUNDS = (
     2.5,
 )
 MAX_THRESHOLD = 10_000_000
+# The older-generation pauses kept one by one (time, generation, seconds), newest last: exact
+# quantiles over a window, where the histogram only bounds them by its buckets.
+RECENT_PAUSES = 2000
 MAX_TRIGGER_SITES = 200
 # A constructor allocates for whoever builds the object: blame the builder.
 _CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
@@ -73,6 +77,9 @@ class GCPauses:
         self.triggers: dict[types.CodeType, TriggerSite] = {}
         self._trigger: types.CodeType | None = None
         self._is_app: dict[types.CodeType, bool] = {}
+        self.recent: collections.deque[tuple[float, int, float]] = collections.deque(
+            maxlen=RECENT_PAUSES
+        )
 
     def add_listener(self, listener: Callable[[int, float], None]) -> None:
         """``listener(generation, seconds)`` after each collection: one gc hook serves all."""
@@ -98,6 +105,8 @@ class GCPauses:
         self.total[gen] += pause
         self.max[gen] = max(self.max[gen], pause)
         self.collected[gen] += info.get("collected", 0)
+        if gen >= 1:
+            self.recent.append((time.time(), gen, pause))
         if self._trigger is not None:
             site = self.triggers.get(self._trigger)
             if site is not None:
@@ -181,6 +190,10 @@ def gc_state(pauses: GCPauses) -> dict[str, Any]:
         "stats": gc.get_stats(),
         "pauses": pauses.to_json(),
         "triggers": [t.to_json() for t in pauses.top_triggers()],
+        "recent_pauses": [
+            {"at": round(at, 6), "generation": gen, "seconds": round(seconds, 6)}
+            for at, gen, seconds in list(pauses.recent)
+        ],
     }
 
 

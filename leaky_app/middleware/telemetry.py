@@ -37,6 +37,7 @@ from collections.abc import Awaitable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leaky_app.context import REQUEST_ID_HEADER, accept_or_generate, request_id_var
+from leaky_app.debug.idle_gc import RequestActivity
 from leaky_app.metrics import UNMATCHED_ROUTE, Metrics
 from leaky_app.settings import AccessLogConfig
 from leaky_app.tracing import ServerSpan, should_trace
@@ -88,11 +89,13 @@ class TelemetryMiddleware:
         metrics: Metrics,
         access: AccessLogPolicy,
         trace_ratio: float | None = None,  # None: tracing off
+        activity: RequestActivity | None = None,  # requests in flight, for the idle collector
     ) -> None:
         self.app = app
         self.observe = metrics.http.observe
         self.access = access
         self.trace_ratio = trace_ratio
+        self.activity = activity if activity is not None else RequestActivity()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,12 +125,15 @@ class TelemetryMiddleware:
             if should_trace(scope["path"], traceparent, self.trace_ratio):
                 span = ServerSpan.open(scope["method"], scope["path"], traceparent)
         failure = None
+        activity = self.activity
+        activity.started()
         try:
             await self.app(scope, receive, send_with_telemetry)
         except BaseException as exc:
             failure = exc
             raise
         finally:
+            activity.finished()
             elapsed = _now() - started
             method: str = scope["method"]
             route = route_template(scope)

@@ -12,6 +12,7 @@ import pytest
 
 from labctl.stack.ports import free_port
 from leaky_app.debug import DebugConfig, DebugServer
+from leaky_app.debug.idle_gc import IdleCollector, RequestActivity, idle_gc_endpoints
 
 
 @dataclass
@@ -31,6 +32,7 @@ async def debug(tmp_path: Path) -> AsyncIterator[DebugHandle]:
         DebugConfig(token_file=tmp_path / "debug.token", port=free_port(), max_seconds=10),
         loop=asyncio.get_running_loop(),
         settings=lambda: {"port": 8000, "api_token": "hunter2", "redis_url": "redis://u:pw@h/0"},
+        extra=idle_gc_endpoints(IdleCollector(RequestActivity())),  # as the service adds it
     )
     server.start()
     headers = {"Authorization": f"Bearer {server.token}"}

@@ -4,6 +4,7 @@ blamed on the code building cycles."""
 from __future__ import annotations
 
 import gc
+import time
 from typing import Any
 
 from tests.leaky_app.debug.conftest import DebugHandle
@@ -89,3 +90,11 @@ async def test_turning_the_collector_off_takes_an_explicit_disable(debug: DebugH
         assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*original)
+
+
+async def test_older_collections_are_kept_one_by_one_with_their_time(debug: DebugHandle) -> None:
+    before = time.time()
+    await debug.client.post("/debug/gc/collect?generation=2")
+    state = (await debug.client.get("/debug/gc")).json()
+    recent = [p for p in state["recent_pauses"] if p["at"] >= before]
+    assert [p["generation"] for p in recent] == [2] and recent[0]["seconds"] > 0
