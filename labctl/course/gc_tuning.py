@@ -5,8 +5,9 @@ With lab 05's fault and load on, each setting gets the same measuring window: th
 thresholds, raised thresholds, ``gc.freeze()`` after warm-up (the long-lived table leaves
 every later collection), collections moved off the request path (``gc.disable()``, young
 collections between requests, full ones only above a memory ceiling: the service's idle
-collector), and the code with the reference cycle removed (the lab's solution patch, applied
-to a copy of ``leaky_app`` that runs as a second service under the same load). Each row
+collector, measured on a copy of the service, since the garbage it lets pile up stays in the
+process), and the code with the reference cycle removed (the lab's solution patch, applied to
+another copy of ``leaky_app``), each copy under the same load and fault. Each row
 reports the latency an open-loop client saw (p50, p99, p99.9, max, counted from each
 request's due time, so a pause shows in every request due during it), the server's own p99
 (blind to time spent waiting in the socket), the old-generation pauses measured one by one,
@@ -121,16 +122,18 @@ def trial(
 
 
 @contextmanager
-def patched_service(lab: Lab, work: Path, echo: Echo) -> Iterator[tuple[Patient, str]]:
-    """The lab's solution applied to a copy of leaky_app, running as its own service:
-    (its patient, its API URL)."""
-    if lab.fix_patch is None:
+def service_copy(lab: Lab, work: Path, echo: Echo, patched: bool) -> Iterator[tuple[Patient, str]]:
+    """A copy of leaky_app running as its own service, with the lab's solution applied when
+    ``patched``: (its patient, its API URL). A setting that leaves its mark on a process (the
+    idle collector's garbage) is measured here, not on the lab's shared service."""
+    if patched and lab.fix_patch is None:
         raise LabError(f"lab {lab.number} has no solution patch to compare with", 2)
     shutil.copytree(LABS_DIR.parent / "leaky_app", work / "leaky_app",
                     ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
-    echo(f"git apply {lab.fix_patch}  (in a copy: {work})")
-    subprocess.run(["git", "apply", str(lab.fix_patch)], cwd=work, check=True,
-                   capture_output=True)  # fmt: skip
+    if patched:
+        echo(f"git apply {lab.fix_patch}  (in a copy: {work})")
+        subprocess.run(["git", "apply", str(lab.fix_patch)], cwd=work, check=True,
+                       capture_output=True)  # fmt: skip
     layout = RunLayout(work / "run")
     record = start_service(layout, ServicePorts.free(), cwd=work)
     echo(" ".join(record.cmd) + f"  (cwd {work})")
@@ -139,6 +142,47 @@ def patched_service(lab: Lab, work: Path, echo: Echo) -> Iterator[tuple[Patient,
             yield patient, record.urls["api"]
     finally:
         stop(record)
+
+
+def _on_a_copy(
+    session: Session,
+    lab: Lab,
+    setting: str,
+    seconds: float,
+    warmup_seconds: float,
+    echo: Echo,
+    patched: bool,
+    prepare: Callable[[Patient], str] | None = None,
+) -> GcTrial:
+    """One setting measured on a copy of the service under the lab's fault and load;
+    ``prepare`` sets it up and returns the row's name."""
+    with (
+        tempfile.TemporaryDirectory(prefix="labctl-gc-") as tmp,
+        service_copy(lab, Path(tmp), echo, patched) as (copy, url),
+    ):
+        copy.fault_on(lab.fault, lab.intensity)
+        shape = LoadShape(users=lab.load.users, rate=lab.load.rate)
+        record = start_load(session.status, url, shape)
+        echo(" ".join(record.cmd))
+        try:
+            wait_until(lambda: Scrape.parse(copy.metrics_text()).total(Metric.REQUESTS) > 0,
+                       60, "load on the copy")  # fmt: skip
+            time.sleep(warmup_seconds)
+            name = prepare(copy) if prepare is not None else setting
+            return measure(Target(copy, url, make_links(url)), name, seconds)
+        finally:
+            stop_load(session.status)
+
+
+def _idle_collector(echo: Echo) -> Callable[[Patient], str]:
+    def start(patient: Patient) -> str:
+        rss = Scrape.parse(patient.metrics_text()).value(Metric.RSS) or 0.0
+        ceiling = int(rss / 2**20) + IDLE_HEADROOM_MB
+        echo(f"PUT /debug/gc/idle?ceiling_mb={ceiling}")
+        patient.gc_idle_start(ceiling)
+        return f"collections between requests (full above {ceiling} MiB)"
+
+    return start
 
 
 def compare_gc_settings(
@@ -177,35 +221,14 @@ def compare_gc_settings(
             trials.append(measure(here, "gc.freeze() after warm-up", seconds))
         finally:
             patient.gc_unfreeze()
-        rss = Scrape.parse(patient.metrics_text()).value(Metric.RSS) or 0.0
-        ceiling = int(rss / 2**20) + IDLE_HEADROOM_MB
-        echo(f"PUT /debug/gc/idle?ceiling_mb={ceiling}")
-        patient.gc_idle_start(ceiling)
-        try:
-            progress("collections between requests")
-            setting = f"collections between requests (full above {ceiling} MiB)"
-            trials.append(measure(here, setting, seconds))
-        finally:
-            echo("DELETE /debug/gc/idle")
-            patient.gc_idle_stop()
         stop_load(session.status)
-        with (
-            tempfile.TemporaryDirectory(prefix="labctl-gc-") as tmp,
-            patched_service(lab, Path(tmp), echo) as (fixed, url),
-        ):
-            fixed.fault_on(lab.fault, lab.intensity)
-            shape = LoadShape(users=lab.load.users, rate=lab.load.rate)
-            record = start_load(session.status, url, shape)
-            echo(" ".join(record.cmd))
-            try:
-                wait_until(lambda: Scrape.parse(fixed.metrics_text()).total(Metric.REQUESTS) > 0,
-                           60, "load on the fixed copy")  # fmt: skip
-                progress("cycle removed (the solution patch)")
-                time.sleep(warmup_seconds)
-                there = Target(fixed, url, make_links(url))
-                trials.append(measure(there, "cycle removed (solution.patch)", seconds))
-            finally:
-                stop_load(session.status)
+        progress("collections between requests (on a copy of the service)")
+        trials.append(_on_a_copy(session, lab, "collections between requests", seconds,
+                                 warmup_seconds, echo, patched=False,
+                                 prepare=_idle_collector(echo)))  # fmt: skip
+        progress("cycle removed (the solution patch, on a copy)")
+        trials.append(_on_a_copy(session, lab, "cycle removed (solution.patch)", seconds,
+                                 warmup_seconds, echo, patched=True))  # fmt: skip
     finally:
         stop_lab(session.status)  # the fault's table released and collected
         if frozen_at_start:
