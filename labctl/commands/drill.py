@@ -88,8 +88,7 @@ def answer(
     1 when not."""
     drill = DrillRun.read(RunLayout(run_dir))  # "no drill is running" comes first
     with Session.open(run_dir) as session:
-        verdict = answer_drill(session, culprit, evidence)
-    graded = DrillRun.read(RunLayout(run_dir))
+        verdict, graded = answer_drill(session, culprit, evidence)
     sent = report(
         RunLayout(run_dir),
         {

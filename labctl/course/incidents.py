@@ -20,8 +20,8 @@ Usage::
     with Session.open(Path("run")) as session:
         drill = start_drill(session, seed=7)
         hint = hint_drill(session)           # "the page is ...", 10 points
-        verdict = answer_drill(session, "ReferrerLog.distinct_recent",
-                               Path("run/profiles/20261202-101500-cpu"))
+        verdict, graded = answer_drill(session, "ReferrerLog.distinct_recent",
+                                       Path("run/profiles/20261202-101500-cpu"))
         reveal = reveal_drill(session)       # fault off, load stopped; reveal.timeline
 """
 
@@ -237,9 +237,11 @@ def hint_drill(session: Session) -> tuple[str, str, int]:
     return name, text, cost
 
 
-def answer_drill(session: Session, answer: str, evidence: Path | None = None) -> Verdict:
+def answer_drill(
+    session: Session, answer: str, evidence: Path | None = None
+) -> tuple[Verdict, DrillRun]:
     """Grade ``answer`` and the capture ``evidence`` that shows it: the drill is solved when
-    both are right."""
+    both are right. The drill as recorded with this answer comes back too (its score)."""
     drill = DrillRun.read(session.layout)
     culprit = _active_culprit(session)
     verdict = check_answer(answer, culprit)
@@ -265,7 +267,7 @@ def answer_drill(session: Session, answer: str, evidence: Path | None = None) ->
         )
     )
     drill.write(session.layout)
-    return verdict
+    return verdict, drill
 
 
 def _alerts(url: str, since: float, step: float = 5.0) -> list[Event]:
