@@ -156,16 +156,18 @@ class Stack:
             )
         records = self.status().running
         chosen = ports or ServicePorts.choose()
+
+        def part_port(documented: int) -> int:
+            # Like the other parts: the documented port for a user's stack, any free one
+            # when the caller chose the ports (tests, a second lab).
+            if ports is not None:
+                return free_ports(1, avoid=chosen.all())[0]
+            return preferred_or_free(documented)
+
         service_args: list[str] = []
         if redis:
             if REDIS not in records:
-                # Like the other parts: the documented port for a user's stack, any free one
-                # when the caller chose the ports (tests, a second lab).
-                port = (
-                    free_ports(1, avoid=chosen.all())[0]
-                    if ports is not None
-                    else preferred_or_free(contract.REDIS_PORT)
-                )
+                port = part_port(contract.REDIS_PORT)
                 records[REDIS] = start_redis(self.layout, port, echo=progress)
                 self._save(records)
             service_args = ["--redis-url", records[REDIS].urls["redis"]]
@@ -211,11 +213,7 @@ class Stack:
             if grafana_server.binary() is None:
                 progress(grafana_server.INSTALL_HINT)
             else:
-                port = (
-                    free_ports(1, avoid=chosen.all())[0]
-                    if ports is not None
-                    else preferred_or_free(contract.GRAFANA_PORT)
-                )
+                port = part_port(contract.GRAFANA_PORT)
                 records[GRAFANA] = grafana_server.start_grafana(
                     self.layout, port, records[PROMETHEUS].urls["ui"], echo=progress
                 )
