@@ -47,8 +47,11 @@ def connect(
     features.exports.max_open = min(settings.fault_max_fds, max(10, soft_limit // 2))
     stream.max_resume_bytes = settings.fault_max_memory_bytes
 
+    features.referrers.resize(settings.fault_cpu_max_items)
+
     def cpu_hotloop(level: float) -> None:
-        features.referrers.panel_window = min(int(300 * level), settings.fault_cpu_max_items)
+        # The release is the same at every intensity: its cost is the load's referrers.
+        features.referrers.use_ranking("ready" if level else "tally")
 
     def task_leak(level: float) -> None:
         if level:

@@ -28,6 +28,7 @@ class FaultSpec:
     symptoms: tuple[str, ...]  # metric names that move
     tools: tuple[str, ...]  # what pinpoints it
     cap: str  # the safety cap, in words, and the setting that holds it
+    workload: str  # what the intensity changes: the load the release meets, or why not
     intensities: Mapping[str, float] = field(default_factory=lambda: INTENSITIES)
 
     def to_json(self) -> dict[str, object]:
@@ -38,6 +39,7 @@ class FaultSpec:
             "symptoms": list(self.symptoms),
             "tools": list(self.tools),
             "cap": self.cap,
+            "workload": self.workload,
             "intensities": list(self.intensities),
         }
 
@@ -45,11 +47,14 @@ class FaultSpec:
 CATALOGUE: tuple[FaultSpec, ...] = (
     FaultSpec(
         id="cpu_hotloop",
-        summary="quadratic referrer de-duplication on every redirect",
-        culprit="leaky_app.links.referrers:ReferrerLog.distinct_recent",
+        summary="referrer panel rebuilt from its whole window on every click",
+        culprit="leaky_app.links.referrers:ReadyRanking.rebuild",
         symptoms=("process_cpu_seconds_total", "leaky_app_http_request_duration_seconds"),
         tools=("py-spy top/record", "scalene", "/debug/profile"),
-        cap="work per request bounded by fault_cpu_max_items (CPU ms per request, not total)",
+        cap="the window, fault_cpu_max_items clicks, bounds the work of one click",
+        workload="the same release at every intensity; its cost per click grows with the distinct"
+        " referring pages the load brings (labctl load start --referrers): a service cannot"
+        " choose its visitors",
     ),
     FaultSpec(
         id="task_leak",
@@ -58,6 +63,8 @@ CATALOGUE: tuple[FaultSpec, ...] = (
         symptoms=("leaky_app_asyncio_tasks", "process_resident_memory_bytes"),
         tools=("/debug/tasks?group=site", "objgraph growth", "memray"),
         cap="at most fault_max_tasks tasks held; switching off cancels them",
+        workload="the intensity is how many subscribers each click's event waits on (1, 10, 100),"
+        " set inside the release, not yet brought by the load",
     ),
     FaultSpec(
         id="unbounded_cache",
@@ -66,6 +73,8 @@ CATALOGUE: tuple[FaultSpec, ...] = (
         symptoms=("process_resident_memory_bytes", "leaky_app_cache_entries"),
         tools=("memray heap growth", "/debug/heap/diff", "tracemalloc"),
         cap="cache bytes bounded by fault_max_memory_bytes; switching off clears it",
+        workload="the intensity sets each cached page's size (2 KiB per 1x) inside the release;"
+        " the new query string of every click is the load's",
     ),
     FaultSpec(
         id="gc_churn",
@@ -74,6 +83,8 @@ CATALOGUE: tuple[FaultSpec, ...] = (
         symptoms=("leaky_app_gc_pause_seconds", "leaky_app_http_request_duration_seconds"),
         tools=("/debug/gc", "gc.get_stats", "gc thresholds and gc.freeze"),
         cap="long-lived heap bounded by fault_max_heap_objects; switching off frees it",
+        workload="the intensity sets the audit checks per click (30 per 1x) and the geo table's"
+        " rows (150,000 per 1x) inside the release",
     ),
     FaultSpec(
         id="loop_blocking",
@@ -82,6 +93,8 @@ CATALOGUE: tuple[FaultSpec, ...] = (
         symptoms=("leaky_app_event_loop_lag_seconds", "leaky_app_http_request_duration_seconds"),
         tools=("/debug/loop", "py-spy dump", "asyncio debug mode"),
         cap="each blocking call lasts at most fault_max_block_ms",
+        workload="the intensity is the rollout: 1x screens one redirect in ten, 10x and above"
+        " every one",
     ),
     FaultSpec(
         id="cardinality_explosion",
@@ -90,6 +103,8 @@ CATALOGUE: tuple[FaultSpec, ...] = (
         symptoms=("scrape_samples_scraped", "scrape_duration_seconds"),
         tools=("Prometheus scrape stats", "/metrics size", "topk by metric name"),
         cap="at most fault_max_series new series; switching off unregisters the metric",
+        workload="the intensity picks the labels (1x code; 10x code and campaign; 100x"
+        " also referrer); the series are the load's codes, campaigns and referrers",
     ),
     FaultSpec(
         id="retry_storm",
@@ -102,6 +117,8 @@ CATALOGUE: tuple[FaultSpec, ...] = (
         ),
         tools=("SMTP send rate vs notices", "breaker metrics", "py-spy top"),
         cap="at most fault_max_resends immediate resends per notice; off restores backoff",
+        workload="the intensity sets the immediate resends per notice (10 per 1x) inside the"
+        " release",
     ),
     FaultSpec(
         id="fd_leak",
@@ -110,6 +127,8 @@ CATALOGUE: tuple[FaultSpec, ...] = (
         symptoms=("process_open_fds",),
         tools=("/proc/PID/fd", "process_open_fds", "lsof"),
         cap="at most fault_max_fds descriptors (half the soft limit at most); off closes them",
+        workload="the intensity sets how often a segment is opened: every 100 clicks at 1x,"
+        " every 10 at 10x",
     ),
     FaultSpec(
         id="ws_resume_rings",
@@ -118,6 +137,8 @@ CATALOGUE: tuple[FaultSpec, ...] = (
         symptoms=("process_resident_memory_bytes", "leaky_app_ws_clients"),
         tools=("memory per connection", "tracemalloc", "labctl profile heap"),
         cap="rings hold at most fault_max_memory_bytes in all; switching off releases them",
+        workload="the intensity sets each ring's size (16 KiB per 1x) inside the release; the"
+        " connections are the load's",
     ),
 )
 

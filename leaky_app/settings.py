@@ -102,7 +102,9 @@ class Settings(BaseSettings):
         default=True, description="task factory recording each task's creation site"
     )
     fault_cpu_max_items: int = Field(
-        default=3000, ge=10, description="cap: items one request may scan (cpu_hotloop)"
+        default=3000,
+        ge=10,
+        description="cap: clicks the referrer panel covers, which a click may rescan (cpu_hotloop)",
     )
     fault_max_tasks: int = Field(
         default=50_000, ge=10, description="cap: tasks a fault may hold (task_leak)"

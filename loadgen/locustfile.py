@@ -4,11 +4,12 @@ Run by ``labctl load start`` (and the compose ``loadgen`` service) as its own pr
 because locust monkey-patches the standard library with gevent::
 
     locust -f loadgen/locustfile.py --headless --host http://127.0.0.1:8000 \\
-        --users 10 --spawn-rate 10 --rate 30 --links 50
+        --users 10 --spawn-rate 10 --rate 30 --links 50 --referrers 5000
 
 ``--rate`` is the total target in requests a second, shared by the users; ``--create-share``
 is the part of them that creates a link (each link mails its owner). Every click carries a
-query string never seen before and a Referer, as real campaign traffic does. Request names
+query string never seen before and a Referer, one of ``--referrers`` pages that link to it,
+as real campaign traffic does. Request names
 are templates (``/[code]``), so locust's own statistics stay bounded.
 """
 
@@ -31,6 +32,9 @@ def _options(parser: Any) -> None:
     parser.add_argument("--links", type=int, default=50, help="links created before clicks")
     parser.add_argument(
         "--create-share", type=float, default=0.02, help="share of requests that create a link"
+    )
+    parser.add_argument(
+        "--referrers", type=int, default=5000, help="distinct pages the clicks come from"
     )
 
 
@@ -83,7 +87,7 @@ class Clicker(FastHttpUser):
         code = random.choice(_codes)
         self.client.get(
             f"/{code}?utm_campaign=c{n % 7}&click_id={n}",
-            headers={"Referer": f"https://news.example/item/{n % 13}"},
+            headers={"Referer": f"https://news.example/item/{n % options.referrers}"},
             allow_redirects=False,
             name="/[code]",
         )

@@ -26,13 +26,18 @@ def start(
     create_share: Annotated[
         float, typer.Option(help="share of requests that create a link (and mail its owner)")
     ] = 0.02,
+    referrers: Annotated[
+        int, typer.Option(help="distinct pages the clicks come from (each sends its Referer)")
+    ] = 5000,
     seconds: Annotated[
         float | None, typer.Option(help="stop by itself after this long; default: never")
     ] = None,
     url: Annotated[str | None, typer.Option(help="target; default: the stack's service")] = None,
 ) -> Outcome:
     """Start clicking: campaign traffic at a steady rate, until ``labctl load stop``."""
-    shape = LoadShape(users=users, rate=rate, create_share=create_share, seconds=seconds)
+    shape = LoadShape(
+        users=users, rate=rate, create_share=create_share, referrers=referrers, seconds=seconds
+    )
     record = start_load(Stack(run_dir).status(), url, shape)
     echo(shlex.join(record.cmd))
     return Outcome(

@@ -77,6 +77,7 @@ class LoadSpec(_Strict):
     users: int = Field(default=10, ge=1, le=200)
     rate: float = Field(default=30.0, gt=0, le=1000)
     create_share: float = Field(default=0.02, ge=0, le=1)
+    referrers: int = Field(default=5000, ge=1, le=100_000)  # distinct pages clicks come from
     # Websocket subscribers on /ws/clicks besides the clicks (labctl.ws_crowd), each
     # reconnecting after about ws_reconnect_seconds.
     ws_clients: int = Field(default=0, ge=0, le=20_000)

@@ -10,7 +10,7 @@ by its file and its name, since profilers differ in how much of the qualified na
 Usage::
 
     verdict = grade_evidence(Path("run/profiles/20261202-101500-cpu"),
-                             "leaky_app.links.referrers:ReferrerLog.distinct_recent", since=t0)
+                             "leaky_app.links.referrers:ReadyRanking.rebuild", since=t0)
     verdict.shows, verdict.message
 """
 

@@ -20,7 +20,7 @@ Usage::
     with Session.open(Path("run")) as session:
         drill = start_drill(session, seed=7)
         hint = hint_drill(session)           # "the page is ...", 10 points
-        verdict, graded = answer_drill(session, "ReferrerLog.distinct_recent",
+        verdict, graded = answer_drill(session, "ReadyRanking.rebuild",
                                        Path("run/profiles/20261202-101500-cpu"))
         reveal = reveal_drill(session)       # fault off, load stopped; reveal.timeline
 """

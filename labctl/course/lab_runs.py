@@ -99,7 +99,7 @@ def set_scene(session: Session, lab: Lab, echo: Echo) -> Scene:
         echo(f"labctl smtp fail --rate {lab.setup.smtp_fail_rate:g}")
     stop_load(session.status)
     shape = LoadShape(users=lab.load.users, rate=lab.load.rate,
-                      create_share=lab.load.create_share)  # fmt: skip
+                      create_share=lab.load.create_share, referrers=lab.load.referrers)  # fmt: skip
     record = start_load(session.status, None, shape)
     echo(" ".join(record.cmd))
     stop_crowd(session.status)

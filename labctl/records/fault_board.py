@@ -15,6 +15,7 @@ class Fault:
     symptoms: list[str]
     tools: list[str]
     cap: str
+    workload: str  # what the intensity changes
     active: str | None  # the intensity when on
 
 
@@ -51,6 +52,7 @@ class FaultBoard:
                     symptoms=spec["symptoms"],
                     tools=spec["tools"],
                     cap=spec["cap"],
+                    workload=spec["workload"],
                     active=active.get(spec["id"]),
                 )
                 for spec in body["catalogue"]

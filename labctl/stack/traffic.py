@@ -26,6 +26,7 @@ from labctl.stack.supervisor import StackStatus
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadgen" / "locustfile.py"
 MAX_USERS = 500  # enough for any lab on a laptop; more would only load the generator itself
 MAX_RATE = 5000.0
+MAX_REFERRERS = 1_000_000
 
 
 class LoadError(LabctlError):
@@ -35,12 +36,14 @@ class LoadError(LabctlError):
 @dataclass(frozen=True)
 class LoadShape:
     """What the clicking crowd looks like: ``rate`` requests a second in total, shared by
-    ``users``; ``create_share`` of them create a link (which mails its owner)."""
+    ``users``; ``create_share`` of them create a link (which mails its owner). Each click
+    comes from one of ``referrers`` distinct pages that link to the service."""
 
     users: int = 10
     rate: float = 30.0
     links: int = 50
     create_share: float = 0.02
+    referrers: int = 5000
     seconds: float | None = None  # None: until ``labctl load stop``
 
     def check(self) -> None:
@@ -50,6 +53,10 @@ class LoadShape:
             raise LoadError(f"rate must be above 0 and at most {MAX_RATE:g}, not {self.rate}", 2)
         if not 0 <= self.create_share <= 1:
             raise LoadError(f"create share must be between 0 and 1, not {self.create_share}", 2)
+        if not 1 <= self.referrers <= MAX_REFERRERS:
+            raise LoadError(
+                f"referrers must be between 1 and {MAX_REFERRERS}, not {self.referrers}", 2
+            )
         if self.links < 1:
             raise LoadError(f"links must be at least 1, not {self.links}", 2)
         if self.seconds is not None and self.seconds <= 0:
@@ -75,7 +82,7 @@ def load_command(url: str, shape: LoadShape, layout: RunLayout) -> list[str]:
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "--host", url, "--users", str(shape.users), "--spawn-rate", str(shape.users),
         "--rate", f"{shape.rate:g}", "--links", str(shape.links),
-        "--create-share", f"{shape.create_share:g}",
+        "--create-share", f"{shape.create_share:g}", "--referrers", str(shape.referrers),
         "--csv", str(layout.load / "stats"), "--only-summary",
     ]  # fmt: skip
     if shape.seconds is not None:

@@ -1,7 +1,10 @@
 """API v2: a resource shape with nested target and click stats, RFC 3339 timestamps.
 
 The same use cases as v1 (:mod:`leaky_app.links.service`), rendered differently; v2 answers
-with the full resource on create, and adds ``last_click_at`` to the stats.
+with the full resource on create, and adds ``last_click_at`` to the stats. It also serves
+the "where do clicks come from" panel::
+
+    curl -s 'http://127.0.0.1:8000/api/v2/referrers?limit=5'
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Response
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel
 
 from leaky_app.api.schemas import (
@@ -22,6 +25,7 @@ from leaky_app.api.schemas import (
     created_links,
 )
 from leaky_app.links.ownership import bearer
+from leaky_app.links.referrers import MAX_TOP, TOP
 from leaky_app.links.store import Link
 from leaky_app.services import Services, get_services
 
@@ -93,3 +97,27 @@ async def delete_link(
     """Delete the link: only with its management key (returned when it was created)."""
     await services.links.delete(code, bearer(authorization))
     return Response(status_code=204)
+
+
+class ReferrerClicks(BaseModel):
+    referrer: str  # the referring page (scheme, host, path), or "direct"
+    clicks: int
+
+
+class ReferrerPanel(BaseModel):
+    window: int  # the panel covers the service's last ``window`` clicks
+    clicks: int  # clicks in the window now (fewer than ``window`` after a start)
+    referrers: list[ReferrerClicks]  # most clicks first, ties by address
+
+
+@router.get("/referrers", operation_id="v2_referrers")
+async def referrers(
+    services: ServicesDep, limit: Annotated[int, Query(ge=1, le=MAX_TOP)] = TOP
+) -> ReferrerPanel:
+    """The referring pages of the service's recent clicks, ranked by clicks."""
+    log = services.links.features.referrers
+    return ReferrerPanel(
+        window=log.window,
+        clicks=log.clicks,
+        referrers=[ReferrerClicks(referrer=r.referrer, clicks=r.clicks) for r in log.top(limit)],
+    )

@@ -144,7 +144,7 @@ class LinkService:
 
     def _on_click(self, code: str, url: str, referrer: str | None, query: str) -> None:
         features = self.features
-        features.referrers.record(code, referrer)
+        features.referrers.record(referrer)
         features.events.publish(code)
         features.audit.record(code)
         features.landing.preview(url, query)

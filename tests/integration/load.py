@@ -1,7 +1,8 @@
 """A small, bounded load driver and a metrics reader for symptom tests.
 
 Threads of httpx clients follow redirects' first hop with a unique query string and a
-Referer, like real clicks from campaigns. Every loop is bounded in time and count.
+Referer (one of ``referrers`` pages, as the lab's load brings), like real clicks from
+campaigns. Every loop is bounded in time and count.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 MAX_REQUESTS_PER_THREAD = 200_000
+REFERRERS = 5000  # the distinct referring pages, as loadgen/locustfile.py brings by default
 # One sequence for every driver in the session: each click has a query string never seen before.
 _click_ids = itertools.count()
 
@@ -29,8 +31,11 @@ class LoadStats:
 
 
 class Load:
-    def __init__(self, base_url: str, codes: list[str], threads: int = 3) -> None:
+    def __init__(
+        self, base_url: str, codes: list[str], threads: int = 3, referrers: int = REFERRERS
+    ) -> None:
         self.base_url = base_url
+        self.referrers = referrers
         self.codes = codes
         self.threads = threads
         self.stats = LoadStats()
@@ -49,7 +54,7 @@ class Load:
                 try:
                     response = client.get(
                         f"/{code}?utm_campaign=c{n % 7}&click_id={n}",
-                        headers={"Referer": f"https://news.example/item/{n % 13}"},
+                        headers={"Referer": f"https://news.example/item/{n % self.referrers}"},
                     )
                     ok = response.status_code == 302
                 except httpx.TransportError:
@@ -71,8 +76,10 @@ class Load:
 
 
 @contextmanager
-def load(base_url: str, codes: list[str], threads: int = 3) -> Iterator[Load]:
-    driver = Load(base_url, codes, threads)
+def load(
+    base_url: str, codes: list[str], threads: int = 3, referrers: int = REFERRERS
+) -> Iterator[Load]:
+    driver = Load(base_url, codes, threads, referrers)
     driver.start()
     try:
         yield driver

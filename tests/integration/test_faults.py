@@ -5,6 +5,7 @@ Thresholds are ratios against a baseline measured in the same run, on the same p
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -77,19 +78,37 @@ def py_spy_function_names(pid: int) -> set[str]:
         [PY_SPY, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    # Frame lines look like "    distinct_recent (leaky_app/links/referrers.py:25)".
+    # Frame lines look like "    rebuild (leaky_app/links/referrers.py:96)".
     return set(re.findall(r"^\s+(\S+) \(", out.stdout, re.MULTILINE))
+
+
+def referrer_panel(lab: FaultLab) -> dict[str, Any]:
+    """The "where do clicks come from" panel, all of it, as a user reads it."""
+    response = httpx.get(f"{lab.service.url}/api/v2/referrers", params={"limit": 100})
+    assert response.status_code == 200, response.text
+    panel: dict[str, Any] = response.json()
+    return panel
 
 
 def test_cpu_hotloop_raises_cpu_per_request_and_recovers(fault_lab: FaultLab) -> None:
     baseline = cpu_per_request(fault_lab)
+    healthy = referrer_panel(fault_lab)
     fault_lab.switch("cpu_hotloop", "10x")
     try:
+        released = referrer_panel(fault_lab)
         hot = cpu_per_request(fault_lab)
         with load(fault_lab.service.url, fault_lab.codes):
             names = py_spy_function_names(fault_lab.service.record.pid)
+        hot_panel = referrer_panel(fault_lab)
     finally:
         fault_lab.switch("cpu_hotloop", None)
+    # The release shows the same panel as the healthy code, for the same clicks.
+    assert released == healthy
+    assert referrer_panel(fault_lab) == hot_panel
+    assert hot_panel["clicks"] == hot_panel["window"]  # the load filled the window
+    top = hot_panel["referrers"]
+    assert top[0]["referrer"].startswith("https://news.example/item/"), top[0]
+    assert all(a["clicks"] >= b["clicks"] for a, b in itertools.pairwise(top))
     recovered = cpu_per_request(fault_lab)
     assert hot > 3 * baseline, (baseline, hot)
     assert recovered < 2 * baseline, (baseline, recovered)

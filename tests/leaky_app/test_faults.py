@@ -24,6 +24,8 @@ def test_culprit_is_a_real_function(spec: object) -> None:
     assert spec.tools
     assert spec.cap
     assert spec.intensities
+    # What the intensity changes is said in words: the load the release meets, or why not.
+    assert "intensity" in spec.workload
 
 
 def test_check_faults_refuses_unknown_ids_and_intensities() -> None:

@@ -23,7 +23,7 @@ ROOT = LABS_DIR.parent
         ("  LandingPageRenderer.render\n", True, "right"),
         ("render", False, "name its class too"),
         ("LandingPageRenderer", False, "which of its methods"),
-        ("ReferrerLog.distinct_recent", False, "look again"),
+        ("ReadyRanking.rebuild", False, "look again"),
         ("", False, "look again"),
     ],
 )
@@ -58,5 +58,5 @@ def test_check_fix_from_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lab", "check", "05", "--fix"]) == 1  # the checkout has the bug
     assert "not fixed yet" in capsys.readouterr().err
     assert main(["lab", "check", "03", "--fix"]) == 1
-    assert "the window of 4000 took" in capsys.readouterr().err  # the measured reason
+    assert "longer with 1000 referring pages" in capsys.readouterr().err  # the measured reason
     assert main(["lab", "check", "05"]) == 2  # --answer or --fix

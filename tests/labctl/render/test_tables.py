@@ -31,7 +31,9 @@ def test_heap_rows_are_mib_still_alive() -> None:
 
 
 def test_fault_states_are_hidden_in_a_drill() -> None:
-    fault = Fault("task_leak", "tasks kept", "m:f", ["1x"], ["tasks"], ["tasks"], "50k", "10x")
+    fault = Fault(
+        "task_leak", "tasks kept", "m:f", ["1x"], ["tasks"], ["tasks"], "50k", "subscribers", "10x"
+    )
     assert "on 10x" in text(tables.faults_table(FaultBoard([fault], drill=False)))
     hidden = text(tables.faults_table(FaultBoard([fault], drill=True)))
     assert "on 10x" not in hidden and "hidden" in hidden

@@ -20,6 +20,7 @@ HEADER = "Type,Name,Request Count,Failure Count,Requests/s,50%,99%\n"
         (LoadShape(rate=0), "rate must be above 0"),
         (LoadShape(create_share=1.5), "create share must be between 0 and 1"),
         (LoadShape(seconds=0), "seconds must be above 0"),
+        (LoadShape(referrers=0), "referrers must be between 1 and"),
     ],
 )
 def test_a_shape_out_of_range_is_refused_with_exit_2(shape: LoadShape, says: str) -> None:

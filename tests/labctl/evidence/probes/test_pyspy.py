@@ -113,7 +113,7 @@ def test_profile_the_live_service_under_cpu_hotloop(
         fault_lab.switch("cpu_hotloop", None)
     top = body["top"]
     assert isinstance(top, list)
-    assert top[0]["function"] == "ReferrerLog.distinct_recent"
+    assert top[0]["function"] == "ReadyRanking.rebuild"
 
 
 def test_errors_have_exit_codes_and_sentences(
