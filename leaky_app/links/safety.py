@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import grpc
 from cachetools import TLRUCache
@@ -80,6 +80,18 @@ class _Failed(Exception):
     """A call that failed for the dependency's reasons: it counts towards the breaker."""
 
 
+def target_hosts(url: str) -> tuple[str, ...]:
+    """The hosts a redirect to ``url`` sends users to: its own, then those of the URLs its
+    query carries (``?next=https://...``), as the service's ``CheckUrl`` judges them; the
+    chain's depth was checked when the link was made."""
+    hosts = [urlsplit(url).hostname or ""]
+    for _, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        inner = urlsplit(value)
+        if inner.scheme in ("http", "https") and inner.netloc and inner.hostname:
+            hosts.append(inner.hostname)
+    return tuple(dict.fromkeys(host.lower() for host in hosts))
+
+
 class UrlSafety:
     def __init__(
         self,
@@ -92,7 +104,8 @@ class UrlSafety:
         self.identity = Identity.of(config.pki, CALLER)
         metrics.fallbacks.labels(call="host")  # exposed at 0 from the start, as a rate wants
         self._cached = metrics.checks.labels(call="host", outcome="cached")
-        self._hosts: dict[str, str] = {}  # target URL -> its host, for the links in use
+        # target URL -> the hosts it sends users to, for the links in use
+        self._hosts: dict[str, tuple[str, ...]] = {}
         self._channel: grpc.aio.Channel | None = None
         self._stub: pb_grpc.ReputationAsyncStub | None = None
         self._cert_stamp = -1
@@ -181,33 +194,41 @@ class UrlSafety:
             raise UnsafeUrl(f"{verdict.detail} ({reason})")
 
     async def vet_redirect(self, url: str) -> None:
-        """Raise :class:`BlockedTarget` when the target's host is refused; a host seen within
-        its TTL costs no call, and a failed check lets the redirect through (fail open)."""
+        """Raise :class:`BlockedTarget` when a host the target sends users to is refused (its
+        own, or one its query carries: :func:`target_hosts`); a host seen within its TTL costs
+        no call, and a failed check lets the redirect through (fail open). The verdict is the
+        one click-time screening's ``CheckUrl`` gives for a link that was vetted when made."""
         # The hot path makes no new objects for a known target (no URL parsing, no label
         # lookup): whatever allocates on every redirect is also where collections start.
-        host = self._hosts.get(url)
-        if host is None:
+        hosts = self._hosts.get(url)
+        if hosts is None:
             if len(self._hosts) >= 4 * self.config.cache_max_hosts:
                 self._hosts.clear()
-            host = self._hosts[url] = (urlsplit(url).hostname or "").lower()
-        verdict = self.verdicts.get(host)
-        if verdict is not None:
-            self._cached.inc()
-        else:
-            deadline = self.config.deadline_seconds
-            try:
-                request = pb.CheckHostRequest(host=host)
-                verdict = await self._ask(
-                    "host",
-                    "CheckHost",
-                    lambda stub, md: stub.CheckHost(request, timeout=deadline, metadata=md),
-                )
-            except (SafetyUnavailable, UnsafeUrl):
-                self.metrics.fallbacks.labels(call="host").inc()
-                return
-            self.verdicts[host] = verdict
-        if not verdict.safe:
-            raise BlockedTarget(f"the link's target is refused: {verdict.detail}")
+            hosts = self._hosts[url] = target_hosts(url)
+        for host in hosts:
+            verdict = self.verdicts.get(host)
+            if verdict is not None:
+                self._cached.inc()
+            else:  # only a miss makes a coroutine
+                verdict = await self._ask_host(host)
+            if verdict is not None and not verdict.safe:
+                raise BlockedTarget(f"the link's target is refused: {verdict.detail}")
+
+    async def _ask_host(self, host: str) -> pb.Verdict | None:
+        """The host's verdict, asked and cached for its TTL; None when none could be had."""
+        deadline = self.config.deadline_seconds
+        try:
+            request = pb.CheckHostRequest(host=host)
+            verdict = await self._ask(
+                "host",
+                "CheckHost",
+                lambda stub, md: stub.CheckHost(request, timeout=deadline, metadata=md),
+            )
+        except (SafetyUnavailable, UnsafeUrl):
+            self.metrics.fallbacks.labels(call="host").inc()
+            return None
+        self.verdicts[host] = verdict
+        return verdict
 
     def problem(self) -> str | None:
         """For ``/readyz``: why checks cannot be made now, or None."""

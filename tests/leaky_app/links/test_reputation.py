@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
 
 from labctl.contract import RunLayout
 from labctl.stack.pki import LabPki
@@ -18,6 +21,8 @@ from labctl.stack.ports import free_port, free_ports
 from labctl.stack.processes import ProcessRecord, stop
 from labctl.stack.reputation_service import start_reputation
 from leaky_app.links.reputation import ReputationClient
+from leaky_app.links.safety import BlockedTarget, SafetyConfig, UrlSafety
+from leaky_app.metrics import NotifyMetrics, ReputationMetrics
 from reputation.client import Identity
 from tests.polling import eventually_sync
 
@@ -102,3 +107,64 @@ def test_after_a_rotation_a_reconnection_presents_the_new_certificate(tmp_path: 
     finally:
         client.close()
         stop(record)
+
+
+# Hosts the service's starting rules judge every way: safe, blocked with its subdomains, and
+# spelled to pass for a protected name (reputation/blocklist.txt).
+HOSTS = ["shop.example.org", "news.example", "malware.example", "cdn.malware.example",
+         "evil.test", "paypa1.example", "github.example", "g1thub.example"]  # fmt: skip
+TARGETS = st.builds(
+    lambda host, path, inner: (
+        f"https://{host}/{path}" + (f"?next=https://{inner}/x" if inner else "")
+    ),
+    st.sampled_from(HOSTS),
+    st.sampled_from(["", "a", "login", "item/7"]),
+    st.none() | st.sampled_from(HOSTS),
+)
+
+
+@pytest.mark.integration
+def test_click_time_screening_and_the_cached_host_check_refuse_the_same_targets(
+    service: tuple[ProcessRecord, Path],
+) -> None:
+    """The release's synchronous ``CheckUrl`` and the healthy path's cached ``CheckHost``s
+    answer the same for every target: the bug is in what the call costs the loop, not in the
+    verdict."""
+    record, pki = service
+    screening = ReputationClient(Identity.of(pki, "leaky-app"), record.urls["grpc"])
+    loop = asyncio.new_event_loop()
+    registry = CollectorRegistry()
+    metrics = ReputationMetrics.create(registry)
+    safety = UrlSafety(
+        SafetyConfig(record.urls["grpc"], pki), metrics, NotifyMetrics.create(registry)
+    )
+
+    def healthy(url: str) -> bool:
+        try:
+            loop.run_until_complete(safety.vet_redirect(url))
+        except BlockedTarget:
+            return False
+        return True
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(url=TARGETS)
+    def agree(url: str) -> None:
+        assert healthy(url) is (screening.screen(url) is None), url
+
+    try:
+        agree()
+        # Both ways were met: the examples held refusals and passes alike.
+        assert not healthy("https://shop.example.org/?next=https://evil.test/x")
+        assert screening.screen("https://shop.example.org/?next=https://evil.test/x")
+        assert (
+            healthy("https://shop.example.org/a")
+            and screening.screen("https://news.example/") is None
+        )
+        fallbacks = registry.get_sample_value(
+            "leaky_app_reputation_fallbacks_total", {"call": "host"}
+        )
+        assert fallbacks == 0  # every check had its answer: no example passed by failing open
+    finally:
+        screening.close()
+        loop.run_until_complete(safety.close())
+        loop.close()
