@@ -52,7 +52,7 @@ class FaultBoard:
                     symptoms=spec["symptoms"],
                     tools=spec["tools"],
                     cap=spec["cap"],
-                    workload=spec["workload"],
+                    workload=spec.get("workload", ""),  # a patient older than the field
                     active=active.get(spec["id"]),
                 )
                 for spec in body["catalogue"]

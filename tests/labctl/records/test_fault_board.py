@@ -3,7 +3,7 @@
 from labctl.records.fault_board import FaultBoard
 
 SPEC = {"summary": "s", "culprit": "m:f", "intensities": ["1x", "10x"], "symptoms": ["RSS"],
-        "tools": ["memray"], "cap": "512 MiB"}  # fmt: skip
+        "tools": ["memray"], "cap": "512 MiB", "workload": "the intensity sets w"}  # fmt: skip
 
 
 def board(drill: bool) -> FaultBoard:
