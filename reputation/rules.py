@@ -157,7 +157,8 @@ def check_host(rules: Rules, host: str) -> Judgement:
     return Judgement(True, Reason.OK, f"nothing is known against {name}")
 
 
-def _embedded_urls(url: str) -> list[str]:
+def embedded_urls(url: str) -> list[str]:
+    """The http(s) URLs ``url``'s query carries (``?next=https://...``), one level deep."""
     query = urlsplit(url).query
     values = [v for _, v in parse_qsl(query, keep_blank_values=True)]
     return [v for v in values if urlsplit(v).scheme in ("http", "https") and urlsplit(v).netloc]
@@ -165,7 +166,7 @@ def _embedded_urls(url: str) -> list[str]:
 
 def redirect_depth(url: str) -> int:
     """How many URLs deep ``url`` goes: 1 for a plain URL, 2 when it carries one in its query."""
-    nested = _embedded_urls(url)
+    nested = embedded_urls(url)
     if not nested:
         return 1
     return 1 + max(redirect_depth(unquote(u)) for u in nested)
@@ -192,7 +193,7 @@ def check_url(rules: Rules, url: str) -> Judgement:
             f"the URL carries a chain of {depth - 1} further URLs; at most "
             f"{MAX_REDIRECT_DEPTH - 1} is shortened",
         )
-    for inner in _embedded_urls(url):
+    for inner in embedded_urls(url):
         inner_host = urlsplit(inner).hostname
         if inner_host:
             verdict = check_host(rules, inner_host)

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import grpc
 from cachetools import TLRUCache
@@ -42,6 +42,7 @@ from leaky_app.metrics import ReputationMetrics
 from leaky_app.tracing import TRACEPARENT, child_span, inject_current
 from reputation import policy
 from reputation.client import Identity
+from reputation.rules import embedded_urls
 from reputation.v1 import reputation_pb2 as pb
 from reputation.v1 import reputation_pb2_grpc as pb_grpc
 
@@ -82,14 +83,11 @@ class _Failed(Exception):
 
 def target_hosts(url: str) -> tuple[str, ...]:
     """The hosts a redirect to ``url`` sends users to: its own, then those of the URLs its
-    query carries (``?next=https://...``), as the service's ``CheckUrl`` judges them; the
-    chain's depth was checked when the link was made."""
-    hosts = [urlsplit(url).hostname or ""]
-    for _, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
-        inner = urlsplit(value)
-        if inner.scheme in ("http", "https") and inner.netloc and inner.hostname:
-            hosts.append(inner.hostname)
-    return tuple(dict.fromkeys(host.lower() for host in hosts))
+    query carries, found as the service's ``CheckUrl`` finds them
+    (:func:`reputation.rules.embedded_urls`); the chain's depth was checked when the link was
+    made."""
+    inner = [host for u in embedded_urls(url) if (host := urlsplit(u).hostname)]
+    return tuple(dict.fromkeys(h.lower() for h in (urlsplit(url).hostname or "", *inner)))
 
 
 class UrlSafety:
