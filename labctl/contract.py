@@ -182,6 +182,7 @@ class Metric(enum.StrEnum):
     REQUESTS = "leaky_app_http_requests_total"
     LATENCY = "leaky_app_http_request_duration_seconds"
     REDIRECTS = "leaky_app_redirects_total"
+    CAMPAIGN_CLICKS = "leaky_app_campaign_clicks_total"
     RATE_LIMITED = "leaky_app_rate_limited_requests_total"
     CACHE_ENTRIES = "leaky_app_cache_entries"
     CACHE_LOOKUPS = "leaky_app_cache_lookups_total"

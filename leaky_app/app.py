@@ -47,7 +47,7 @@ from leaky_app.hot_reload import ConfigWatcher
 from leaky_app.leader import FileLease, Leadership, Lease, RedisLease
 from leaky_app.links.alias_claims import AliasClaims, ClaimRecovery, kill_after
 from leaky_app.links.cache import ReadCache
-from leaky_app.links.campaigns import CampaignTracker
+from leaky_app.links.campaigns import CampaignClicks
 from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.expiry import LinkExpiry
@@ -204,7 +204,7 @@ def _parts(settings: Settings, registry: CollectorRegistry) -> Parts:
     switchboard = Switchboard()
     FaultStateCollector(switchboard, registry)
     features = ClickFeatures(
-        campaigns=CampaignTracker(registry, settings.fault_max_series),
+        campaigns=CampaignClicks(registry, settings.fault_max_series),
         exports=ClickExporter(settings.db.parent / "exports"),
         reputation=_screening(settings),
     )

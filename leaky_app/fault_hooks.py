@@ -80,10 +80,8 @@ def connect(
         features.reputation.share = min(1.0, level / 10)
 
     def cardinality_explosion(level: float) -> None:
-        if level:
-            features.campaigns.configure({1.0: 1, 10.0: 2}.get(level, 3))
-        else:
-            features.campaigns.close()
+        # The release is the same at every intensity: its series are the load's pages.
+        features.campaigns.use_placement("page" if level else "site")
 
     def retry_storm(level: float) -> None:
         mailer.urgent_resends = min(int(10 * level), settings.fault_max_resends)

@@ -98,13 +98,14 @@ CATALOGUE: tuple[FaultSpec, ...] = (
     ),
     FaultSpec(
         id="cardinality_explosion",
-        summary="campaign click counter labelled by code, raw query string and referrer",
-        culprit="leaky_app.links.campaigns:CampaignTracker.count_click",
+        summary="campaign clicks labelled by the referring page instead of the kind of site",
+        culprit="leaky_app.links.campaigns:CampaignClicks.count_click",
         symptoms=("scrape_samples_scraped", "scrape_duration_seconds"),
         tools=("Prometheus scrape stats", "/metrics size", "topk by metric name"),
-        cap="at most fault_max_series new series; switching off unregisters the metric",
-        workload="the intensity picks the labels (1x code; 10x code and campaign; 100x"
-        " also referrer); the series are the load's codes, campaigns and referrers",
+        cap="at most fault_max_series series (later clicks count as placement other);"
+        " switching off folds each page's clicks into its site's",
+        workload="the same release at every intensity; its series are the campaigns times the"
+        " distinct referring pages the load brings (labctl load start --referrers)",
     ),
     FaultSpec(
         id="retry_storm",

@@ -124,8 +124,10 @@ assert verdict.correct, "the function that labels the exploding metric should be
 # %% [markdown]
 # ## 7. Recovery
 #
-# Switch the fault off (in real life: label only bounded values, an allow-listed campaign
-# name) with the load still running. The next scrape is back to its usual size.
+# Switch the fault off (in real life: label only bounded values, a kind of site rather than
+# the referring page) with the load still running. The previous release folds every page's
+# clicks into its site's, so the clicks per campaign read the same, and the next scrape is
+# back to its usual size.
 
 # %%
 print("after:", walk.recover())

@@ -98,6 +98,13 @@ DASHBOARDS: tuple[DashboardSpec, ...] = (
                 (Query(f"sum by (result) (rate({Metric.REDIRECTS}[1m]))", "{{result}}"),),
             ),
             PanelSpec(
+                "Clicks per second by campaign",
+                "Which campaigns (utm_campaign) bring clicks, summed over where links are placed?",
+                "reqps",
+                (Query(f"sum by (campaign) (rate({Metric.CAMPAIGN_CLICKS}[1m]))",
+                       "{{campaign}}"),),
+            ),
+            PanelSpec(
                 "Rate-limited requests",
                 "Are clients being refused with 429 by the rate limiter?",
                 "reqps",

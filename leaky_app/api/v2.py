@@ -2,9 +2,10 @@
 
 The same use cases as v1 (:mod:`leaky_app.links.service`), rendered differently; v2 answers
 with the full resource on create, and adds ``last_click_at`` to the stats. It also serves
-the "where do clicks come from" panel::
+the "where do clicks come from" panel and the marketing dashboard's clicks per campaign::
 
     curl -s 'http://127.0.0.1:8000/api/v2/referrers?limit=5'
+    curl -s 'http://127.0.0.1:8000/api/v2/campaigns'
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from leaky_app.api.schemas import (
     api_router,
     created_links,
 )
+from leaky_app.links.campaigns import CampaignCount
 from leaky_app.links.ownership import bearer
-from leaky_app.links.referrers import MAX_TOP, TOP
+from leaky_app.links.referrers import MAX_TOP, TOP, ReferrerCount
 from leaky_app.links.store import Link
 from leaky_app.services import Services, get_services
 
@@ -99,15 +101,12 @@ async def delete_link(
     return Response(status_code=204)
 
 
-class ReferrerClicks(BaseModel):
-    referrer: str  # the referring page (scheme, host, path), or "direct"
-    clicks: int
-
-
 class ReferrerPanel(BaseModel):
     window: int  # the panel covers the service's last ``window`` clicks
     clicks: int  # clicks in the window now (fewer than ``window`` after a start)
-    referrers: list[ReferrerClicks]  # most clicks first, ties by address
+    # Each: the referring page (scheme, host, path) or "direct", and its clicks. Most clicks
+    # first, ties by address.
+    referrers: list[ReferrerCount]
 
 
 @router.get("/referrers", operation_id="v2_referrers")
@@ -119,5 +118,17 @@ async def referrers(
     return ReferrerPanel(
         window=log.window,
         clicks=log.clicks,
-        referrers=[ReferrerClicks(referrer=r.referrer, clicks=r.clicks) for r in log.top(limit)],
+        referrers=log.top(limit),
     )
+
+
+class CampaignPanel(BaseModel):
+    # Each: the campaign (utm_campaign lower-cased; "none" without one; "other" past the
+    # bound on names) and its clicks since the start. Most clicks first, ties by name.
+    campaigns: list[CampaignCount]
+
+
+@router.get("/campaigns", operation_id="v2_campaigns")
+async def campaigns(services: ServicesDep) -> CampaignPanel:
+    """Clicks per campaign since the service started, as the marketing dashboard shows them."""
+    return CampaignPanel(campaigns=services.links.features.campaigns.totals())

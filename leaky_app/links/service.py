@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from leaky_app.links.alias_claims import AliasClaims
 from leaky_app.links.audit import RedirectAudit
 from leaky_app.links.cache import CachedTarget, ReadCache
-from leaky_app.links.campaigns import CampaignTracker
+from leaky_app.links.campaigns import CampaignClicks
 from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.codes import new_code
@@ -57,7 +57,7 @@ class ClickFeatures:
     landing: LandingPageRenderer = field(default_factory=LandingPageRenderer)
     audit: RedirectAudit = field(default_factory=RedirectAudit)
     reputation: ReputationClient = field(default_factory=ReputationClient)
-    campaigns: CampaignTracker = field(default_factory=lambda: CampaignTracker(CollectorRegistry()))
+    campaigns: CampaignClicks = field(default_factory=lambda: CampaignClicks(CollectorRegistry()))
     exports: ClickExporter = field(default_factory=lambda: ClickExporter(Path("run/exports")))
 
 
@@ -148,7 +148,7 @@ class LinkService:
         features.events.publish(code)
         features.audit.record(code)
         features.landing.preview(url, query)
-        features.campaigns.count_click(code, query, referrer)
+        features.campaigns.count_click(query, referrer)
         features.exports.append(code)
 
     async def get(self, code: str) -> Link:

@@ -256,23 +256,46 @@ def metrics_bytes(lab: FaultLab) -> int:
     return len(httpx.get(lab.service.metrics_url, timeout=60).content)
 
 
+def campaign_panel(lab: FaultLab) -> dict[str, Any]:
+    """Clicks per campaign, as the marketing dashboard reads them."""
+    response = httpx.get(f"{lab.service.url}/api/v2/campaigns")
+    assert response.status_code == 200, response.text
+    panel: dict[str, Any] = response.json()
+    return panel
+
+
+def campaign_series(lab: FaultLab) -> int:
+    text = httpx.get(lab.service.metrics_url, timeout=60).text
+    return sum(line.startswith("leaky_app_campaign_clicks_total{") for line in text.splitlines())
+
+
 def test_cardinality_explosion_bloats_metrics_and_recovers(fault_lab: FaultLab) -> None:
     under_load(fault_lab, 1.0)
     baseline = metrics_bytes(fault_lab)
+    healthy_series = campaign_series(fault_lab)
+    healthy = campaign_panel(fault_lab)
     fault_lab.switch("cardinality_explosion", "10x")
     try:
+        released = campaign_panel(fault_lab)
         under_load(fault_lab)
         exploded = metrics_bytes(fault_lab)
-        text = httpx.get(fault_lab.service.metrics_url, timeout=60).text
+        series = campaign_series(fault_lab)
         with load(fault_lab.service.url, fault_lab.codes):
             names = py_spy_function_names(fault_lab.service.record.pid)
+        hot_panel = campaign_panel(fault_lab)
     finally:
         fault_lab.switch("cardinality_explosion", None)
     recovered = metrics_bytes(fault_lab)
-    series = sum(line.startswith("leaky_app_campaign_clicks_total{") for line in text.splitlines())
+    # The release counts the same clicks per campaign; switching off folds, loses nothing.
+    assert released == healthy
+    assert campaign_panel(fault_lab) == hot_panel
+    counted = {row["campaign"]: row["clicks"] for row in hot_panel["campaigns"]}
+    assert {f"c{n}" for n in range(7)} <= set(counted), counted  # the load's campaigns
+    assert healthy_series < 50, healthy_series  # campaigns times kinds of site
     assert series > 500
     assert exploded > 3 * baseline, (baseline, exploded)
     assert recovered < 1.2 * baseline, (baseline, recovered)
+    assert campaign_series(fault_lab) <= healthy_series + 7
     assert not giveaways(names), giveaways(names)
 
 
