@@ -45,7 +45,7 @@ def connect(
     features.reputation.max_block_ms = settings.fault_max_block_ms
     soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     features.exports.max_open = min(settings.fault_max_fds, max(10, soft_limit // 2))
-    stream.max_resume_bytes = settings.fault_max_memory_bytes
+    stream.max_packed_bytes = settings.fault_max_memory_bytes
 
     features.referrers.resize(settings.fault_cpu_max_items)
 
@@ -93,10 +93,9 @@ def connect(
             features.exports.close()
 
     def ws_resume_rings(level: float) -> None:
-        if level:
-            stream.resume_kib = int(16 * level)
-        else:
-            stream.drop_resume_rings()
+        # The release is the same at every intensity: its memory is the load's connections.
+        stream.use_backlog("packed" if level else "list")
+        if not level:
             _release_memory()
 
     hooks = {

@@ -133,13 +133,16 @@ CATALOGUE: tuple[FaultSpec, ...] = (
     ),
     FaultSpec(
         id="ws_resume_rings",
-        summary="a resume ring per websocket connection, preallocated at its largest",
-        culprit="leaky_app.links.click_stream:ClickStream.subscribe",
+        summary="each stream subscriber's backlog packed into a buffer sized for a full backlog"
+        " of the longest events, from the moment it connects",
+        culprit="leaky_app.links.stream_backlog:PackedEvents.__init__",
         symptoms=("process_resident_memory_bytes", "leaky_app_ws_clients"),
         tools=("memory per connection", "tracemalloc", "labctl profile heap"),
-        cap="rings hold at most fault_max_memory_bytes in all; switching off releases them",
-        workload="the intensity sets each ring's size (16 KiB per 1x) inside the release; the"
-        " connections are the load's",
+        cap="packed buffers hold at most fault_max_memory_bytes in all (later subscribers keep"
+        " a list); switching off moves every backlog into a list, its events kept",
+        workload="the same release at every intensity; its memory is the connections the load"
+        " brings (a lab's [load] ws_clients) times the backlog each may hold"
+        " (ws_queue_size)",
     ),
 )
 

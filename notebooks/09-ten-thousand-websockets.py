@@ -107,8 +107,8 @@ assert verdict.correct, "the site that keeps the most bytes should be the culpri
 # %% [markdown]
 # ## 6. Recovery
 #
-# Switch the fault off (in real life: share one ring of recent events for the whole stream
-# and give each connection only its position) with the crowd still connected.
+# Switch the fault off (in real life: let each connection's backlog grow with the events
+# waiting, or keep the list of the stream's own texts) with the crowd still connected.
 
 # %%
 print("after:", walk.recover())

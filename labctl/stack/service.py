@@ -16,7 +16,7 @@ from labctl.stack.ports import LOOPBACK, ServicePorts
 from labctl.stack.processes import ProcessRecord, ready_or_stopped, spawn
 
 # glibc raises its mmap threshold each time a mapped block is freed, so after a while a freed
-# 160 KiB buffer (a resume ring, a big response) stays in the heap and resident memory never
+# 136 KiB buffer (a stream backlog, a big response) stays in the heap and resident memory never
 # comes back down; a service that has run for hours then shows no recovery after a fix. A fixed
 # threshold keeps every block of 128 KiB and more mapped, and freeing it returns it at once
 # (lab 09 measures exactly that). The same setting is in the Dockerfile.

@@ -35,6 +35,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 
+from leaky_app.links.stream_backlog import EVENT_BYTES, Backlog, EventList, PackedEvents
 from leaky_app.metrics import WebsocketMetrics
 
 POLICY_VIOLATION, TRY_AGAIN_LATER = 1008, 1013  # websocket close codes (RFC 6455, IANA)
@@ -74,38 +75,41 @@ class Subscriber:
     the websocket bench measures. Here an idle subscriber is a few small objects.
     """
 
-    __slots__ = (
-        "_events", "_waiter", "client", "closed", "code", "limit", "on_ready", "resume", "slow",
-    )  # fmt: skip
+    __slots__ = ("_waiter", "backlog", "client", "closed", "code", "limit", "on_ready", "slow")
 
-    def __init__(self, code: str | None, limit: int, client: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str | None,
+        limit: int,
+        client: str | None = None,
+        backlog: Backlog | None = None,
+    ) -> None:
         self.code = code  # only this link's clicks, or all when None
         self.limit = limit
         self.client = client  # the anonymous subscriber's address; None: a token holder
         self.slow = False  # dropped for falling ``limit`` events behind
         self.closed = False
-        self._events: list[str] = []
+        self.backlog: Backlog = EventList() if backlog is None else backlog
         self._waiter: asyncio.Future[None] | None = None
-        self.resume: bytearray | None = None  # see ClickStream.resume_kib
         self.on_ready: Callable[[], None] | None = None  # a push writer's wake-up, see above
 
     def offer(self, text: str) -> bool:
         """Add an event; False (and nothing added) when ``limit`` are already waiting."""
-        if len(self._events) >= self.limit:
+        if len(self.backlog) >= self.limit:
             return False
-        self._events.append(text)
+        self.backlog.append(text)
         self._wake()
         return True
 
     def close(self, slow: bool = False) -> None:
         self.closed = True
         self.slow = self.slow or slow
-        self._events.clear()
+        self.backlog.clear()
         self._wake()
 
     async def next(self) -> list[str]:
         """Wait for events; every waiting one, oldest first, or ``[]`` once closed."""
-        while not self._events and not self.closed:
+        while not len(self.backlog) and not self.closed:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
@@ -115,8 +119,7 @@ class Subscriber:
 
     def take(self) -> list[str]:
         """Every waiting event, oldest first, without waiting."""
-        batch, self._events = self._events, []
-        return batch
+        return self.backlog.drain()
 
     def _wake(self) -> None:
         if self.on_ready is not None:
@@ -141,11 +144,11 @@ class ClickStream:
         self._subscribers: set[Subscriber] = set()
         self._per_client: Counter[str] = Counter()
         metrics.clients.set_function(lambda: len(self._subscribers))
-        # Resume rings: > 0 gives every connection a ring of that many KiB, so a client that
-        # reconnects can pick up the events it missed. Capped in total by max_resume_bytes.
-        self.resume_kib = 0
-        self.max_resume_bytes = 0
-        self._resume_bytes = 0
+        # How new subscribers hold their backlog (leaky_app.links.stream_backlog): "list", or
+        # "packed" for as many as max_packed_bytes of buffers hold; see use_backlog.
+        self.backlog = "list"
+        self.max_packed_bytes = 0
+        self._packed = 0  # subscribers holding PackedEvents
 
     def __len__(self) -> int:
         return len(self._subscribers)
@@ -178,18 +181,38 @@ class ClickStream:
             raise self._refuse(ClientLimit(
                 f"{self.max_per_client} streams from this address already; close one first"
             ))  # fmt: skip
-        sub = Subscriber(code, self.queue_size, None if trusted else client)
+        sub = Subscriber(code, self.queue_size, None if trusted else client, self._new_backlog())
         if sub.client is not None:
             self._per_client[client] += 1
-        if self.resume_kib:
-            size = self.resume_kib * 1024
-            if self._resume_bytes + size <= self.max_resume_bytes:
-                # Preallocated at its largest and blank-filled, so writing an event into it
-                # never reallocates.
-                sub.resume = bytearray(b" ") * size
-                self._resume_bytes += size
         self._subscribers.add(sub)
         return sub
+
+    def _new_backlog(self) -> Backlog:
+        if self.backlog == "packed" and (self._packed + 1) * self._packed_size <= (
+            self.max_packed_bytes
+        ):
+            self._packed += 1
+            return PackedEvents(self.queue_size)
+        return EventList()
+
+    @property
+    def _packed_size(self) -> int:
+        return self.queue_size * EVENT_BYTES
+
+    def use_backlog(self, kind: str) -> None:
+        """``"list"`` or ``"packed"``: how subscribers from now on hold their backlog. Back to
+        ``"list"``, every packed backlog is moved into a list now, its events kept."""
+        if kind not in {"list", "packed"}:
+            raise ValueError(f"unknown backlog {kind!r}; choose list or packed")
+        self.backlog = kind
+        if kind == "list":
+            for sub in self._subscribers:
+                if isinstance(sub.backlog, PackedEvents):
+                    waiting = sub.backlog.drain()
+                    sub.backlog = EventList()
+                    for text in waiting:
+                        sub.backlog.append(text)
+            self._packed = 0
 
     def unsubscribe(self, sub: Subscriber) -> None:
         if sub in self._subscribers:
@@ -201,15 +224,8 @@ class ClickStream:
             self._per_client[sub.client] -= 1
             if not self._per_client[sub.client]:
                 del self._per_client[sub.client]  # bounded by the live subscribers
-        if sub.resume is not None:
-            self._resume_bytes -= len(sub.resume)
-
-    def drop_resume_rings(self) -> None:
-        """Resume rings off: every connection's ring is released now."""
-        self.resume_kib = 0
-        for sub in self._subscribers:
-            sub.resume = None
-        self._resume_bytes = 0
+        if isinstance(sub.backlog, PackedEvents):
+            self._packed -= 1
 
     def publish(self, code: str, url: str, at: float) -> None:
         if not self._subscribers:

@@ -6,6 +6,7 @@ Thresholds are ratios against a baseline measured in the same run, on the same p
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import shutil
 import subprocess
@@ -16,9 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect as ws_connect
 
 from labctl.stack.ws_crowd import command as ws_crowd_command
 from leaky_app.faults import BY_ID
+from leaky_app.links.stream_backlog import EVENT_BYTES
 from tests.integration.load import OwnedLinks, load, scrape
 from tests.live import FaultLab
 from tests.polling import eventually_sync
@@ -383,6 +386,17 @@ def test_retry_storm_multiplies_smtp_sends_against_a_failing_server(fault_lab: F
     )
 
 
+def clicks_streamed(lab: FaultLab, code: str, clicks: int = 20) -> list[tuple[str, str]]:
+    """What a live dashboard subscribed to ``code`` receives while the link is clicked."""
+    ws_url = lab.service.url.replace("http://", "ws://") + f"/ws/clicks?code={code}"
+    with ws_connect(ws_url, open_timeout=10) as ws:  # subscribed once the handshake is done
+        for _ in range(clicks):
+            assert httpx.get(f"{lab.service.url}/{code}").status_code in {301, 302, 307, 308}
+        events = [json.loads(ws.recv(timeout=10)) for _ in range(clicks)]
+    assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+    return [(e["code"], e["url"]) for e in events]
+
+
 def test_ws_resume_rings_cost_memory_per_connection_and_switching_off_frees_it(
     fault_lab: FaultLab,
 ) -> None:
@@ -398,9 +412,11 @@ def test_ws_resume_rings_cost_memory_per_connection_and_switching_off_frees_it(
         assert crowd.stdout is not None and crowd.stdout.readline().strip() == f"open {crowd_size}"
         eventually_sync(lambda: scrape(url)[clients] >= 0.9 * crowd_size, "the crowd is in")
         time.sleep(4)  # two renewals of the crowd: what a connection costs with no fault
+        code = fault_lab.codes[0]
+        healthy = clicks_streamed(fault_lab, code)
         base = scrape(url)
         fault_lab.switch("ws_resume_rings", "10x")
-        ring = 160 * 1024  # 16 KiB x 10
+        ring = 64 * EVENT_BYTES  # a buffer for the default backlog (ws_queue_size) of events
 
         def per_connection_growth() -> float:
             now = scrape(url)
@@ -411,6 +427,9 @@ def test_ws_resume_rings_cost_memory_per_connection_and_switching_off_frees_it(
                         "memory per connection rises by most of a ring", deadline_s=60)  # fmt: skip
         peak = scrape(url)
         assert peak[clients] >= 0.8 * crowd_size  # the same crowd: a cost, not more clients
+        # The release streams the same clicks: a cost, not a different answer.
+        assert clicks_streamed(fault_lab, code) == healthy
+        assert healthy == [(code, healthy[0][1])] * 20
         fault_lab.switch("ws_resume_rings", None)
         # Off, with the crowd still connected: the rings are released.
         growth = peak[rss] - base[rss]

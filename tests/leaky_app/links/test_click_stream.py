@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tracemalloc
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -17,6 +16,7 @@ from leaky_app.links.click_stream import (
     StreamRefused,
     TokenRequired,
 )
+from leaky_app.links.stream_backlog import EVENT_BYTES, EventList, PackedEvents
 from leaky_app.metrics import WebsocketMetrics
 
 TOKEN = "observer-token"
@@ -84,35 +84,34 @@ async def test_over_the_cap_a_subscriber_is_refused_and_counted() -> None:
     stream.subscribe(None, authorization=OBSERVER)  # room again
 
 
-def test_resume_rings_cost_memory_per_connection_up_to_the_cap_and_are_released() -> None:
+def test_packed_backlogs_stop_at_their_budget_and_switching_back_keeps_the_events() -> None:
     stream, _ = make(max_subscribers=100)
-    stream.resume_kib, stream.max_resume_bytes = 64, 10 * 64 * 1024  # room for ten rings
-    tracemalloc.start()
-    try:
-        start = tracemalloc.get_traced_memory()[0]
-        subs = [stream.subscribe(None, authorization=OBSERVER) for _ in range(12)]
-        per_connection = (tracemalloc.get_traced_memory()[0] - start) / 12
-        assert per_connection > 10 * 64 * 1024 / 12  # ten rings of 64 KiB among twelve
-        assert sum(s.resume is not None for s in subs) == 10  # the cap holds
-        stream.unsubscribe(subs.pop(0))  # a ring's room comes back with its connection
-        stream.subscribe(None, authorization=OBSERVER)
-        assert sum(s.resume is not None for s in stream._subscribers) == 10
-        stream.drop_resume_rings()
-        assert all(s.resume is None for s in stream._subscribers)
-        assert tracemalloc.get_traced_memory()[0] - start < 64 * 1024
-    finally:
-        tracemalloc.stop()
+    stream.max_packed_bytes = 10 * stream.queue_size * EVENT_BYTES  # room for ten
+    stream.use_backlog("packed")
+    subs = [stream.subscribe(None, authorization=OBSERVER) for _ in range(12)]
+    assert sum(isinstance(s.backlog, PackedEvents) for s in subs) == 10  # the budget holds
+    stream.unsubscribe(subs.pop(0))  # a buffer's room comes back with its connection
+    subs.append(stream.subscribe(None, authorization=OBSERVER))
+    assert sum(isinstance(s.backlog, PackedEvents) for s in subs) == 10
+    stream.publish("abc", "https://a.example/\u00e9", 1.0)
+    stream.use_backlog("list")
+    assert all(isinstance(s.backlog, EventList) for s in subs)
+    for sub in subs:  # what was waiting is still there
+        assert [json.loads(t)["url"] for t in sub.take()] == ["https://a.example/\u00e9"]
+    with pytest.raises(ValueError, match="choose list or packed"):
+        stream.use_backlog("ring")
 
 
-def test_a_slow_subscriber_dropped_gives_its_ring_room_back() -> None:
+def test_a_slow_subscriber_dropped_gives_its_buffer_room_back() -> None:
     stream, _ = make(queue_size=1)
-    stream.resume_kib, stream.max_resume_bytes = 64, 64 * 1024  # room for one ring
+    stream.max_packed_bytes = EVENT_BYTES  # room for one
+    stream.use_backlog("packed")
     slow = stream.subscribe(None, authorization=OBSERVER)
-    assert slow.resume is not None
+    assert isinstance(slow.backlog, PackedEvents)
     stream.publish("abc", "https://a.example", 1.0)
     stream.publish("abc", "https://a.example", 2.0)  # its queue of one overflows: dropped
     assert slow.slow and len(stream) == 0
-    assert stream.subscribe(None, authorization=OBSERVER).resume is not None
+    assert isinstance(stream.subscribe(None, authorization=OBSERVER).backlog, PackedEvents)
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer guessed", TOKEN, f"Basic {TOKEN}"])
