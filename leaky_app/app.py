@@ -386,6 +386,7 @@ def _start_loops(parts: Parts, running: Running, undo: AsyncExitStack) -> None:
         ("loop-lag-probe", lag.run()),
         ("config-watch", parts.watcher.run()),
         ("scheduler", running.scheduler.run()),
+        ("click-activity", running.services.links.features.activity.run()),
     ]
     if settings.notify_enabled:
         loops.append(("notifier", running.services.notifier.run()))

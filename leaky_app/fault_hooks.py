@@ -38,7 +38,7 @@ def connect(
 ) -> set[str]:
     """Register every fault's hook; returns the fault ids connected (a test keeps them equal
     to the catalogue)."""
-    features.events.max_inflight = settings.fault_max_tasks
+    features.events.max_tasks = settings.fault_max_tasks
     features.landing.max_bytes = settings.fault_max_memory_bytes
     features.audit.max_rows = settings.fault_max_heap_rows
     features.audit.max_objects = settings.fault_max_heap_rows
@@ -54,10 +54,8 @@ def connect(
         features.referrers.use_ranking("ready" if level else "tally")
 
     def task_leak(level: float) -> None:
-        if level:
-            features.events.subscribers = int(level)
-        else:
-            features.events.close()
+        # The release is the same at every intensity: its tasks are the load's clicks.
+        features.events.use_delivery("tasks" if level else "window")
 
     def unbounded_cache(level: float) -> None:
         if level:

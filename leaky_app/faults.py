@@ -58,13 +58,15 @@ CATALOGUE: tuple[FaultSpec, ...] = (
     ),
     FaultSpec(
         id="task_leak",
-        summary="click events published as fire-and-forget tasks awaiting acks that never come",
-        culprit="leaky_app.links.events:ClickEventPublisher.publish",
+        summary="click events kept until acknowledged by a task per event, awaiting its own"
+        " acknowledgement from a consumer that acknowledges batches",
+        culprit="leaky_app.links.events:AckTasks.send",
         symptoms=("leaky_app_asyncio_tasks", "process_resident_memory_bytes"),
         tools=("/debug/tasks?group=site", "objgraph growth", "memray"),
-        cap="at most fault_max_tasks tasks held; switching off cancels them",
-        workload="the intensity is how many subscribers each click's event waits on (1, 10, 100),"
-        " set inside the release, not yet brought by the load",
+        cap="at most fault_max_tasks tasks wait (later events are not waited on); switching"
+        " off cancels them, their events kept until acknowledged",
+        workload="the same release at every intensity; its tasks are the clicks the load brings"
+        " (labctl load start --rate), all but the last of each second's batch",
     ),
     FaultSpec(
         id="unbounded_cache",

@@ -1,5 +1,5 @@
-"""Lab 04, the fix exercise: a click event's deliveries must end, acknowledged or not, and the
-publisher must forget them when they do; nothing may pile up while subscribers stay silent.
+"""Lab 04, the fix exercise: a click event kept until the consumer acknowledges it must be let
+go when its batch is acknowledged; nothing may pile up while the consumer keeps up.
 
 This test fails until the fix is made. Check your fix with::
 
@@ -9,46 +9,34 @@ This test fails until the fix is made. Check your fix with::
 import asyncio
 import time
 
-from leaky_app.links.events import ClickEventPublisher
+from leaky_app.links.activity import ClickActivity
+from leaky_app.links.events import ClickEvents
 
-GIVE_UP_WITHIN_S = 6.0  # a delivery nobody acknowledges ends within this
+WITHIN_S = 2.0
 
 
-async def test_unacknowledged_deliveries_end_and_are_forgotten() -> None:
-    publisher = ClickEventPublisher()
-    publisher.subscribers = 2
+async def test_events_acknowledged_as_a_batch_leave_no_task_waiting() -> None:
+    events = ClickEvents()
+    events.use_delivery("tasks")
+    activity = ClickActivity(events)
     baseline = len(asyncio.all_tasks())
     try:
+        now = time.time()
         for i in range(100):
-            publisher.publish(f"code{i}")
-        assert len(asyncio.all_tasks()) > baseline  # deliveries are on their way
-        deadline = time.monotonic() + GIVE_UP_WITHIN_S
+            events.publish(f"code{i % 4}", now)
+        activity.fold(events.take())  # one batch, acknowledged by its last event
+        deadline = time.monotonic() + WITHIN_S
         while time.monotonic() < deadline:
-            if len(asyncio.all_tasks()) == baseline and len(publisher) == 0:
+            if len(asyncio.all_tasks()) == baseline and not events.unacked():
                 break
-            await asyncio.sleep(0.1)
-        alive = len(asyncio.all_tasks()) - baseline
-        assert alive == 0 and len(publisher) == 0, (
-            f"{GIVE_UP_WITHIN_S:g} s after 100 clicks, {alive} delivery tasks still wait and "
-            f"the publisher holds {len(publisher)}: nothing ends a delivery nobody "
-            "acknowledges, and nothing removes a finished one"
+            await asyncio.sleep(0.05)
+        waiting = len(asyncio.all_tasks()) - baseline
+        assert waiting == 0 and not events.unacked(), (
+            f"{WITHIN_S:g} s after 100 clicks were acknowledged as one batch, {waiting} tasks "
+            f"still wait and {len(events.unacked())} events are unacknowledged: an "
+            "acknowledgement covers every event up to its id, not that event alone"
         )
+        # The fix keeps the answer: every click counted once.
+        assert sum(m.clicks for code in range(4) for m in activity.of(f"code{code}", now)) == 100
     finally:
-        publisher.close()
-
-
-async def test_an_acknowledged_delivery_still_completes() -> None:
-    publisher = ClickEventPublisher()
-    publisher.subscribers = 1
-    try:
-        publisher.publish("abc")
-        await asyncio.sleep(0)  # the delivery starts and waits for its ack
-        for ack in list(publisher._acks.values()):
-            ack.set_result(None)
-        for _ in range(50):
-            if len(publisher) == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert not publisher._acks
-    finally:
-        publisher.close()
+        events.use_delivery("window")

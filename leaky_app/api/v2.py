@@ -6,10 +6,12 @@ the "where do clicks come from" panel and the marketing dashboard's clicks per c
 
     curl -s 'http://127.0.0.1:8000/api/v2/referrers?limit=5'
     curl -s 'http://127.0.0.1:8000/api/v2/campaigns'
+    curl -s 'http://127.0.0.1:8000/api/v2/links/abc/activity'
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -25,6 +27,7 @@ from leaky_app.api.schemas import (
     api_router,
     created_links,
 )
+from leaky_app.links.activity import MinuteCount
 from leaky_app.links.campaigns import CampaignCount
 from leaky_app.links.ownership import bearer
 from leaky_app.links.referrers import MAX_TOP, TOP, ReferrerCount
@@ -88,6 +91,21 @@ async def create_link(body: CreateLink, services: ServicesDep) -> CreatedV2:
 @router.get("/links/{code}", operation_id="v2_get_link", responses=READ_RESPONSES)
 async def get_link(code: str, services: ServicesDep) -> LinkV2:
     return _render(await services.links.get(code), services.settings.base_url)
+
+
+class LinkActivity(BaseModel):
+    code: str
+    # The link's clicks per minute over the last hour, oldest first; minutes without a click
+    # are left out. ``minute`` is the minute's start, seconds since the epoch.
+    minutes: list[MinuteCount]
+
+
+@router.get("/links/{code}/activity", operation_id="v2_link_activity", responses=READ_RESPONSES)
+async def link_activity(code: str, services: ServicesDep) -> LinkActivity:
+    """The sparkline of the link's stats page: its clicks per minute over the last hour."""
+    link = await services.links.get(code)  # LinkNotFound: 404
+    activity = services.links.features.activity
+    return LinkActivity(code=link.code, minutes=activity.of(link.code, time.time()))
 
 
 @router.delete(

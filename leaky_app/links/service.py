@@ -16,6 +16,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
+from leaky_app.links.activity import ClickActivity
 from leaky_app.links.alias_claims import AliasClaims
 from leaky_app.links.audit import RedirectAudit
 from leaky_app.links.cache import CachedTarget, ReadCache
@@ -23,7 +24,7 @@ from leaky_app.links.campaigns import CampaignClicks
 from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.codes import new_code
-from leaky_app.links.events import ClickEventPublisher
+from leaky_app.links.events import ClickEvents
 from leaky_app.links.exports import ClickExporter
 from leaky_app.links.landing import LandingPageRenderer
 from leaky_app.links.ownership import check_key
@@ -53,12 +54,16 @@ class ClickFeatures:
     """What else happens on a click. Each feature is off until configured."""
 
     referrers: ReferrerLog = field(default_factory=ReferrerLog)
-    events: ClickEventPublisher = field(default_factory=ClickEventPublisher)
+    events: ClickEvents = field(default_factory=ClickEvents)
     landing: LandingPageRenderer = field(default_factory=LandingPageRenderer)
     audit: RedirectAudit = field(default_factory=RedirectAudit)
     reputation: ReputationClient = field(default_factory=ReputationClient)
     campaigns: CampaignClicks = field(default_factory=lambda: CampaignClicks(CollectorRegistry()))
     exports: ClickExporter = field(default_factory=lambda: ClickExporter(Path("run/exports")))
+    activity: ClickActivity = field(init=False)  # the consumer of ``events``
+
+    def __post_init__(self) -> None:
+        self.activity = ClickActivity(self.events)
 
 
 class LinkService:
@@ -138,14 +143,14 @@ class LinkService:
         self.clicks.record(code, now)
         if self.stream is not None:
             self.stream.publish(code, target.url, now)
-        self._on_click(code, target.url, referrer, query)
+        self._on_click(code, target.url, referrer, query, now)
         self._found.inc()
         return target.url
 
-    def _on_click(self, code: str, url: str, referrer: str | None, query: str) -> None:
+    def _on_click(self, code: str, url: str, referrer: str | None, query: str, now: float) -> None:
         features = self.features
         features.referrers.record(referrer)
-        features.events.publish(code)
+        features.events.publish(code, now)
         features.audit.record(code)
         features.landing.preview(url, query)
         features.campaigns.count_click(query, referrer)

@@ -1,6 +1,7 @@
 """Fault hooks: every fault of the catalogue reaches its component, capped by the settings,
 and switching it off releases what it held."""
 
+import asyncio
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -28,9 +29,13 @@ async def test_a_fault_switched_on_and_off_leaves_nothing_held(tmp_path: Path) -
     settings = make_settings(tmp_path, fault_max_tasks=40)
     features, board = ClickFeatures(), Switchboard()
     fault_hooks.connect(board, features, mailer, settings, stream)
+    before = len(asyncio.all_tasks())
     board.apply({"task_leak": "10x"})
-    for _ in range(10):
-        features.events.publish("abc")
-    assert len(features.events) == 40  # the settings' cap, not 10 x 10
+    for n in range(50):
+        features.events.publish("abc", float(n))
+    features.activity.fold(features.events.take())
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) - before == 40  # the settings' cap, not 49
     board.apply({})
-    assert len(features.events) == 0 and features.events.subscribers == 0
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == before

@@ -66,7 +66,7 @@ def test_tasks_view_ranks_the_leaking_site_first(
     with fault_showing(fault_lab, "task_leak", "10x", tasks_pile_up, "tasks pile up"):
         body = json.loads(run(["profile", "tasks", "--run-dir", run_dir, "--json"], capsys))
     top = body["groups"][0]
-    assert top["site"]["function"] == "ClickEventPublisher.publish", body["groups"][:3]
+    assert top["site"]["function"] == "AckTasks.send", body["groups"][:3]
     assert top["count"] > 10 * max(1, body["groups"][1]["count"])
     table = run(["profile", "tasks", "--run-dir", run_dir], capsys)
     assert "live tasks" in table

@@ -67,9 +67,9 @@ def test_a_trainee_round_trip_through_a_lab(
             eventually_sync(lambda: patient.tasks().count > tasks_before + 200,
                             "tasks pile up", deadline_s=60)  # fmt: skip
 
-            assert main(["lab", "check", "04", "--answer", "publish", *run_dir]) == 1
+            assert main(["lab", "check", "04", "--answer", "send", *run_dir]) == 1
             assert "name its class too" in capsys.readouterr().err
-            assert main(["lab", "check", "04", "--answer", "ClickEventPublisher.publish",
+            assert main(["lab", "check", "04", "--answer", "AckTasks.send",
                          "--json", *run_dir]) == 0  # fmt: skip
             checked = json.loads(capsys.readouterr().out)
             check_json("lab check", checked)

@@ -20,16 +20,16 @@ def reveal(run_dir: Path) -> Reveal:
     capture = run_dir / "profiles" / "20261202-101530-cpu"
     return Reveal(
         lab=lab,
-        culprit="leaky_app.links.events:ClickEventPublisher.publish",
+        culprit="leaky_app.links.events:AckTasks.send",
         timeline=[Event(T0, "fault switched on (hidden): task_leak"),
                   Event(T0 + 48, "alert fired: TasksGrowing"), Event(T0 + 60, "hint: symptom"),
                   Event(T0 + 90, f"capture: CPU, {capture}"),
-                  Event(T0 + 130, "answer 'ClickEventPublisher.publish': right"),
+                  Event(T0 + 130, "answer 'AckTasks.send': right"),
                   Event(T0 + 140, "revealed; fault off")],
         evidence=[("live asyncio tasks are 5 times what they were", 7.5)],
         alerts=[Event(T0 + 48, "alert fired: TasksGrowing")],
         captures=[Capture(T0 + 90, "CPU", str(capture), [str(capture / "flamegraph.svg")])],
-        answers=[Answer(T0 + 130, "ClickEventPublisher.publish", True, str(capture),
+        answers=[Answer(T0 + 130, "AckTasks.send", True, str(capture),
                         "the CPU capture of 10:15:30 shows it")],
         score=90,
         seconds_to_culprit=130.0,
@@ -54,10 +54,10 @@ def test_the_postmortem_has_the_timeline_alerts_evidence_and_the_fix(tmp_path: P
     assert "TasksGrowing fired at" in text and "48 s after the fault went on" in text
     assert "130 s, score 90/100" in text
     assert "![flamegraph.svg](../profiles/20261202-101530-cpu/flamegraph.svg)" in text
-    assert "`ClickEventPublisher.publish`, right; evidence" in text
+    assert "`AckTasks.send`, right; evidence" in text
     solution = load_lab("04").solution.read_text()
     fix = solution_paragraph(solution, "Fix")
-    assert fix and fix.startswith("Give each delivery a timeout") and f"**Fix.** {fix}" in text
+    assert fix and fix.startswith("Honour the acknowledgement") and f"**Fix.** {fix}" in text
     assert "**Why.**" in text
 
 
