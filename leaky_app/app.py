@@ -52,6 +52,7 @@ from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.expiry import LinkExpiry
 from leaky_app.links.exports import ClickExporter
+from leaky_app.links.preview import Previews
 from leaky_app.links.reputation import ReputationClient
 from leaky_app.links.safety import CALLER, SafetyConfig, UrlSafety
 from leaky_app.links.service import ClickFeatures, LinkService
@@ -207,8 +208,9 @@ def _parts(settings: Settings, registry: CollectorRegistry) -> Parts:
         campaigns=CampaignClicks(registry, settings.fault_max_series),
         exports=ClickExporter(settings.db.parent / "exports"),
         reputation=_screening(settings),
+        previews=Previews(settings.base_url, settings.fault_max_memory_bytes),
     )
-    metrics.cache_entries.labels(cache="landing_page").set_function(features.landing.entries)
+    metrics.cache_entries.labels(cache="preview_page").set_function(features.previews.entries)
     mailer = _mailer(settings, metrics)
     click_stream = ClickStream(settings.ws_max_clients, settings.ws_queue_size, metrics.ws,
                                settings.ws_max_per_client)  # fmt: skip

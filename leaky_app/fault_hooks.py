@@ -39,7 +39,7 @@ def connect(
     """Register every fault's hook; returns the fault ids connected (a test keeps them equal
     to the catalogue)."""
     features.events.max_tasks = settings.fault_max_tasks
-    features.landing.max_bytes = settings.fault_max_memory_bytes
+    features.previews.max_bytes = settings.fault_max_memory_bytes
     features.audit.max_rows = settings.fault_max_heap_rows
     features.audit.max_objects = settings.fault_max_heap_rows
     features.reputation.max_block_ms = settings.fault_max_block_ms
@@ -58,11 +58,9 @@ def connect(
         features.events.use_delivery("tasks" if level else "window")
 
     def unbounded_cache(level: float) -> None:
-        if level:
-            features.landing.clear()
-            features.landing.page_kib = int(2 * level)
-        else:
-            features.landing.clear()
+        # The release is the same at every intensity: its pages are the load's previews.
+        features.previews.use_cache("pages" if level else "cards")
+        if not level:
             _release_memory()
 
     def gc_churn(level: float) -> None:

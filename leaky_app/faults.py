@@ -70,13 +70,15 @@ CATALOGUE: tuple[FaultSpec, ...] = (
     ),
     FaultSpec(
         id="unbounded_cache",
-        summary="landing-page cache keyed by the raw query string, never evicted",
-        culprit="leaky_app.links.landing:LandingPageRenderer.render",
+        summary="link preview pages (/{code}+) kept whole by the address asked for, query"
+        " string and all",
+        culprit="leaky_app.links.preview:FinishedPages.page",
         symptoms=("process_resident_memory_bytes", "leaky_app_cache_entries"),
         tools=("memray heap growth", "/debug/heap/diff", "tracemalloc"),
-        cap="cache bytes bounded by fault_max_memory_bytes; switching off clears it",
-        workload="the intensity sets each cached page's size (2 KiB per 1x) inside the release;"
-        " the new query string of every click is the load's",
+        cap="kept pages bounded by fault_max_memory_bytes (later pages are made, not kept);"
+        " switching off drops them",
+        workload="the same release at every intensity; its pages are the previews the load"
+        " opens (link scanners and careful visitors), each with its own campaign query",
     ),
     FaultSpec(
         id="gc_churn",

@@ -4,12 +4,14 @@ Run by ``labctl load start`` (and the compose ``loadgen`` service) as its own pr
 because locust monkey-patches the standard library with gevent::
 
     locust -f loadgen/locustfile.py --headless --host http://127.0.0.1:8000 \\
-        --users 10 --spawn-rate 10 --rate 30 --links 50 --referrers 5000
+        --users 10 --spawn-rate 10 --rate 30 --links 50 --referrers 5000 --preview-share 0.4
 
 ``--rate`` is the total target in requests a second, shared by the users; ``--create-share``
 is the part of them that creates a link (each link mails its owner). Every click carries a
 query string never seen before and a Referer, one of ``--referrers`` pages that link to it,
-as real campaign traffic does. Request names
+as real campaign traffic does. A ``--preview-share`` of the visits open the link's preview
+page (``/[code]+``) instead, with the same query: mail scanners and chat unfurlers fetch it
+for every link they are shown, and careful people open it by hand. Request names
 are templates (``/[code]``), so locust's own statistics stay bounded.
 """
 
@@ -35,6 +37,9 @@ def _options(parser: Any) -> None:
     )
     parser.add_argument(
         "--referrers", type=int, default=5000, help="distinct pages the clicks come from"
+    )
+    parser.add_argument(
+        "--preview-share", type=float, default=0.4, help="share of visits that open the preview"
     )
 
 
@@ -85,9 +90,10 @@ class Clicker(FastHttpUser):
                 del _codes[:-_KEEP]
             return
         code = random.choice(_codes)
+        preview = random.random() < options.preview_share
         self.client.get(
-            f"/{code}?utm_campaign=c{n % 7}&click_id={n}",
+            f"/{code}{'+' if preview else ''}?utm_campaign=c{n % 7}&click_id={n}",
             headers={"Referer": f"https://news.example/item/{n % options.referrers}"},
             allow_redirects=False,
-            name="/[code]",
+            name="/[code]+" if preview else "/[code]",
         )

@@ -181,22 +181,29 @@ class FaultLab:
         with self.service.operator_client() as debug:
             assert debug.delete("/admin/faults").status_code == 200
 
+    @classmethod
+    def seeded(cls, service: LiveService, links: int = 20) -> FaultLab:
+        """``service`` with ``links`` links to click, and its rate limit off: the load driver
+        must measure the service, not the per-client rate limiter."""
+        with service.client() as client:
+            codes = [
+                client.post("/api/v1/links", json={"url": f"https://shop.example/p/{i}"}).json()[
+                    "code"
+                ]
+                for i in range(links)
+            ]
+        before = scrape(service.metrics_url).get(APPLIED, 0.0)
+        service.flags_file.write_text('{"rate_limit": {"enabled": false}}')
+        eventually_sync(
+            lambda: scrape(service.metrics_url).get(APPLIED, 0.0) > before,
+            "rate limit switched off",
+        )
+        return cls(service, codes)
+
 
 @pytest.fixture(scope="session")
 def fault_lab(live_service: LiveService) -> Iterator[FaultLab]:
-    with live_service.client() as client:
-        codes = [
-            client.post("/api/v1/links", json={"url": f"https://shop.example/p/{i}"}).json()["code"]
-            for i in range(20)
-        ]
-    # The load driver must measure the service, not the per-client rate limiter.
-    before = scrape(live_service.metrics_url).get(APPLIED, 0.0)
-    live_service.flags_file.write_text('{"rate_limit": {"enabled": false}}')
-    eventually_sync(
-        lambda: scrape(live_service.metrics_url).get(APPLIED, 0.0) > before,
-        "rate limit switched off",
-    )
-    lab = FaultLab(live_service, codes)
+    lab = FaultLab.seeded(live_service)
     try:
         yield lab
     finally:

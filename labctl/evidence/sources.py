@@ -8,10 +8,10 @@ pattern seen in ``/proc/PID/fd``), answering with functions rather than lines.
 
 Usage::
 
-    function_at("/srv/app/links/landing.py", 21)   # "LandingPageRenderer.render"
+    function_at("/srv/app/links/preview.py", 153)  # "FinishedPages.page"
     in_loop("/srv/app/notify/mailer.py", 214)      # True: the call runs in a for body
     grep("clicks-", Path("leaky_app"))             # [SourceHit(Location("ClickExporter...
-    source_scope("/srv/app/links/landing.py")      # Path("/srv/app"): the tree to grep
+    source_scope("/srv/app/links/preview.py")      # Path("/srv/app"): the tree to grep
 """
 
 from __future__ import annotations

@@ -33,8 +33,10 @@ SERIES_GROWTH_FLOOR = 200
 SENDS_PER_NOTICE_FLOOR = 20
 SENDS_FLOOR = 50  # fewer attempts in a window is too little traffic to judge
 # Growth that the heap window then finds almost none of still alive was warm-up or allocator
-# noise; a leak at a workshop's intensities leaves several MiB in a few seconds.
-HEAP_CONFIRM_BYTES = 1 << 20
+# noise. A leak at a workshop's intensities leaves about 1 MiB alive in a 4 s window even
+# while tracemalloc slows the service to a fifth of its throughput (the preview pages' 6.5 KiB
+# each, measured), several MiB for the larger ones.
+HEAP_CONFIRM_BYTES = 1 << 18
 # Client libraries that talk to another service: their frames are where a send is under way.
 OUTBOUND_CLIENT = re.compile(
     r"/(aiosmtplib|smtplib\.py|httpx|httpcore|aiohttp|urllib3|requests|grpc|redis)[/.]"

@@ -1,5 +1,6 @@
-"""Lab 01, the fix exercise: the landing-page cache must stop growing when every click brings
-a query string it has not seen (campaign tags, tracking ids), while it keeps serving pages.
+"""Lab 01, the fix exercise: with the new release on, preview pages must stop keeping memory
+when every visit brings a query string never seen before (campaign tags, click ids), and
+every visitor must still get the same page as before the release.
 
 This test fails until the fix is made. Check your fix with::
 
@@ -9,44 +10,42 @@ This test fails until the fix is made. Check your fix with::
 import gc
 import tracemalloc
 
-from leaky_app.links.landing import LandingPageRenderer
+from leaky_app.links.preview import Previews
+
+TARGET = "https://shop.example/p"
 
 
-def kept_bytes(renderer: LandingPageRenderer, clicks: range) -> int:
-    """Memory still allocated after rendering one page per click, each with its own query."""
+def kept_bytes(previews: Previews, visits: range) -> int:
+    """Memory still allocated after one preview per visit, each with its own query."""
     gc.collect()
     before = tracemalloc.get_traced_memory()[0]
-    for i in clicks:
-        assert renderer.preview("https://shop.example/p", f"utm_id={i}") is not None
+    for i in visits:
+        previews.page("abc123", TARGET, f"utm_campaign=spring&click_id={i}")
     gc.collect()
     return tracemalloc.get_traced_memory()[0] - before
 
 
 def test_memory_stops_growing_when_every_query_string_is_new() -> None:
-    renderer = LandingPageRenderer()
-    renderer.page_kib = 4
+    previews = Previews()
+    previews.use_cache("pages")  # the release
     tracemalloc.start()
     try:
-        first = kept_bytes(renderer, range(0, 3000))
-        second = kept_bytes(renderer, range(3000, 6000))  # as many new pages again
+        first = kept_bytes(previews, range(0, 2000))
+        second = kept_bytes(previews, range(2000, 4000))  # as many new visitors again
     finally:
         tracemalloc.stop()
-        renderer.clear()
-    page = 4 * 1024
-    # Bounded: the second 3000 pages keep (almost) nothing more. Unbounded: 3000 pages more.
-    assert second < 300 * page, (
-        f"3000 more distinct query strings kept {second / 2**20:.1f} MiB more "
-        f"(after {first / 2**20:.1f} MiB for the first 3000): the cache keeps every page "
-        "it ever rendered"
+    page = len(previews.page("abc123", TARGET, "utm_campaign=spring&click_id=0"))
+    # Bounded: the second 2000 visits keep (almost) nothing more. Unbounded: 2000 pages more.
+    assert second < 200 * page, (
+        f"2000 more visitors kept {second / 2**20:.1f} MiB more (after "
+        f"{first / 2**20:.1f} MiB for the first 2000): every page is kept by its query string"
     )
 
 
-def test_a_page_is_still_rendered_for_its_target() -> None:
-    renderer = LandingPageRenderer()
-    renderer.page_kib = 1
-    try:
-        page = renderer.preview("https://shop.example/p", "utm_id=7")
-        assert page is not None and b"https://shop.example/p" in page
-        assert renderer.preview("https://shop.example/p", "utm_id=7") == page
-    finally:
-        renderer.clear()
+def test_every_visitor_still_gets_the_page_they_got_before_the_release() -> None:
+    before, after = Previews(), Previews()
+    after.use_cache("pages")
+    for query in ["", "utm_campaign=spring", "utm_campaign=spring&click_id=7"]:
+        page = before.page("abc123", TARGET, query)
+        assert after.page("abc123", TARGET, query) == page
+        assert after.page("abc123", TARGET, query) == page  # and the second time

@@ -26,8 +26,8 @@ from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.codes import new_code
 from leaky_app.links.events import ClickEvents
 from leaky_app.links.exports import ClickExporter
-from leaky_app.links.landing import LandingPageRenderer
 from leaky_app.links.ownership import check_key
+from leaky_app.links.preview import Previews
 from leaky_app.links.referrers import ReferrerLog
 from leaky_app.links.reputation import ReputationClient
 from leaky_app.links.safety import BlockedTarget, UrlSafety
@@ -35,6 +35,7 @@ from leaky_app.links.store import CodeTaken, Link, LinkStore
 from leaky_app.metrics import Metrics
 
 _CODE_ATTEMPTS = 5
+EXPIRED = "link expired"
 
 
 class LinkNotFound(Exception):
@@ -55,7 +56,7 @@ class ClickFeatures:
 
     referrers: ReferrerLog = field(default_factory=ReferrerLog)
     events: ClickEvents = field(default_factory=ClickEvents)
-    landing: LandingPageRenderer = field(default_factory=LandingPageRenderer)
+    previews: Previews = field(default_factory=Previews)
     audit: RedirectAudit = field(default_factory=RedirectAudit)
     reputation: ReputationClient = field(default_factory=ReputationClient)
     campaigns: CampaignClicks = field(default_factory=lambda: CampaignClicks(CollectorRegistry()))
@@ -122,17 +123,11 @@ class LinkService:
     async def resolve(self, code: str, referrer: str | None = None, query: str = "") -> str:
         """The URL to redirect to; counts the click. Raises :class:`LinkNotFound`."""
         now = time.time()
-        target = self.cache.get(code)
-        if target is None:
-            link = await self.store.get(code)
-            if link is None:
-                self._missing.inc()
-                raise LinkNotFound(code)
-            target = CachedTarget(url=link.url, expires_at=link.expires_at)
-            self.cache.put(code, target)
-        if target.expires_at is not None and target.expires_at <= now:
-            self._expired.inc()
-            raise LinkNotFound(code, "link expired")
+        try:
+            target = await self._target(code, now)
+        except LinkNotFound as unknown:
+            (self._expired if unknown.reason == EXPIRED else self._missing).inc()
+            raise
         screening = self.features.reputation
         if screening.screens():
             refusal = screening.screen(target.url)
@@ -147,12 +142,31 @@ class LinkService:
         self._found.inc()
         return target.url
 
+    async def preview(self, code: str, query: str = "") -> bytes:
+        """The link's preview page (``/{code}+``), with the visitor's query on its Continue
+        link; not a click. Raises :class:`LinkNotFound`."""
+        target = await self._target(code, time.time())
+        if self.safety is not None:
+            await self.safety.vet_redirect(target.url)  # no Continue link to a refused host
+        return self.features.previews.page(code, target.url, query)
+
+    async def _target(self, code: str, now: float) -> CachedTarget:
+        target = self.cache.get(code)
+        if target is None:
+            link = await self.store.get(code)
+            if link is None:
+                raise LinkNotFound(code)
+            target = CachedTarget(url=link.url, expires_at=link.expires_at)
+            self.cache.put(code, target)
+        if target.expires_at is not None and target.expires_at <= now:
+            raise LinkNotFound(code, EXPIRED)
+        return target
+
     def _on_click(self, code: str, url: str, referrer: str | None, query: str, now: float) -> None:
         features = self.features
         features.referrers.record(referrer)
         features.events.publish(code, now)
         features.audit.record(code)
-        features.landing.preview(url, query)
         features.campaigns.count_click(query, referrer)
         features.exports.append(code)
 
@@ -164,7 +178,7 @@ class LinkService:
         if link is None:
             raise LinkNotFound(code)
         if link.expired(time.time()):
-            raise LinkNotFound(code, "link expired")
+            raise LinkNotFound(code, EXPIRED)
         if pending is not None:
             link = replace(link, clicks=link.clicks + pending.count, last_click_at=pending.last_at)
         return link

@@ -2,12 +2,14 @@
 
 Threads of httpx clients follow redirects' first hop with a unique query string and a
 Referer (one of ``referrers`` pages, as the lab's load brings), like real clicks from
-campaigns. Every loop is bounded in time and count.
+campaigns; 40% of visits open the link's preview page instead (``/{code}+``, as the
+lab's load does by default). Every loop is bounded in time and count.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 MAX_REQUESTS_PER_THREAD = 200_000
 REFERRERS = 5000  # the distinct referring pages, as loadgen/locustfile.py brings by default
+PREVIEW_SHARE = 0.4  # visits that open the preview, as the locustfile's --preview-share
 # One sequence for every driver in the session: each click has a query string never seen before.
 _click_ids = itertools.count()
 
@@ -50,13 +53,14 @@ class Load:
                     return
                 n = next(_click_ids)
                 code = self.codes[n % len(self.codes)]
+                preview = random.random() < PREVIEW_SHARE
                 started = time.perf_counter()
                 try:
                     response = client.get(
-                        f"/{code}?utm_campaign=c{n % 7}&click_id={n}",
+                        f"/{code}{'+' if preview else ''}?utm_campaign=c{n % 7}&click_id={n}",
                         headers={"Referer": f"https://news.example/item/{n % self.referrers}"},
                     )
-                    ok = response.status_code == 302
+                    ok = response.status_code == (200 if preview else 302)
                 except httpx.TransportError:
                     ok = False
                 with self._lock:

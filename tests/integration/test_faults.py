@@ -23,7 +23,7 @@ from labctl.stack.ws_crowd import command as ws_crowd_command
 from leaky_app.faults import BY_ID
 from leaky_app.links.stream_backlog import EVENT_BYTES
 from tests.integration.load import OwnedLinks, load, scrape
-from tests.live import FaultLab
+from tests.live import FaultLab, launch
 from tests.polling import eventually_sync
 
 pytestmark = pytest.mark.integration
@@ -93,7 +93,14 @@ def referrer_panel(lab: FaultLab) -> dict[str, Any]:
     return panel
 
 
+def window_filled(lab: FaultLab) -> bool:
+    panel = referrer_panel(lab)
+    return bool(panel["clicks"] == panel["window"])
+
+
 def test_cpu_hotloop_raises_cpu_per_request_and_recovers(fault_lab: FaultLab) -> None:
+    with load(fault_lab.service.url, fault_lab.codes):  # the release's cost is a full window
+        eventually_sync(lambda: window_filled(fault_lab), "the load fills the window", 60)
     baseline = cpu_per_request(fault_lab)
     healthy = referrer_panel(fault_lab)
     fault_lab.switch("cpu_hotloop", "10x")
@@ -108,7 +115,7 @@ def test_cpu_hotloop_raises_cpu_per_request_and_recovers(fault_lab: FaultLab) ->
     # The release shows the same panel as the healthy code, for the same clicks.
     assert released == healthy
     assert referrer_panel(fault_lab) == hot_panel
-    assert hot_panel["clicks"] == hot_panel["window"]  # the load filled the window
+    assert hot_panel["clicks"] == hot_panel["window"]
     top = hot_panel["referrers"]
     assert top[0]["referrer"].startswith("https://news.example/item/"), top[0]
     assert all(a["clicks"] >= b["clicks"] for a, b in itertools.pairwise(top))
@@ -171,39 +178,89 @@ def test_task_leak_grows_tasks_and_switching_off_releases_them(fault_lab: FaultL
     assert not giveaways(names), giveaways(names)
 
 
+def previews_seen(lab: FaultLab, code: str) -> list[str]:
+    """``code``'s preview page as five visitors from five campaigns see it."""
+    with httpx.Client(base_url=lab.service.url) as client:
+        pages = [client.get(f"/{code}+?utm_campaign=c{n}&click_id=seen{n}") for n in range(5)]
+    assert all(page.status_code == 200 for page in pages), [page.text for page in pages]
+    return [page.text for page in pages]
+
+
 def test_unbounded_cache_grows_rss_and_switching_off_releases_it(fault_lab: FaultLab) -> None:
     url = fault_lab.service.metrics_url
     rss = "process_resident_memory_bytes"
-    entries = 'leaky_app_cache_entries{cache="landing_page"}'
-    before, after = under_load(fault_lab)
+    entries = 'leaky_app_cache_entries{cache="preview_page"}'
+    mine = fault_lab.codes[0]
+    healthy = previews_seen(fault_lab, mine)
+    before, after = under_load(fault_lab, 2 * WINDOW_S)
     baseline_growth = after[rss] - before[rss]
     fault_lab.switch("unbounded_cache", "10x")
     try:
-        before, leaked = under_load(fault_lab)
+        before, leaked = under_load(fault_lab, 2 * WINDOW_S)
         growth = leaked[rss] - before[rss]
-        assert leaked[entries] > 500
-        assert growth > 20 * 1024 * 1024, growth
-        assert growth > 5 * max(baseline_growth, 1024 * 1024), (baseline_growth, growth)
+        kept = leaked[entries] - before[entries]
+        released = previews_seen(fault_lab, mine)
+        page = len(released[0])
+        assert kept > 200, kept
+        assert growth > 4 * max(baseline_growth, 256 * 1024), (baseline_growth, growth)
+        assert growth > 0.5 * kept * page, (growth, kept, page)  # a page of RSS per visit
         peak = scrape(url)[rss]
-        # Then the debug surface's tracemalloc diff must rank the cache's site first.
+        # Then the debug surface's tracemalloc diff must rank the kept pages' site first.
         with fault_lab.service.debug_client() as debug:
             debug.post("/debug/heap/start?frames=8")
             try:
                 debug.get("/debug/heap/diff")  # first snapshot
                 with load(fault_lab.service.url, fault_lab.codes):
-                    time.sleep(1.5)
+                    time.sleep(WINDOW_S)
                 top = debug.get("/debug/heap/diff").json()["growth"][0]
             finally:
                 debug.post("/debug/heap/stop")
-        assert top["site"]["file"].endswith("leaky_app/links/landing.py"), top
+        assert top["site"]["file"].endswith("leaky_app/links/preview.py"), top
         with load(fault_lab.service.url, fault_lab.codes):
             names = py_spy_function_names(fault_lab.service.record.pid)
     finally:
         fault_lab.switch("unbounded_cache", None)
     after = scrape(url)
-    assert after[entries] == 0
+    assert after[entries] <= 512  # the link cards alone
     assert peak - after[rss] > 0.5 * growth, (peak, after[rss], growth)
+    assert healthy == released == previews_seen(fault_lab, mine)
     assert not giveaways(names), giveaways(names)
+
+
+def test_two_faults_at_once_each_keep_their_symptom_and_their_cap(tmp_path: Path) -> None:
+    pages_cap = 4 * 2**20
+    service = launch(
+        tmp_path, ["--fault-max-tasks", "300", "--fault-max-memory-bytes", str(pages_cap)]
+    )
+    try:
+        lab = FaultLab.seeded(service, links=10)
+        url = service.metrics_url
+        tasks, kept = "leaky_app_asyncio_tasks", 'leaky_app_cache_entries{cache="preview_page"}'
+        rss = "process_resident_memory_bytes"
+        before = scrape(url)
+        lab.switch("task_leak", "10x")
+        lab.switch("unbounded_cache", "10x")
+        page = len(previews_seen(lab, lab.codes[0])[0])
+        with load(service.url, lab.codes) as driver:
+            eventually_sync(
+                lambda: scrape(url)[tasks] > before[tasks] + 250 and scrape(url)[kept] > 500,
+                "tasks pile up and pages are kept, both at once",
+                deadline_s=60,
+            )
+            time.sleep(2)  # more load past the caps
+            both = scrape(url)
+        assert driver.stats.errors == 0
+        assert both[tasks] <= before[tasks] + 300 + 30, (before[tasks], both[tasks])
+        # The cap counts the pages' own bytes; the load's queries differ in length by a few.
+        assert both[kept] * page <= 1.02 * pages_cap, (both[kept], page)
+        assert both[rss] - before[rss] > 0.5 * both[kept] * page, (before[rss], both[rss])
+        lab.switch("task_leak", None)
+        eventually_sync(lambda: scrape(url)[tasks] <= before[tasks] + 20, "tasks released")
+        assert scrape(url)[kept] == both[kept]  # the other release keeps what it kept
+        lab.switch("unbounded_cache", None)
+        assert scrape(url)[kept] <= 512  # the link cards alone
+    finally:
+        service.stop()
 
 
 def gen2_pause(lab: FaultLab) -> float:

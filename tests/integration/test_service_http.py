@@ -3,8 +3,10 @@
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Route, expect, sync_playwright
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.browser import ARTEFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.live import LiveService, launch
 
 pytestmark = pytest.mark.integration
@@ -109,3 +111,37 @@ def test_nobody_but_the_key_holder_deletes_a_link(live_service: LiveService) -> 
         key = {"Authorization": f"Bearer {made['management_key']}"}
         assert client.delete(f"/api/v2/links/{code}", headers=key).status_code == 204
         assert client.get(f"/{code}").status_code == 404
+
+
+def test_the_preview_page_renders_in_chromium_and_loads_nothing_from_elsewhere(
+    live_service: LiveService,
+) -> None:
+    with live_service.client() as client:
+        made = client.post("/api/v1/links", json={"url": "https://shop.example/p?x=1"})
+    code = made.json()["code"]
+    elsewhere: list[str] = []
+
+    def only_the_service(route: Route) -> None:
+        if route.request.url.startswith(live_service.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.route("**/*", only_the_service)
+            page.goto(f"{live_service.url}/{code}+?utm_campaign=spring")
+            expect(page).to_have_title(f"{code} goes to shop.example")
+            expect(page.get_by_role("heading")).to_have_text("This link goes to shop.example")
+            go = page.get_by_role("link", name="Continue")
+            assert go.get_attribute("href") == "https://shop.example/p?x=1&utm_campaign=spring"
+            qr = page.locator(".qr svg").bounding_box()
+            assert qr is not None and qr["width"] >= 100 and qr["height"] >= 100
+            ARTEFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTEFACTS / "preview.png"), full_page=True)
+        finally:
+            browser.close()
+    assert elsewhere == []  # no script, font or pixel from anywhere but the service

@@ -61,6 +61,10 @@ def no_setting(_: FaultLab) -> AbstractContextManager[None]:
 SETTING: dict[str, Callable[[FaultLab], AbstractContextManager[None]]] = {
     "retry_storm": provider_outage,
 }
+# A blocking call lasts 50 ms and a stall is 100 ms late: two calls in a row, which takes
+# clients arriving together (lab 02 has ten users); two in five visits are previews, which
+# do not block.
+THREADS = {"loop_blocking": 6}
 
 
 def diagnose(args: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
@@ -94,7 +98,7 @@ def test_diagnose_names_each_faults_culprit_first(
         with SETTING.get(fault, no_setting)(fault_lab):
             fault_lab.switch(fault, "10x")
             try:
-                with load(fault_lab.service.url, fault_lab.codes):
+                with load(fault_lab.service.url, fault_lab.codes, THREADS.get(fault, 3)):
                     findings = diagnose(
                         ["--seconds", "4", "--run-dir", str(fault_lab.service.run_dir)], capsys
                     )

@@ -4,7 +4,6 @@ by Playwright); a screenshot is kept in ``artefacts/scoreboard.png``."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -15,14 +14,10 @@ from typer.testing import CliRunner
 from labctl.cli import app
 from labctl.contract import RunLayout
 from labctl.course.enrolment import report
+from tests.browser import ARTEFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.workshop import scoreboard
 
 runner = CliRunner()
-ROOT = Path(__file__).parents[3]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# No traffic off the machine, no sandbox as root (the flags the machine's notes give).
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
 
 def test_status_outside_a_workshop_and_a_wrong_join_token(tmp_path: Path) -> None:
@@ -74,8 +69,8 @@ def test_two_trainees_results_arrive_live_on_the_page_in_chromium(tmp_path: Path
                 fault = page.locator('[data-fault="task_leak"]')
                 expect(fault).to_contain_text("55 s")  # the class's median: (40 + 70) / 2
                 expect(fault).to_contain_text("40 s")  # and its best
-                (ROOT / "artefacts").mkdir(exist_ok=True)
-                page.screenshot(path=str(ROOT / "artefacts" / "scoreboard.png"), full_page=True)
+                ARTEFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTEFACTS / "scoreboard.png"), full_page=True)
                 denied = browser.new_page()
                 denied.goto(f"{board.url}/?key={board.join_token}")
                 expect(denied.locator("body")).to_contain_text("the instructor's board token")

@@ -17,18 +17,18 @@ ROOT = LABS_DIR.parent
 @pytest.mark.parametrize(
     ("answer", "correct", "says"),
     [
-        ("LandingPageRenderer.render", True, "right"),
-        ("leaky_app.links.landing:LandingPageRenderer.render", True, "right"),
-        ("leaky_app.links.landing.LandingPageRenderer.render", True, "right"),
-        ("  LandingPageRenderer.render\n", True, "right"),
-        ("render", False, "name its class too"),
-        ("LandingPageRenderer", False, "which of its methods"),
+        ("FinishedPages.page", True, "right"),
+        ("leaky_app.links.preview:FinishedPages.page", True, "right"),
+        ("leaky_app.links.preview.FinishedPages.page", True, "right"),
+        ("  FinishedPages.page\n", True, "right"),
+        ("page", False, "name its class too"),
+        ("FinishedPages", False, "which of its methods"),
         ("ReadyRanking.rebuild", False, "look again"),
         ("", False, "look again"),
     ],
 )
 def test_check_answer_grades_and_nudges(answer: str, correct: bool, says: str) -> None:
-    verdict = check_answer(answer, "leaky_app.links.landing:LandingPageRenderer.render")
+    verdict = check_answer(answer, "leaky_app.links.preview:FinishedPages.page")
     assert verdict.correct is correct and says in verdict.message
 
 

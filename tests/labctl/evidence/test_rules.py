@@ -17,7 +17,7 @@ def _evidence(rss: list[int], allocator: dict[str, list[int]], alive: int) -> Ev
         target="pid 1",
         seconds=4,
         source="tracemalloc (debug surface)",
-        growth=[GrowthSite(Location("render", "landing.py", 17), alive, 100)],
+        growth=[GrowthSite(Location("page", "preview.py", 17), alive, 100)],
     )
     return Evidence(pid=1, seconds=4, samples=samples, heap=heap, allocator=allocator)
 
@@ -26,7 +26,7 @@ def test_a_leak_refilling_freed_memory_is_found_by_the_allocator_with_rss_flat()
     flat = [300 * MIB] * 9
     leaking = _evidence(flat, {"malloc_in_use_bytes": [10 * MIB, 40 * MIB, 70 * MIB]}, 8 * MIB)
     found = findings(leaking)
-    assert [(f.kind, f.location.function) for f in found] == [("memory", "render")]
+    assert [(f.kind, f.location.function) for f in found] == [("memory", "page")]
     assert "malloc in use bytes 600%" in found[0].evidence
 
 

@@ -5,7 +5,7 @@ from labctl.records.scrape import Scrape, bucket_quantile
 METRICS = """\
 # TYPE leaky_app_cache_entries gauge
 leaky_app_cache_entries{cache="links"} 20.0
-leaky_app_cache_entries{cache="landing_page"} 5.0
+leaky_app_cache_entries{cache="preview_page"} 5.0
 # TYPE leaky_app_gc_pause_seconds histogram
 leaky_app_gc_pause_seconds_bucket{generation="0",le="0.01"} 3.0
 leaky_app_gc_pause_seconds_bucket{generation="0",le="+Inf"} 4.0

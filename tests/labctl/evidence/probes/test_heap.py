@@ -141,10 +141,10 @@ def test_profile_heap_of_the_live_service_uses_its_tracemalloc_window_and_names_
     assert body["source"] == "tracemalloc (debug surface)"
     growth = body["growth"]
     assert isinstance(growth, list)
-    assert growth[0]["function"] == "LandingPageRenderer.render", growth[:3]
+    assert growth[0]["function"] == "FinishedPages.page", growth[:3]
     # The window gives sites, not stacks: the pprof has them as one frame each, in use only.
     in_use = top(Path(body["artefacts"]["pprof"]), "inuse_space")
-    assert in_use.rows[0][1] == "LandingPageRenderer.render", in_use.raw
+    assert in_use.rows[0][1] == "FinishedPages.page", in_use.raw
     assert in_use.total == sum(g["bytes"] for g in growth)
     assert any("by site only" in note for note in body["notes"]), body["notes"]
     with fault_lab.service.client() as client:
@@ -164,7 +164,7 @@ def test_attach_without_a_debugger_falls_back_to_tracemalloc_and_says_so(
     assert isinstance(notes, list) and "memray attach was impossible" in notes[0]
     growth = body["growth"]
     assert isinstance(growth, list)
-    assert growth[0]["function"] == "LandingPageRenderer.render", growth[:3]
+    assert growth[0]["function"] == "FinishedPages.page", growth[:3]
 
 
 def test_heap_errors_have_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
