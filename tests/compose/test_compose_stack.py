@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from labctl.cli import app as labctl
 from tests.compose.engine import ComposeStack, DockerEngine, EngineUnavailable
-from tests.integration.load import load, scrape
+from tests.integration.load import load, referrer_window_filled, scrape
 from tests.polling import eventually_sync
 
 # The first test also waits for the module's stack: images built from nothing take minutes.
@@ -156,6 +156,8 @@ def test_labctl_on_the_host_attaches_and_switches_a_fault_in_the_container(
     with httpx.Client(base_url=APP, timeout=10) as client:
         codes = [client.post("/api/v1/links", json={"url": f"https://shop.example/c/{i}"})
                  .json()["code"] for i in range(20)]  # fmt: skip
+    with load(APP, codes):  # cpu_hotloop's release costs a click the whole window
+        eventually_sync(lambda: referrer_window_filled(APP), "the load fills the window", 60)
     clean = _cpu_per_request(codes)
     on = runner.invoke(labctl, ["fault", "on", "cpu_hotloop", "--intensity", "10x",
                                 "--run-dir", str(run_dir)])  # fmt: skip

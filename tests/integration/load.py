@@ -103,6 +103,13 @@ def scrape(metrics_url: str) -> dict[str, float]:
     return out
 
 
+def referrer_window_filled(base_url: str) -> bool:
+    """Whether the referrer panel's window is full: cpu_hotloop's release costs a click the
+    whole window, so its symptom is measured once the load has filled it."""
+    panel = httpx.get(f"{base_url}/api/v2/referrers", params={"limit": 1}, timeout=10).json()
+    return bool(panel["clicks"] == panel["window"])
+
+
 class OwnedLinks:
     """A thread creating links with an owner at a steady pace, each one an email to send."""
 

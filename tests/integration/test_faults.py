@@ -22,7 +22,7 @@ from websockets.sync.client import connect as ws_connect
 from labctl.stack.ws_crowd import command as ws_crowd_command
 from leaky_app.faults import BY_ID
 from leaky_app.links.stream_backlog import EVENT_BYTES
-from tests.integration.load import OwnedLinks, load, scrape
+from tests.integration.load import OwnedLinks, load, referrer_window_filled, scrape
 from tests.live import FaultLab, launch
 from tests.polling import eventually_sync
 
@@ -93,14 +93,10 @@ def referrer_panel(lab: FaultLab) -> dict[str, Any]:
     return panel
 
 
-def window_filled(lab: FaultLab) -> bool:
-    panel = referrer_panel(lab)
-    return bool(panel["clicks"] == panel["window"])
-
-
 def test_cpu_hotloop_raises_cpu_per_request_and_recovers(fault_lab: FaultLab) -> None:
-    with load(fault_lab.service.url, fault_lab.codes):  # the release's cost is a full window
-        eventually_sync(lambda: window_filled(fault_lab), "the load fills the window", 60)
+    url = fault_lab.service.url
+    with load(url, fault_lab.codes):  # the release's cost is a full window
+        eventually_sync(lambda: referrer_window_filled(url), "the load fills the window", 60)
     baseline = cpu_per_request(fault_lab)
     healthy = referrer_panel(fault_lab)
     fault_lab.switch("cpu_hotloop", "10x")
