@@ -208,7 +208,7 @@ def _parts(settings: Settings, registry: CollectorRegistry) -> Parts:
         campaigns=CampaignClicks(registry, settings.fault_max_series),
         exports=ClickExporter(settings.db.parent / "exports"),
         reputation=_screening(settings),
-        previews=Previews(settings.base_url, settings.fault_max_memory_bytes),
+        previews=Previews(settings.base_url),  # its cap is set with the others' (fault_hooks)
     )
     metrics.cache_entries.labels(cache="preview_page").set_function(features.previews.entries)
     mailer = _mailer(settings, metrics)

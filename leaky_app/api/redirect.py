@@ -22,7 +22,6 @@ def _known_length(code: str) -> None:
         raise LinkNotFound(code[:MAX_CODE_LENGTH] + "...")
 
 
-# Before /{code}, which would take "abc+" as a code.
 # Before /{code}, which would take "abc+" as a code. The plain response class keeps the
 # refusals documented as JSON, which they are; the page is documented as HTML here.
 @router.get(

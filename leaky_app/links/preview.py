@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import segno
 from cachetools import LRUCache
 
-CacheKind = Literal["cards", "pages"]
 MAX_CARDS = 512  # the links being shared at once; a card is about 6 KiB
 
 _STYLE = """
@@ -172,16 +171,15 @@ class Previews:
     ) -> None:
         self.cards = LinkCards(short_base.rstrip("/") + "/")
         self.max_bytes = max_bytes
-        self.kind: CacheKind = "cards"
         self._cache: PageCache = CardPages(self.cards)
 
     def use_cache(self, kind: str) -> None:
         """Switch how pages are kept. Finished pages are dropped when switching to cards:
         they are made from the links, so nothing is lost, and the next request makes them."""
         if kind == "cards":
-            self._cache, self.kind = CardPages(self.cards), "cards"
+            self._cache = CardPages(self.cards)
         elif kind == "pages":
-            self._cache, self.kind = FinishedPages(self.cards, self.max_bytes), "pages"
+            self._cache = FinishedPages(self.cards, self.max_bytes)
         else:
             raise ValueError(f"no page cache {kind!r}: cards or pages")
 
