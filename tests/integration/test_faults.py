@@ -305,6 +305,9 @@ def lag_share_over_25ms(lab: FaultLab) -> float:
 
 def test_loop_blocking_lags_the_loop_and_debug_names_the_call(fault_lab: FaultLab) -> None:
     baseline = lag_share_over_25ms(fault_lab)
+    # The watchdog keeps the last stalls of the shared service: an earlier test's (a fault
+    # switched off collects on the loop) may still be the newest, so only this one's count.
+    switched_at = time.time()
     fault_lab.switch("loop_blocking", "10x")
     try:
         blocked = lag_share_over_25ms(fault_lab)
@@ -321,7 +324,11 @@ def test_loop_blocking_lags_the_loop_and_debug_names_the_call(fault_lab: FaultLa
             for _ in range(20):  # the loop is blocked most of the time; catch it in the act
                 time.sleep(0.3)
                 names |= py_spy_function_names(fault_lab.service.record.pid)
-                stalls = debug.get("/debug/loop").json()["stalls"]
+                stalls = [
+                    stall
+                    for stall in debug.get("/debug/loop").json()["stalls"]
+                    if stall["started_at"] >= switched_at
+                ]
                 if "ReputationClient.url_verdict" in names and stalls:
                     break
     finally:
