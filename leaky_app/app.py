@@ -51,7 +51,7 @@ from leaky_app.links.campaigns import CampaignClicks
 from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.expiry import LinkExpiry
-from leaky_app.links.exports import ClickExporter
+from leaky_app.links.exports import ClickExports
 from leaky_app.links.preview import Previews
 from leaky_app.links.reputation import ReputationClient
 from leaky_app.links.safety import CALLER, SafetyConfig, UrlSafety
@@ -206,7 +206,7 @@ def _parts(settings: Settings, registry: CollectorRegistry) -> Parts:
     FaultStateCollector(switchboard, registry)
     features = ClickFeatures(
         campaigns=CampaignClicks(registry, settings.fault_max_series),
-        exports=ClickExporter(settings.db.parent / "exports"),
+        exports=ClickExports(settings.db.parent / "exports"),
         reputation=_screening(settings),
         previews=Previews(settings.base_url),  # its cap is set with the others' (fault_hooks)
     )
@@ -301,7 +301,7 @@ async def _open_services(parts: Parts, app: FastAPI, undo: AsyncExitStack) -> Ru
         undo.push_async_callback(redis.aclose)
     limiter = _rate_limiter(settings, redis, metrics)
     leadership = _leadership(settings, redis, metrics)
-    expiry = LinkExpiry(store, cache)
+    expiry = LinkExpiry(store, cache, forget=parts.features.exports.discard)
     crash_after = settings.crash_after_claim_step
     claims = AliasClaims(store, settings.alias_starting_credits,
                          after_step=kill_after(crash_after) if crash_after else None)  # fmt: skip

@@ -83,10 +83,8 @@ def connect(
         mailer.urgent_resends = min(int(10 * level), settings.fault_max_resends)
 
     def fd_leak(level: float) -> None:
-        if level:
-            features.exports.clicks_per_segment = max(1, int(100 / level))
-        else:
-            features.exports.close()
+        # The release is the same at every intensity: its files are the links the load clicks.
+        features.exports.use_writer("open" if level else "appends")
 
     def ws_resume_rings(level: float) -> None:
         # The release is the same at every intensity: its memory is the load's connections.

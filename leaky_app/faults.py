@@ -127,13 +127,13 @@ CATALOGUE: tuple[FaultSpec, ...] = (
     ),
     FaultSpec(
         id="fd_leak",
-        summary="click export segment files opened per segment and never closed",
-        culprit="leaky_app.links.exports:ClickExporter.append",
+        summary="each link's click export file kept open for the next click's row",
+        culprit="leaky_app.links.exports:OpenFiles.write",
         symptoms=("process_open_fds",),
         tools=("/proc/PID/fd", "process_open_fds", "lsof"),
         cap="at most fault_max_fds descriptors (half the soft limit at most); off closes them",
-        workload="the intensity sets how often a segment is opened: every 100 clicks at 1x,"
-        " every 10 at 10x",
+        workload="the release is the same at every intensity: it holds a descriptor per link"
+        " the load clicks, so new links (the load's create share) make it climb",
     ),
     FaultSpec(
         id="ws_resume_rings",

@@ -64,8 +64,8 @@ display(walk.plot("Open file descriptors"))
 # %% [markdown]
 # ## 4. Evidence: what the descriptors point at
 #
-# `ls -l /proc/PID/fd`, grouped: by folder, and by file-name shape with the digits folded, so a
-# thousand segment files are one row. The biggest group is what leaks.
+# `ls -l /proc/PID/fd`, grouped: by folder, and by file-name shape with the ids folded, so a
+# thousand files of one kind (one per link, say) are one row. The biggest group is what leaks.
 
 # %%
 from labctl.evidence.probes.fds import open_files
@@ -77,25 +77,39 @@ for group in groups[:5]:
 leak = groups[0]
 
 # %% [markdown]
-# ## 5. Evidence: the file objects, and the code that names those files
+# ## 5. Evidence: the file objects, who keeps them, and the code that names those files
 #
 # The descriptors belong to Python file objects that are still alive: objgraph's growth
-# census shows them climbing (`labctl profile objects`). Then grep the code for the file
-# name's fixed parts; `code_naming` keeps the lines that have all of them and names the
-# function around each (`labctl diagnose` does the same with the packages py-spy saw).
+# census shows them climbing (`labctl profile objects`). Grep the code for the file name's
+# fixed parts: `code_naming` keeps the lines that have all of them and names the function
+# around each. Here that is one helper every writer calls, so the name alone does not say
+# which code keeps the files open.
 
 # %%
 from labctl.course.catalogue import LABS_DIR
-from labctl.evidence.probes.fds import code_naming
+from labctl.evidence.probes.fds import code_naming, code_opening
 from labctl.render.tables import objects_table
 
+SOURCE = [LABS_DIR.parent / "leaky_app"]
 census = walk.patient.objects(limit=15)
 Console().print(objects_table(census))
-hits = code_naming(leak, [LABS_DIR.parent / "leaky_app"])
-for hit in hits:
-    print(f"{hit.location.function} ({hit.location.file}:{hit.location.line}): {hit.text}")
-function = hits[0].location.function
-assert hits[0].in_function, hits[0]
+for hit in code_naming(leak, SOURCE):
+    print(f"named in {hit.location.function} ({hit.location.file}:{hit.location.line}): {hit.text}")
+
+# %% [markdown]
+# Something keeps those file objects alive. objgraph walks the back-references from the newest
+# of them to the nearest object of the program's own classes (`GET /debug/objects/owners`,
+# what `labctl diagnose` asks too): that class, and the attribute that holds them, is where
+# they are kept. The lines of that class that call `open(` are where they are opened.
+
+# %%
+owners = walk.patient.owners("_io.TextIOWrapper")
+for owner in owners[:3]:
+    print(f"{owner.count:>4} file objects kept by {owner.owner}{owner.via}")
+opened = code_opening(owners[0], SOURCE)
+for hit in opened:
+    print(f"opened in {hit.location.function} ({hit.location.line}): {hit.text}")
+function = opened[0].location.function
 
 # %% [markdown]
 # ## 6. Name the culprit
@@ -110,8 +124,8 @@ assert verdict.correct, "the function that opens the leaked files should be the 
 # %% [markdown]
 # ## 7. Recovery
 #
-# Switch the fault off (in real life: close each segment, or write with `with open(...)`)
-# with the load still running.
+# Switch the fault off (in real life: write each row with `with open(...)`, or keep only a
+# few dozen files open) with the load still running.
 
 # %%
 print("after:", walk.recover())

@@ -160,6 +160,14 @@ def live_prometheus(
         stop(record)
 
 
+def new_links(service: LiveService, n: int) -> list[str]:
+    with service.client() as client:
+        return [
+            client.post("/api/v1/links", json={"url": f"https://shop.example/p/{i}"}).json()["code"]
+            for i in range(n)
+        ]
+
+
 @dataclass
 class FaultLab:
     """The shared live service, seeded with links, with fault switches and a metrics reader."""
@@ -177,6 +185,10 @@ class FaultLab:
         body: dict[str, object] = response.json()
         return body
 
+    def new_links(self, n: int) -> list[str]:
+        """``n`` links made now: clicks the service has not seen."""
+        return new_links(self.service, n)
+
     def all_off(self) -> None:
         with self.service.operator_client() as debug:
             assert debug.delete("/admin/faults").status_code == 200
@@ -185,13 +197,7 @@ class FaultLab:
     def seeded(cls, service: LiveService, links: int = 20) -> FaultLab:
         """``service`` with ``links`` links to click, and its rate limit off: the load driver
         must measure the service, not the per-client rate limiter."""
-        with service.client() as client:
-            codes = [
-                client.post("/api/v1/links", json={"url": f"https://shop.example/p/{i}"}).json()[
-                    "code"
-                ]
-                for i in range(links)
-            ]
+        codes = new_links(service, links)
         before = scrape(service.metrics_url).get(APPLIED, 0.0)
         service.flags_file.write_text('{"rate_limit": {"enabled": false}}')
         eventually_sync(

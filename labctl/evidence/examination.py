@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from labctl.contract import Metric
 from labctl.evidence.patient import Patient, PatientError
-from labctl.evidence.probes.fds import code_naming, open_files
+from labctl.evidence.probes.fds import FILE_TYPES, code_naming, code_opening, open_files
 from labctl.evidence.probes.heap import record_heap
 from labctl.evidence.probes.injection import OpenWindow, open_window
 from labctl.evidence.probes.pyspy import record_cpu
@@ -158,7 +158,7 @@ def gather(
             evidence.tasks, evidence.gc, evidence.loop = window.tasks, window.gc, window.loop
             evidence.injected = window
     if evidence.fd_growth >= FD_GROWTH_FLOOR:
-        _explain_fds(evidence)
+        _explain_fds(evidence, patient)
     if evidence.series_growth >= SERIES_GROWTH_FLOOR and evidence.series_family:
         _explain_series(evidence, evidence.series_family)
     if evidence.memory_growing:
@@ -214,10 +214,12 @@ def _explain_series(evidence: Evidence, family: str) -> None:
                 return
 
 
-def _explain_fds(evidence: Evidence) -> None:
+def _explain_fds(evidence: Evidence, patient: Patient | None) -> None:
     """Which files the descriptors are (grouped by name shape), and the line of code that
     builds names of the largest group's shape, searched in the packages the CPU profile saw
-    running: the diagnosis ``ls -l /proc/PID/fd`` then ``grep`` would make."""
+    running: the diagnosis ``ls -l /proc/PID/fd`` then ``grep`` would make. With a debug
+    surface, also what keeps the file objects alive and where that class opens them (the
+    name may be built in a helper that every writer calls)."""
     try:
         evidence.fd_groups = open_files(evidence.pid)
     except ProbeError as exc:
@@ -228,10 +230,23 @@ def _explain_fds(evidence: Evidence) -> None:
     seen = _seen_files(evidence, "the code that opens the files")
     if seen is None:
         return
-    hits = code_naming(evidence.fd_groups[0], sorted({source_scope(f) for f in seen}))
+    scopes = sorted({source_scope(f) for f in seen})
+    hits = code_naming(evidence.fd_groups[0], scopes)
     # Code that ran before code that did not.
     hits.sort(key=lambda hit: hit.location.file not in seen)
     evidence.fd_code = next((hit for hit in hits if hit.in_function), None)
+    if patient is None:
+        return
+    for type_name in FILE_TYPES:
+        try:
+            owners = patient.owners(type_name)
+        except PatientError as exc:
+            evidence.notes.append(f"no owners of the open files: {exc}")
+            return
+        if owners:
+            evidence.fd_owner = owners[0]
+            evidence.fd_opener = next(iter(code_opening(owners[0], scopes)), None)
+            return
 
 
 def diagnose(

@@ -22,7 +22,14 @@ from labctl.errors import LabctlError
 from labctl.evidence.probes.target import ProbeError
 from labctl.evidence.sources import function_at
 from labctl.records.captures import GrowthSite, HeapReport
-from labctl.records.debug_views import GcReport, LoopReport, ObjectCensus, TaskCensus, TypeCount
+from labctl.records.debug_views import (
+    GcReport,
+    LoopReport,
+    ObjectCensus,
+    Owner,
+    TaskCensus,
+    TypeCount,
+)
 from labctl.records.fault_board import FaultBoard
 from labctl.records.location import MODULE_LEVEL, Location
 from labctl.records.scrape import Scrape
@@ -189,6 +196,17 @@ class Patient:
             most_common=[TypeCount(r["type"], int(r["count"])) for r in common],
             growth=[TypeCount(r["type"], int(r["count"]), int(r["delta"])) for r in growth],
         )
+
+    def owners(self, type_name: str) -> list[Owner]:
+        """The objects that keep the newest objects of ``type_name``, most first (objgraph's
+        back-reference chains, ``/debug/objects/owners``); empty when none is alive."""
+        try:
+            body = self._call("GET", "/debug/objects/owners", params={"type": type_name})
+        except PatientError as exc:
+            if "no live object" in str(exc):
+                return []
+            raise
+        return [Owner(r["owner"], r["via"], int(r["count"])) for r in body["owners"]]
 
     def max_window_seconds(self) -> float:
         """The longest ``seconds=`` the service's debug surface takes (its

@@ -243,6 +243,12 @@ class FdRule(Rule):
             text += f"; {biggest.count} open files are {files}"
         if code:
             text += f", named by `{code.text}`"
+        owner, opener = e.fd_owner, e.fd_opener
+        if owner:
+            text += f"; {owner.count} file objects are kept by {owner.owner}{owner.via}"
+        if opener:
+            text += f", opened by `{opener.text}`"
+            code = opener
         # Without the code, the files themselves are the place to look.
         place = code.location if code else Location("?", files, 0)
         return self.found(place, text, e.fd_growth / (10 * FD_GROWTH_FLOOR))

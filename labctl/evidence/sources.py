@@ -10,7 +10,7 @@ Usage::
 
     function_at("/srv/app/links/preview.py", 153)  # "FinishedPages.page"
     in_loop("/srv/app/notify/mailer.py", 214)      # True: the call runs in a for body
-    grep("clicks-", Path("leaky_app"))             # [SourceHit(Location("ClickExporter...
+    grep("clicks-", Path("leaky_app"))             # [SourceHit(Location("ClickExports.path"...)
     source_scope("/srv/app/links/preview.py")      # Path("/srv/app"): the tree to grep
 """
 

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from labctl.evidence.sources import in_loop
 from labctl.records.call_stacks import Stacks
 from labctl.records.captures import CpuProfile, HeapReport
-from labctl.records.debug_views import GcReport, InjectedWindow, LoopReport, Stall, TaskCensus
+from labctl.records.debug_views import (
+    GcReport,
+    InjectedWindow,
+    LoopReport,
+    Owner,
+    Stall,
+    TaskCensus,
+)
 from labctl.records.location import Location, SourceHit
 from labctl.records.open_files import FdGroup
 
@@ -74,6 +81,8 @@ class Evidence:
     allocator: dict[str, list[int]] = field(default_factory=dict)
     fd_groups: list[FdGroup] = field(default_factory=list)  # when descriptors grew
     fd_code: SourceHit | None = None  # the line that names the largest group's files
+    fd_owner: Owner | None = None  # what keeps the open file objects (the lab's service)
+    fd_opener: SourceHit | None = None  # where the owner's class opens them
     # A healthy CPU capture saved earlier (diagnose --baseline): a function is then judged
     # by how much its share grew against it, not by its share alone.
     baseline_cpu: Stacks | None = None

@@ -227,6 +227,24 @@ class TypeCount:
 
 
 @dataclass(frozen=True)
+class Owner:
+    """Objects of one class that keep ``count`` of a type's objects, through ``via`` (an
+    attribute, ``._files``): ``/debug/objects/owners``."""
+
+    owner: str  # module.Class
+    via: str
+    count: int
+
+    @property
+    def class_name(self) -> str:
+        return self.owner.rsplit(".", 1)[-1]
+
+    @property
+    def module(self) -> str:
+        return self.owner.rsplit(".", 1)[0]
+
+
+@dataclass(frozen=True)
 class ObjectCensus:
     most_common: list[TypeCount]
     growth: list[TypeCount] = field(default_factory=list)

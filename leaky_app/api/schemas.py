@@ -167,14 +167,16 @@ def api_router(prefix: str = "", tag: str = "") -> APIRouter:
 
 def created_links(version: str) -> dict[str, Any]:
     """The 201 of a link's creation, with OpenAPI links to what a client does next with it:
-    read it, see its preview page, and delete it with the management key it was given
-    (stateful fuzzing follows them, so the key-checked route is reached with a real key)."""
+    read it, see its preview page and its click export, and delete it with the management key
+    it was given (stateful fuzzing follows them, so the key-checked route is reached with a
+    real key)."""
     code = {"code": "$response.body#/code"}
     return {
         "description": "the link, and its management key (shown this once)",
         "links": {
             "GetLink": {"operationId": f"{version}_get_link", "parameters": code},
             "PreviewLink": {"operationId": "preview_link", "parameters": code},
+            "ClickExport": {"operationId": "v2_link_clicks_csv", "parameters": code},
             "DeleteLink": {
                 "operationId": f"{version}_delete_link",
                 "parameters": {

@@ -1,4 +1,6 @@
-"""objgraph views: most common types, growth since the last call, a type's back-reference chain.
+"""objgraph views: most common types, growth since the last call, a type's back-reference chain,
+and the objects that own a type's instances (the nearest object of a class that is not a
+container, a frame or a module, and the attribute that holds it).
 
 Each call walks every object the GC tracks, so these are "expensive" endpoints (one at a time).
 Frozen objects are not walked (gc.get_objects and gc.get_referrers skip the permanent
@@ -8,9 +10,12 @@ generation): after the service's start-up freeze, counts are of what was made si
 from __future__ import annotations
 
 import asyncio
+import collections
 import gc
 import shutil
 import tempfile
+import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,29 @@ class ObjectsView:
         )
         return chain
 
+    def owners(self, type_name: str, sample: int, max_depth: int) -> list[dict[str, Any]] | None:
+        """Who keeps up to ``sample`` of the newest objects of ``type_name``: for each, the
+        nearest object of a class of the program's own (objgraph's shortest back-reference
+        chain to it), counted by class and by the first hop from it."""
+        objects = objgraph.by_type(type_name)
+        if not objects:
+            return None
+        picked = objects[-sample:]
+        del objects
+        ignore = [id(picked)]
+        counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        for target in picked:
+            chain = objgraph.find_backref_chain(
+                target, _owner_of(target), max_depth=max_depth, extra_ignore=ignore
+            )
+            if len(chain) > 1:
+                counts[_type_name(chain[0]), _attribute(chain)] += 1
+            del chain
+        return [
+            {"owner": owner, "via": via, "count": count}
+            for (owner, via), count in counts.most_common()
+        ]
+
     @staticmethod
     def describe_chain(chain: list[Any]) -> list[str]:
         """One line per hop, from the module that keeps the object alive down to the object."""
@@ -82,6 +110,33 @@ class ObjectsView:
             return path.read_bytes()
 
 
+_NOT_OWNERS = (types.FrameType, types.ModuleType, types.FunctionType, types.MethodType, type)
+
+
+def _owner_of(target: Any) -> Callable[[Any], bool]:
+    """objgraph's predicate: an owner other than ``target`` itself (where the search starts)."""
+    return lambda obj: obj is not target and _is_owner(obj)
+
+
+def _is_owner(obj: Any) -> bool:
+    """An object of a class the program defines, which holds what it refers to on purpose;
+    not a container, a frame, a module, a function or a class."""
+    kind = type(obj)
+    return kind.__module__ not in ("builtins", "collections") and not isinstance(obj, _NOT_OWNERS)
+
+
+def _attribute(chain: list[Any]) -> str:
+    """The first hop from the owner: its attribute, through its ``__dict__`` if the chain
+    passes there (Python makes one once anything has asked for it)."""
+    owner, held = chain[0], chain[1]
+    attributes = getattr(owner, "__dict__", None)
+    if isinstance(attributes, dict) and held is attributes and len(chain) > 2:
+        for name, value in attributes.items():
+            if value is chain[2]:
+                return f".{name}"
+    return _edge(owner, held)
+
+
 def _type_name(obj: Any) -> str:
     kind = type(obj)
     name = f"{kind.__module__}.{kind.__qualname__}"
@@ -104,6 +159,11 @@ def _edge(parent: Any, child: Any) -> str:
         for i, value in enumerate(parent):
             if value is child:
                 return f"[{i}]"
+    attributes = getattr(parent, "__dict__", None)
+    if isinstance(attributes, dict):
+        for name, value in attributes.items():
+            if value is child:
+                return f".{name}"
     for name in dir(type(parent)):
         if name.startswith("__"):
             continue
@@ -146,9 +206,22 @@ def object_endpoints(objects: ObjectsView) -> list[Endpoint]:
             body["note"] = note
         return JSONResponse(body)
 
+    async def owners(request: Request) -> Response:
+        type_name = request.query_params.get("type")
+        if not type_name or len(type_name) > 200:
+            raise BadParam("type is required (a type name as /debug/objects lists it)")
+        sample = int_param(request, "sample", 50, 1, 500)
+        depth = int_param(request, "max_depth", 6, 1, 20)
+        rows = await asyncio.to_thread(objects.owners, type_name, sample, depth)
+        if rows is None:
+            return error(404, "not_found", f"no live object of type {type_name!r}")
+        return JSONResponse({"type": type_name, "sample": sample, "owners": rows})
+
     return [
         Endpoint("/debug/objects", ("GET",), "most common object types (objgraph)", "limit",
                  most_common, expensive=True),
+        Endpoint("/debug/objects/owners", ("GET",), "the objects that keep a type's instances",
+                 "type, sample, max_depth", owners, expensive=True),
         Endpoint("/debug/objects/growth", ("GET",), "types that grew since the last call", "limit",
                  growth, expensive=True),
         Endpoint("/debug/objects/backrefs", ("GET",), "what keeps an object of a type alive",

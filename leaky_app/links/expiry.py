@@ -17,11 +17,17 @@ BATCH = 500
 
 class LinkExpiry:
     def __init__(
-        self, store: LinkStore, cache: ReadCache, clock: Callable[[], float] = time.time
+        self,
+        store: LinkStore,
+        cache: ReadCache,
+        clock: Callable[[], float] = time.time,
+        forget: Callable[[str], None] = lambda _code: None,
     ) -> None:
+        """``forget`` drops what else a deleted link kept (its click export)."""
         self.store = store
         self.cache = cache
         self._clock = clock
+        self._forget = forget
 
     async def run(self, max_batches: int = 20) -> int:
         """Delete expired links, up to ``max_batches * BATCH`` a run; returns how many."""
@@ -30,6 +36,7 @@ class LinkExpiry:
             codes = await self.store.delete_expired(self._clock(), BATCH)
             for code in codes:
                 self.cache.discard(code)
+                self._forget(code)
             deleted += len(codes)
             if len(codes) < BATCH:
                 break

@@ -125,12 +125,14 @@ class ReferrerLog:
     def window(self) -> int:
         return self._recent.maxlen or 0
 
-    def record(self, referrer: str | None) -> None:
+    def record(self, referrer: str | None) -> str:
+        """Count the click's page in the window; returns the page (as the panel shows it)."""
         page = page_of(referrer)
         full = len(self._recent) == self._recent.maxlen
         evicted = self._recent[0] if full and self._recent else None
         self._recent.append(page)
         self._ranking.add(page, evicted)
+        return page
 
     def top(self, limit: int = TOP) -> list[ReferrerCount]:
         return self._ranking.top(limit)

@@ -25,7 +25,7 @@ from leaky_app.links.click_stream import ClickStream
 from leaky_app.links.clicks import ClickBuffer
 from leaky_app.links.codes import new_code
 from leaky_app.links.events import ClickEvents
-from leaky_app.links.exports import ClickExporter
+from leaky_app.links.exports import ClickExports
 from leaky_app.links.ownership import check_key
 from leaky_app.links.preview import Previews
 from leaky_app.links.referrers import ReferrerLog
@@ -60,7 +60,7 @@ class ClickFeatures:
     audit: RedirectAudit = field(default_factory=RedirectAudit)
     reputation: ReputationClient = field(default_factory=ReputationClient)
     campaigns: CampaignClicks = field(default_factory=lambda: CampaignClicks(CollectorRegistry()))
-    exports: ClickExporter = field(default_factory=lambda: ClickExporter(Path("run/exports")))
+    exports: ClickExports = field(default_factory=lambda: ClickExports(Path("run/exports")))
     activity: ClickActivity = field(init=False)  # the consumer of ``events``
 
     def __post_init__(self) -> None:
@@ -164,11 +164,11 @@ class LinkService:
 
     def _on_click(self, code: str, url: str, referrer: str | None, query: str, now: float) -> None:
         features = self.features
-        features.referrers.record(referrer)
+        page = features.referrers.record(referrer)
         features.events.publish(code, now)
         features.audit.record(code)
         features.campaigns.count_click(query, referrer)
-        features.exports.append(code)
+        features.exports.append(code, now, page)
 
     async def get(self, code: str) -> Link:
         """The link with its click count, including clicks not yet flushed."""
@@ -193,3 +193,4 @@ class LinkService:
             raise LinkNotFound(code)
         self.cache.discard(code)
         self.clicks.discard(code)
+        self.features.exports.discard(code)

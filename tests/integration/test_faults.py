@@ -5,6 +5,8 @@ Thresholds are ratios against a baseline measured in the same run, on the same p
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import json
 import re
@@ -12,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -390,23 +393,56 @@ def test_cardinality_explosion_bloats_metrics_and_recovers(fault_lab: FaultLab) 
     assert not giveaways(names), giveaways(names)
 
 
-def test_fd_leak_climbs_open_fds_and_switching_off_closes_them(fault_lab: FaultLab) -> None:
-    before, after = under_load(fault_lab)
+def exported_clicks(lab: FaultLab, codes: list[str]) -> dict[str, tuple[int, list[list[str]]]]:
+    """Each link's click count, and its click export's rows (header first)."""
+    out = {}
+    with lab.service.client() as client:
+        for code in codes:
+            clicks = client.get(f"/api/v2/links/{code}").json()["stats"]["clicks"]
+            export = client.get(f"/api/v2/links/{code}/clicks.csv")
+            assert export.status_code == 200 and export.headers["content-type"].startswith(
+                "text/csv"
+            )
+            out[code] = (clicks, list(csv.reader(io.StringIO(export.text, newline=""))))
+    return out
+
+
+def assert_exports_hold_every_click(exports: dict[str, tuple[int, list[list[str]]]]) -> None:
+    for clicks, rows in exports.values():
+        assert rows[0] == ["clicked_at", "referrer"]
+        assert clicks > 0 and len(rows) - 1 == clicks, (clicks, len(rows))
+        assert all(page.startswith("https://news.example/item/") for _at, page in rows[1:])
+
+
+def test_fd_leak_holds_a_descriptor_per_new_link_and_switching_off_closes_them(
+    fault_lab: FaultLab,
+) -> None:
+    # The release's descriptors are the links the load clicks that it had not clicked before.
+    healthy = replace(fault_lab, codes=fault_lab.new_links(150))
+    before = scrape(fault_lab.service.metrics_url)  # before the load's first click
+    _, after = under_load(healthy)
     baseline_growth = after["process_open_fds"] - before["process_open_fds"]
+    assert_exports_hold_every_click(exported_clicks(healthy, healthy.codes[:3]))
     fault_lab.switch("fd_leak", "10x")
     try:
-        before, leaked = under_load(fault_lab)
-        with load(fault_lab.service.url, fault_lab.codes):
-            names = py_spy_function_names(fault_lab.service.record.pid)
+        leaking = replace(fault_lab, codes=fault_lab.new_links(150))
+        before = scrape(fault_lab.service.metrics_url)
+        _, leaked = under_load(leaking)
         growth = leaked["process_open_fds"] - before["process_open_fds"]
         proc_fds = len(list(Path(f"/proc/{fault_lab.service.record.pid}/fd").iterdir()))
+        with load(fault_lab.service.url, leaking.codes + healthy.codes[:3]):
+            names = py_spy_function_names(fault_lab.service.record.pid)
+        # The same exports, the new links' and those begun before the switch alike.
+        during = exported_clicks(fault_lab, leaking.codes[:3] + healthy.codes[:3])
     finally:
         fault_lab.switch("fd_leak", None)
     recovered = scrape(fault_lab.service.metrics_url)["process_open_fds"]
-    assert growth > 50, growth
+    assert_exports_hold_every_click(during)
+    assert growth > 120, growth  # about one descriptor per new link
     assert growth > 10 * max(baseline_growth, 1), (baseline_growth, growth)
     assert proc_fds >= leaked["process_open_fds"] - 5  # /proc agrees with the metric
     assert recovered <= before["process_open_fds"] + 5, (before["process_open_fds"], recovered)
+    assert_exports_hold_every_click(exported_clicks(fault_lab, leaking.codes[:3]))
     assert not giveaways(names), giveaways(names)
 
 

@@ -1,5 +1,7 @@
 """The real service under uvicorn, used over real HTTP on loopback."""
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -111,6 +113,41 @@ def test_nobody_but_the_key_holder_deletes_a_link(live_service: LiveService) -> 
         key = {"Authorization": f"Bearer {made['management_key']}"}
         assert client.delete(f"/api/v2/links/{code}", headers=key).status_code == 204
         assert client.get(f"/{code}").status_code == 404
+
+
+def test_a_links_click_export_has_every_click_and_goes_with_the_link(
+    live_service: LiveService,
+) -> None:
+    with live_service.client() as client:
+        made = client.post("/api/v1/links", json={"url": "https://example.org/sheet"}).json()
+        code = made["code"]
+        empty = client.get(f"/api/v2/links/{code}/clicks.csv")
+        assert (empty.status_code, empty.text) == (200, "clicked_at,referrer\r\n")
+        referrers = ["https://news.example/a?utm=1", 'https://b.example/x,"y"', None]
+        for referrer in referrers:
+            headers = {"Referer": referrer} if referrer else {}
+            assert client.get(f"/{code}?click_id=1", headers=headers).status_code == 302
+        assert client.get(f"/{code}+").status_code == 200  # a preview is not a click
+        export = client.get(f"/api/v2/links/{code}/clicks.csv")
+        assert export.headers["content-type"].startswith("text/csv")
+        assert f'filename="clicks-{code}.csv"' in export.headers["content-disposition"]
+        rows = list(csv.reader(io.StringIO(export.text, newline="")))
+        # The page as the referrer panel counts it: no query string, which carries visitors' ids.
+        assert [page for _at, page in rows[1:]] == [
+            "https://news.example/a",
+            'https://b.example/x,"y"',
+            "direct",
+        ]
+        assert all(float(at) > 0 for at, _page in rows[1:])
+        (stored,) = live_service.run_dir.rglob(f"clicks-{code}.csv")
+        for unknown in ("nope123", "x" * 300, "..%2F..%2Fetc"):
+            refused = client.get(f"/api/v2/links/{unknown}/clicks.csv")
+            assert refused.status_code == 404 and refused.json()["message"], unknown
+        key = {"Authorization": f"Bearer {made['management_key']}"}
+        assert client.delete(f"/api/v2/links/{code}", headers=key).status_code == 204
+        gone = client.get(f"/api/v2/links/{code}/clicks.csv")
+        assert gone.status_code == 404 and code in gone.json()["message"]
+        assert not stored.exists()
 
 
 def test_the_preview_page_renders_in_chromium_and_loads_nothing_from_elsewhere(

@@ -5,6 +5,7 @@ from labctl.evidence.rules import findings
 from labctl.evidence.window import Evidence, Sample
 from labctl.records.call_stacks import FunctionShare
 from labctl.records.captures import CpuProfile, GrowthSite, HeapReport
+from labctl.records.debug_views import Owner
 from labctl.records.location import Location, SourceHit
 from labctl.records.open_files import FdGroup
 
@@ -49,18 +50,34 @@ def _descriptors(fds: list[int]) -> list[Sample]:
 
 def test_growing_descriptors_name_the_code_that_builds_their_file_names() -> None:
     groups = [FdGroup("/srv/exports", "clicks-*.csv", 230), FdGroup("/srv", "links.db", 1)]
-    code = SourceHit(
-        Location("ClickExporter.append", "/srv/app/exports.py", 25), 'f"clicks-{n}.csv"'
-    )
+    code = SourceHit(Location("Segments.append", "/srv/app/exports.py", 25), 'f"clicks-{n}.csv"')
     evidence = Evidence(pid=1, seconds=4, samples=_descriptors([12, 120, 242]), fd_groups=groups)
     evidence.fd_code = code
     (found,) = findings(evidence)
     assert found.kind == "fds"
-    assert found.location == Location("ClickExporter.append", "/srv/app/exports.py", 25)
+    assert found.location == Location("Segments.append", "/srv/app/exports.py", 25)
     assert "grew by 230 in 4 s; 230 open files are /srv/exports/clicks-*.csv" in found.evidence
     evidence.fd_code = None
     (unnamed,) = findings(evidence)
     assert unnamed.location == Location("?", "/srv/exports/clicks-*.csv", 0)
+
+
+def test_the_class_that_keeps_the_files_names_the_finding_over_the_name_helper() -> None:
+    groups = [FdGroup("/srv/exports", "clicks-*.csv", 230)]
+    evidence = Evidence(pid=1, seconds=4, samples=_descriptors([12, 120, 242]), fd_groups=groups)
+    evidence.fd_code = SourceHit(
+        Location("Exports.path", "/srv/app/exports.py", 12), 'return f"clicks-{code}.csv"'
+    )
+    evidence.fd_owner = Owner("app.exports.HeldFiles", "._files", 50)
+    evidence.fd_opener = SourceHit(
+        Location("HeldFiles.write", "/srv/app/exports.py", 40), "out = path.open('a')"
+    )
+    (found,) = findings(evidence)
+    assert found.location == Location("HeldFiles.write", "/srv/app/exports.py", 40)
+    assert "50 file objects are kept by app.exports.HeldFiles._files" in found.evidence
+    evidence.fd_opener = None  # the owner's class opens nothing itself: the name is the lead
+    (named,) = findings(evidence)
+    assert named.location == Location("Exports.path", "/srv/app/exports.py", 12)
 
 
 def test_a_few_new_descriptors_are_no_finding() -> None:

@@ -46,3 +46,28 @@ async def test_objects_growth_and_backrefs_name_the_type(debug: DebugHandle) -> 
         assert "gc/unfreeze" in frozen["note"]
     finally:
         widget_registry.clear()
+
+
+class Shelf:
+    def __init__(self) -> None:
+        self.by_name: dict[str, Widget] = {}
+
+
+async def test_owners_name_the_class_and_attribute_that_hold_a_types_objects(
+    debug: DebugHandle,
+) -> None:
+    shelf = Shelf()
+    shelf.by_name.update((f"w{i}", Widget()) for i in range(30))
+    type_name = f"{Widget.__module__}.Widget"
+    try:
+        body = (await debug.client.get(f"/debug/objects/owners?type={type_name}")).json()
+        top = body["owners"][0]
+        assert top["owner"].endswith(".Shelf") and top["via"] == ".by_name"
+        assert top["count"] == 30
+    finally:
+        shelf.by_name.clear()
+    for bad in ("", "type=" + "x" * 201, f"type={type_name}&sample=0"):
+        refused = await debug.client.get(f"/debug/objects/owners?{bad}")
+        assert refused.status_code == 400 and refused.json()["message"]
+    missing = await debug.client.get("/debug/objects/owners?type=NoSuchType")
+    assert missing.status_code == 404 and "NoSuchType" in missing.json()["message"]

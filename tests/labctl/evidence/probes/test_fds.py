@@ -63,3 +63,35 @@ def test_the_code_naming_a_group_has_every_fixed_part_of_its_shape(tmp_path: Pat
     hits = code_naming(group, [tmp_path])
     assert [(h.location.function, h.location.line) for h in hits] == [("Segments.rotate", 5)]
     assert code_naming(FdGroup(str(tmp_path), "*", 3), [tmp_path]) == []
+
+
+PER_ID = """
+import sys, time
+from pathlib import Path
+folder = Path(sys.argv[1])
+held = [open(folder / f"clicks-{code}.csv", "a") for code in sys.argv[2:]]
+held += [open(folder / name, "a") for name in ("notes.txt", "todo.txt", "a.log")]
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_files_one_per_id_of_letters_fold_into_one_shape(tmp_path: Path) -> None:
+    codes = ["aBxQz", "Zq9Rt", "m3Kp0", "QQwer", "t7yU", "Hj2k1L"]
+    proc = subprocess.Popen([sys.executable, "-c", PER_ID, str(tmp_path), *codes],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        groups = open_files(proc.pid)
+        assert (groups[0].shape, groups[0].count, groups[0].parts) == (
+            "clicks-*.csv",
+            len(codes),
+            ["clicks-", ".csv"],
+        )
+        # Few files of an extension keep their own names.
+        assert {g.shape for g in groups[1:]} == {"notes.txt", "todo.txt", "a.log"}
+    finally:
+        proc.kill()  # by its PID, through the Popen handle
+        proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
