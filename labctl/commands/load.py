@@ -21,23 +21,25 @@ app = typer.Typer(help="Drive load at the service (locust, headless).", no_args_
 @emits
 def start(
     run_dir: RunDir = Path("run"),
-    users: Annotated[int, typer.Option(help="simulated users sharing the rate")] = 10,
-    rate: Annotated[float, typer.Option(help="requests a second, in total")] = 30.0,
+    users: Annotated[int, typer.Option(help="simulated users sharing the rate")] = LoadShape.users,
+    rate: Annotated[float, typer.Option(help="requests a second, in total")] = LoadShape.rate,
     create_share: Annotated[
         float, typer.Option(help="share of requests that create a link (and mail its owner)")
-    ] = 0.02,
+    ] = LoadShape.create_share,
     referrers: Annotated[
         int, typer.Option(help="distinct pages the clicks come from (each sends its Referer)")
-    ] = 5000,
+    ] = LoadShape.referrers,
+    preview_share: Annotated[
+        float, typer.Option(help="share of visits that open the preview page instead")
+    ] = LoadShape.preview_share,
     seconds: Annotated[
         float | None, typer.Option(help="stop by itself after this long; default: never")
     ] = None,
     url: Annotated[str | None, typer.Option(help="target; default: the stack's service")] = None,
 ) -> Outcome:
     """Start clicking: campaign traffic at a steady rate, until ``labctl load stop``."""
-    shape = LoadShape(
-        users=users, rate=rate, create_share=create_share, referrers=referrers, seconds=seconds
-    )
+    shape = LoadShape(users=users, rate=rate, create_share=create_share, referrers=referrers,
+                      preview_share=preview_share, seconds=seconds)  # fmt: skip
     record = start_load(Stack(run_dir).status(), url, shape)
     echo(shlex.join(record.cmd))
     return Outcome(

@@ -27,6 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from labctl.errors import LabctlError
+from labctl.stack.traffic import LoadShape
 
 LABS_DIR = Path(__file__).resolve().parents[2] / "labs"
 _RANGE = re.compile(r"\[(\d+)([smh])\]")
@@ -74,10 +75,12 @@ class Signal(_Strict):
 
 
 class LoadSpec(_Strict):
-    users: int = Field(default=10, ge=1, le=200)
-    rate: float = Field(default=30.0, gt=0, le=1000)
-    create_share: float = Field(default=0.02, ge=0, le=1)
-    referrers: int = Field(default=5000, ge=1, le=100_000)  # distinct pages clicks come from
+    users: int = Field(default=LoadShape.users, ge=1, le=200)
+    rate: float = Field(default=LoadShape.rate, gt=0, le=1000)
+    create_share: float = Field(default=LoadShape.create_share, ge=0, le=1)
+    # Distinct pages clicks come from.
+    referrers: int = Field(default=LoadShape.referrers, ge=1, le=100_000)
+    preview_share: float = Field(default=LoadShape.preview_share, ge=0, le=1)
     # Websocket subscribers on /ws/clicks besides the clicks (labctl.ws_crowd), each
     # reconnecting after about ws_reconnect_seconds.
     ws_clients: int = Field(default=0, ge=0, le=20_000)
@@ -85,6 +88,11 @@ class LoadSpec(_Strict):
     # Steady load before a baseline is read, beyond the signals' longest range (see
     # ``Lab.settle_seconds``): the service warms its caches.
     warmup_seconds: float = Field(default=5.0, ge=0, le=120)
+
+    def shape(self) -> LoadShape:
+        """The clicking crowd this lab's load is (the websocket crowd is started apart)."""
+        return LoadShape(users=self.users, rate=self.rate, create_share=self.create_share,
+                         referrers=self.referrers, preview_share=self.preview_share)  # fmt: skip
 
 
 class Setup(_Strict):

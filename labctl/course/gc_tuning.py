@@ -46,7 +46,7 @@ from labctl.stack.polling import wait_until
 from labctl.stack.ports import ServicePorts
 from labctl.stack.processes import stop
 from labctl.stack.service import start_service
-from labctl.stack.traffic import LoadShape, start_load, stop_load
+from labctl.stack.traffic import start_load, stop_load
 
 LAB = "05"
 RAISED = (7000, 20, 20)  # gen0 ten times the default: collections 10x rarer, each walks more
@@ -161,8 +161,7 @@ def _on_a_copy(
         service_copy(lab, Path(tmp), echo, patched) as (copy, url),
     ):
         copy.fault_on(lab.fault, lab.intensity)
-        shape = LoadShape(users=lab.load.users, rate=lab.load.rate)
-        record = start_load(session.status, url, shape)
+        record = start_load(session.status, url, lab.load.shape())
         echo(" ".join(record.cmd))
         try:
             wait_until(lambda: Scrape.parse(copy.metrics_text()).total(Metric.REQUESTS) > 0,

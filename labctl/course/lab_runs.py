@@ -28,7 +28,7 @@ from labctl.stack.mail_sink import Mailbox
 from labctl.stack.polling import TimedOut, wait_until
 from labctl.stack.prometheus import query
 from labctl.stack.supervisor import StackStatus
-from labctl.stack.traffic import LoadShape, start_load, stop_load
+from labctl.stack.traffic import start_load, stop_load
 from labctl.stack.ws_crowd import start_crowd, stop_crowd
 
 Echo = Callable[[str], None]
@@ -98,9 +98,7 @@ def set_scene(session: Session, lab: Lab, echo: Echo) -> Scene:
     if lab.setup.smtp_fail_rate:
         echo(f"labctl smtp fail --rate {lab.setup.smtp_fail_rate:g}")
     stop_load(session.status)
-    shape = LoadShape(users=lab.load.users, rate=lab.load.rate,
-                      create_share=lab.load.create_share, referrers=lab.load.referrers)  # fmt: skip
-    record = start_load(session.status, None, shape)
+    record = start_load(session.status, None, lab.load.shape())
     echo(" ".join(record.cmd))
     stop_crowd(session.status)
     if lab.load.ws_clients:

@@ -37,13 +37,16 @@ class LoadError(LabctlError):
 class LoadShape:
     """What the clicking crowd looks like: ``rate`` requests a second in total, shared by
     ``users``; ``create_share`` of them create a link (which mails its owner). Each click
-    comes from one of ``referrers`` distinct pages that link to the service."""
+    comes from one of ``referrers`` distinct pages that link to the service;
+    ``preview_share`` of the visits open the link's preview page instead. These defaults are
+    the lab's (a lab's ``[load]`` and ``labctl load start`` take them from here)."""
 
     users: int = 10
     rate: float = 30.0
     links: int = 50
     create_share: float = 0.02
     referrers: int = 5000
+    preview_share: float = 0.4
     seconds: float | None = None  # None: until ``labctl load stop``
 
     def check(self) -> None:
@@ -53,6 +56,9 @@ class LoadShape:
             raise LoadError(f"rate must be above 0 and at most {MAX_RATE:g}, not {self.rate}", 2)
         if not 0 <= self.create_share <= 1:
             raise LoadError(f"create share must be between 0 and 1, not {self.create_share}", 2)
+        if not 0 <= self.preview_share <= 1:
+            message = f"preview share must be between 0 and 1, not {self.preview_share}"
+            raise LoadError(message, 2)
         if not 1 <= self.referrers <= MAX_REFERRERS:
             raise LoadError(
                 f"referrers must be between 1 and {MAX_REFERRERS}, not {self.referrers}", 2
@@ -83,6 +89,7 @@ def load_command(url: str, shape: LoadShape, layout: RunLayout) -> list[str]:
         "--host", url, "--users", str(shape.users), "--spawn-rate", str(shape.users),
         "--rate", f"{shape.rate:g}", "--links", str(shape.links),
         "--create-share", f"{shape.create_share:g}", "--referrers", str(shape.referrers),
+        "--preview-share", f"{shape.preview_share:g}",
         "--csv", str(layout.load / "stats"), "--only-summary",
     ]  # fmt: skip
     if shape.seconds is not None:

@@ -25,10 +25,12 @@ def test_load_start_drives_the_service_at_its_rate_and_stop_ends_it(
 ) -> None:
     run_dir = str(live_service.run_dir)
     try:
-        code = main(["load", "start", "--run-dir", run_dir, "--rate", "40", "--users", "4"])
+        code = main(["load", "start", "--run-dir", run_dir, "--rate", "40", "--users", "4",
+                     "--preview-share", "0.5"])  # fmt: skip
         assert code == 0, capsys.readouterr().err
         echoed = capsys.readouterr().err
         assert "-m locust" in echoed and "--rate 40" in echoed
+        assert "--preview-share 0.5" in echoed
         # Measure at the service: requests it answered while the load ran.
         eventually_sync(lambda: read_stats(RunLayout(live_service.run_dir)) is not None,
                         "locust's first totals", deadline_s=30)  # fmt: skip
@@ -39,6 +41,15 @@ def test_load_start_drives_the_service_at_its_rate_and_stop_ends_it(
         )  # fmt: skip
         rate = (scrape(live_service.metrics_url)[REQUESTS] - first) / (time.monotonic() - t0)
         assert 20 <= rate <= 60, f"{rate:.1f} requests/s against a target of 40"
+        by_route = scrape(live_service.metrics_url)
+        visits = {
+            route: sum(v for k, v in by_route.items()
+                       if k.startswith("leaky_app_http_requests_total{")
+                       and f'route="{route}"' in k)
+            for route in ("/{code}", "/{code}+")
+        }  # fmt: skip
+        # Half the visits open the preview: neither kind is rare.
+        assert min(visits.values()) > 0.25 * sum(visits.values()), visits
 
         assert main(["load", "start", "--run-dir", run_dir]) == 1  # one load at a time
         assert "already running" in capsys.readouterr().err
@@ -66,6 +77,7 @@ def test_load_start_drives_the_service_at_its_rate_and_stop_ends_it(
         (["--users", "0"], "users must be between 1 and"),
         (["--rate", "-5"], "rate must be above 0"),
         (["--create-share", "2"], "create share must be between 0 and 1"),
+        (["--preview-share", "1.5"], "preview share must be between 0 and 1"),
         (["--seconds", "0"], "seconds must be above 0"),
     ],
 )

@@ -21,6 +21,7 @@ HEADER = "Type,Name,Request Count,Failure Count,Requests/s,50%,99%\n"
         (LoadShape(create_share=1.5), "create share must be between 0 and 1"),
         (LoadShape(seconds=0), "seconds must be above 0"),
         (LoadShape(referrers=0), "referrers must be between 1 and"),
+        (LoadShape(preview_share=-0.1), "preview share must be between 0 and 1"),
     ],
 )
 def test_a_shape_out_of_range_is_refused_with_exit_2(shape: LoadShape, says: str) -> None:
@@ -33,6 +34,7 @@ def test_the_command_is_headless_and_stops_by_itself_when_asked(tmp_path: Path) 
     layout = RunLayout(tmp_path)
     cmd = load_command("http://127.0.0.1:8000", LoadShape(users=4, rate=40, seconds=2.4), layout)
     assert "--headless" in cmd and cmd[cmd.index("--rate") + 1] == "40"
+    assert cmd[cmd.index("--preview-share") + 1] == "0.4"  # the lab's default
     assert cmd[cmd.index("--run-time") + 1] == "2s"
     assert cmd[cmd.index("--csv") + 1] == str(layout.load / "stats")
 
