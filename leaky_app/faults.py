@@ -113,17 +113,19 @@ CATALOGUE: tuple[FaultSpec, ...] = (
     ),
     FaultSpec(
         id="retry_storm",
-        summary="time-sensitive notices resent at once, bypassing backoff, jitter and breaker",
-        culprit="leaky_app.notify.mailer:Mailer.send_with_resends",
+        summary="refused notices resent at once, bypassing backoff, jitter and breaker",
+        culprit="leaky_app.notify.mailer:Mailer.deliver_promptly",
         symptoms=(
             "leaky_app_smtp_sends_total",
             "leaky_app_notification_dead_letters",
             "lab_smtp_sink_messages_total",
         ),
         tools=("SMTP send rate vs notices", "breaker metrics", "py-spy top"),
-        cap="at most fault_max_resends immediate resends per notice; off restores backoff",
-        workload="the intensity sets the immediate resends per notice (10 per 1x) inside the"
-        " release",
+        cap="no more attempts per notice than the backoff's budget (notify_max_attempts"
+        " refusals); off restores backoff and the breaker from the next notice",
+        workload="the release is the same at every intensity: its sends are the notices the"
+        " load brings (labctl load start --create-share) times the budget, while the server"
+        " refuses",
     ),
     FaultSpec(
         id="fd_leak",

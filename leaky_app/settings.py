@@ -178,9 +178,6 @@ class Settings(BaseSettings):
     smtp_breaker_ttl_seconds: float = Field(
         default=5.0, gt=0, le=600, description="how long the breaker stays open before a probe"
     )
-    fault_max_resends: int = Field(
-        default=300, ge=1, description="cap: immediate resends per notice (retry_storm)"
-    )
     instrumented: bool = Field(
         default=True, description="request-id, RED metrics and access-log middleware"
     )

@@ -37,7 +37,9 @@ SERIES_GROWTH_FLOOR = 200
 # Outbound attempts per notice finished in the window: a healthy notifier tries its
 # max_attempts (5) with backoff before a dead letter, and the breaker's probes add a few: 8 in
 # a window here against a server refusing everything. Resending at once (10x) gave 98.
-SENDS_PER_NOTICE_FLOOR = 20
+# A notifier with backoff finishes most notices in a try or two, and while the server refuses
+# everything its breaker holds the sends back; a budget spent at once is five per notice.
+SENDS_PER_NOTICE_FLOOR = 3
 SENDS_FLOOR = 50  # fewer attempts in a window is too little traffic to judge
 # Growth that the heap window then finds almost none of still alive was warm-up or allocator
 # noise. A leak at a workshop's intensities leaves about 1 MiB alive in a 4 s window even

@@ -11,14 +11,20 @@ happens next:
   open: the message waits and tries again, without spending its attempts. An outage is the
   server's problem, not the message's, so nothing is dead-lettered because SMTP was down.
 
+Two resend policies decide when a refused send is tried again, with the same decisions and
+the same budget: ``"backoff"`` (the above) and ``"prompt"`` (at once, so that owners hear
+sooner). Given the same answers from the server, both end a notice the same way.
+
 Usage::
 
     mailer = Mailer(MailerConfig(host="127.0.0.1", port=2525), metrics)
     delivery = await mailer.deliver(outbox_row)    # Delivery(sent=True, attempts=1, ...)
+    mailer.use_resends("prompt")
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Callable
@@ -122,8 +128,7 @@ class Mailer:
     def __init__(self, config: MailerConfig, metrics: NotifyMetrics) -> None:
         self.config = config
         self.metrics = metrics
-        # Off unless configured: time-sensitive notices resent at once, this many times.
-        self.urgent_resends = 0
+        self.resends = "backoff"
         self.breaker = Breaker(BREAKER, config.breaker_threshold, config.breaker_ttl_seconds,
                                metrics, exclude=[PermanentRejection])  # fmt: skip
         self._sends_accepted = metrics.smtp_sends.labels(outcome="accepted")
@@ -163,11 +168,21 @@ class Mailer:
         async with breaker:
             await self._send(message)
 
+    def use_resends(self, name: str) -> None:
+        """The resend policy from the next notice on: ``"backoff"`` or ``"prompt"``."""
+        if name not in ("backoff", "prompt"):
+            raise ValueError(f"no resend policy {name!r}: backoff or prompt")
+        self.resends = name
+
     async def deliver(self, row: OutboxRow) -> Delivery:
         """Send ``row`` until accepted, refused for good, or out of attempts."""
         message = build_message(row, self.config.sender)
-        if self.urgent_resends:
-            return await self.send_with_resends(message)
+        if self.resends == "prompt":
+            return await self.deliver_promptly(message)
+        return await self.deliver_with_backoff(message)
+
+    async def deliver_with_backoff(self, message: EmailMessage) -> Delivery:
+        """Backoff with full jitter between refusals, through the breaker."""
         config = self.config
         sends = 0
         refusals = 0
@@ -204,15 +219,24 @@ class Mailer:
             return Delivery(False, sends, f"refused after {sends} attempts: {exc}")
         return Delivery(True, sends)
 
-    async def send_with_resends(self, message: EmailMessage) -> Delivery:
-        """Time-sensitive notices: resend at once until the server takes the message, so the
-        owner hears about it without waiting out a backoff."""
-        error = "not sent"
-        attempts = 0
-        for attempts in range(1, self.urgent_resends + 2):
+    async def deliver_promptly(self, message: EmailMessage) -> Delivery:
+        """Owners want to hear now: a refused send is tried again at once, not after a
+        backoff or the breaker's seconds, with the same budget (``max_attempts`` refusals)
+        so no notice gets more tries than before. A server that is down is waited for."""
+        config = self.config
+        sends = 0
+        refusals = 0
+        while True:
+            sends += 1
             try:
                 await self._send(message)
-                return Delivery(True, attempts)
-            except (SmtpRejected, SmtpUnreachable) as exc:
-                error = str(exc)
-        return Delivery(False, attempts, f"refused after {attempts} attempts: {error}")
+            except PermanentRejection as exc:
+                return Delivery(False, sends, f"refused after {sends} attempts: {exc}")
+            except SmtpRejected as exc:
+                refusals += 1
+                if refusals >= config.max_attempts:
+                    return Delivery(False, sends, f"refused after {sends} attempts: {exc}")
+            except SmtpUnreachable:
+                await asyncio.sleep(config.backoff_seconds)
+            else:
+                return Delivery(True, sends)

@@ -110,7 +110,9 @@ def test_sends_per_notice_past_the_floor_are_a_resend_finding_and_backoff_is_not
     assert storm.kind == "resends" and "100 per notice finished" in storm.evidence
     assert storm.score == 1.0
     assert findings(_mailing(sends=8, notices=1)) == []  # backoff against a refusing server
-    assert findings(_mailing(sends=60, notices=6)) == []  # 10 per notice: under the floor
+    assert findings(_mailing(sends=60, notices=30)) == []  # 2 per notice: under the floor
+    [spent] = findings(_mailing(sends=100, notices=20))  # the budget of five, spent at once
+    assert spent.score == 1.0
     assert findings(_mailing(sends=40, notices=1)) == []  # too few sends to judge
 
 
@@ -129,6 +131,6 @@ def test_a_second_symptom_of_a_named_function_ranks_after_every_other_culprit() 
         source="memray",
         growth=[GrowthSite(Location("price", "/srv/app/shop.py", 9), 8 * MIB, 9)],
     )
-    busy.sends, busy.notices = (0, 1000), (0, 20)  # 50 per notice: 0.5
+    busy.sends, busy.notices = (0, 60), (0, 20)  # 3 per notice: 0.5
     ranked = [(f.kind, f.location.function, round(f.score, 1)) for f in findings(busy)]
     assert ranked == [("memory", "price", 1.0), ("resends", "?", 0.5), ("cpu", "price", 0.9)]

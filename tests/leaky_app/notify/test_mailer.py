@@ -5,12 +5,15 @@ import time
 from pathlib import Path
 from statistics import mean
 
+from aiosmtpd.smtp import SMTP, Envelope
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from tenacity import AsyncRetrying, RetryCallState
 
 from labctl.stack.ports import free_port
 from leaky_app.metrics import NotifyMetrics
-from leaky_app.notify.mailer import Mailer, MailerConfig, backoff
+from leaky_app.notify.mailer import Delivery, Mailer, MailerConfig, backoff
 from leaky_app.outbox import OutboxRow
 from tests.polling import eventually
 from tests.sink import serve_sink
@@ -105,17 +108,75 @@ async def test_an_outage_opens_the_breaker_and_loses_nothing(tmp_path: Path) -> 
     assert all(v and v >= 1 for v in transitions.values()), transitions
 
 
-async def test_resends_hammer_a_failing_server_without_backoff_or_breaker(
-    tmp_path: Path,
-) -> None:
+async def test_prompt_resends_hammer_a_failing_server_past_its_breaker(tmp_path: Path) -> None:
     async with serve_sink(tmp_path) as sink:
         sink.mailbox.set_fail_rate(1.0)
         m, registry = mailer(sink.port, breaker_threshold=3)
-        m.urgent_resends = 30
+        m.use_resends("prompt")
+        started = time.monotonic()
         delivery = await m.deliver(row())
-        assert (delivery.sent, delivery.attempts) == (False, 31)
-        assert sink.count("rejected") == 31  # far past the breaker's threshold of 3
-        assert breaker_is(registry, "closed")  # the resend path never consults it
+        took = time.monotonic() - started
+        assert (delivery.sent, delivery.attempts) == (False, m.config.max_attempts)
+        assert sink.count("rejected") == m.config.max_attempts  # past the threshold of 3
+        assert breaker_is(registry, "closed")  # the prompt path never consults it
+        m.use_resends("backoff")
+        started = time.monotonic()
+        assert (await m.deliver(row(key="link_created:abc:2"))).sent is False
+        # The same budget, spread out by the backoff and the breaker's open seconds.
+        assert time.monotonic() - started > 3 * took
+
+
+Answer = str  # "250", "451" or "550": what the scripted server says to one message
+
+
+class ScriptedServer:
+    """A real SMTP server (aiosmtpd) answering each message with the next of a script."""
+
+    def __init__(self, script: list[Answer]) -> None:
+        self.script = list(script)
+        self.delivered: list[str] = []
+
+    async def handle_DATA(self, _server: object, _session: object, envelope: Envelope) -> str:
+        answer = self.script.pop(0) if self.script else "250"
+        if answer == "250":
+            content = envelope.content or b""
+            self.delivered.append(content.decode() if isinstance(content, bytes) else content)
+            return "250 OK"
+        return f"{answer} {'try again later' if answer == '451' else 'no such mailbox'}"
+
+
+async def deliver_scripted(script: list[Answer], resends: str) -> tuple[Delivery, list[str]]:
+    handler = ScriptedServer(script)
+    loop = asyncio.get_running_loop()
+    port = free_port()
+    server = await loop.create_server(lambda: SMTP(handler, loop=loop), "127.0.0.1", port)
+    try:
+        # A breaker that opens after two refusals: its waits must not change the ending.
+        m, _ = mailer(port, backoff_seconds=0.001, backoff_max_seconds=0.004,
+                      breaker_threshold=2, breaker_ttl_seconds=0.02)  # fmt: skip
+        m.use_resends(resends)
+        delivery = await m.deliver(row())
+    finally:
+        server.close()
+        await server.wait_closed()
+    return delivery, handler.delivered
+
+
+@settings(max_examples=40, deadline=None)
+@given(script=st.lists(st.sampled_from(["250", "451", "451", "451", "550"]), max_size=8))
+def test_both_resend_policies_end_a_notice_the_same_way_for_the_same_answers(
+    script: list[Answer],
+) -> None:
+    async def both() -> None:
+        backoff_end, backoff_mail = await deliver_scripted(script, "backoff")
+        prompt_end, prompt_mail = await deliver_scripted(script, "prompt")
+        assert prompt_end == backoff_end, script
+        assert len(prompt_mail) == len(backoff_mail) <= 1
+        assert [m.split("\n\n", 1)[-1] for m in prompt_mail] == [
+            m.split("\n\n", 1)[-1] for m in backoff_mail
+        ]
+
+    asyncio.run(both())
 
 
 def test_backoff_is_exponential_with_full_jitter() -> None:
