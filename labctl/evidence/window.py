@@ -34,11 +34,10 @@ GC_SHARE_FLOOR = 0.01  # wall time in older-generation collections
 LOOP_STALL_FLOOR = 0.05  # share of the window the loop spent blocked
 FD_GROWTH_FLOOR = 20
 SERIES_GROWTH_FLOOR = 200
-# Outbound attempts per notice finished in the window: a healthy notifier tries its
-# max_attempts (5) with backoff before a dead letter, and the breaker's probes add a few: 8 in
-# a window here against a server refusing everything. Resending at once (10x) gave 98.
-# A notifier with backoff finishes most notices in a try or two, and while the server refuses
-# everything its breaker holds the sends back; a budget spent at once is five per notice.
+# Outbound attempts per notice finished in the window. A notifier with backoff finishes most
+# notices in a try or two; while the server refuses everything its breaker holds the sends
+# back (a few probes a window, under SENDS_FLOOR). Its budget (max_attempts, 5) spent at once
+# on every notice, as the retry_storm release does, is five per notice.
 SENDS_PER_NOTICE_FLOOR = 3
 SENDS_FLOOR = 50  # fewer attempts in a window is too little traffic to judge
 # Growth that the heap window then finds almost none of still alive was warm-up or allocator
