@@ -104,11 +104,13 @@ for hit in code_naming(leak, SOURCE):
 
 # %%
 owners = walk.patient.owners("_io.TextIOWrapper")
+assert owners, "no object of the program keeps a file object: is the fault on?"
 for owner in owners[:3]:
     print(f"{owner.count:>4} file objects kept by {owner.owner}{owner.via}")
 opened = code_opening(owners[0], SOURCE)
 for hit in opened:
     print(f"opened in {hit.location.function} ({hit.location.line}): {hit.text}")
+assert opened, f"{owners[0].owner} has no line that calls open("
 function = opened[0].location.function
 
 # %% [markdown]

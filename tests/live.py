@@ -8,7 +8,7 @@ ports, stopped by PID at the end of the session.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -160,12 +160,16 @@ def live_prometheus(
         stop(record)
 
 
-def new_links(service: LiveService, n: int) -> list[str]:
+def new_links(service: LiveService, n: int, keys: dict[str, str] | None = None) -> list[str]:
+    """``n`` links made now; their management keys go in ``keys``, by code."""
+    codes = []
     with service.client() as client:
-        return [
-            client.post("/api/v1/links", json={"url": f"https://shop.example/p/{i}"}).json()["code"]
-            for i in range(n)
-        ]
+        for i in range(n):
+            made = client.post("/api/v1/links", json={"url": f"https://shop.example/p/{i}"}).json()
+            codes.append(made["code"])
+            if keys is not None:
+                keys[made["code"]] = made["management_key"]
+    return codes
 
 
 @dataclass
@@ -174,6 +178,7 @@ class FaultLab:
 
     service: LiveService
     codes: list[str]
+    keys: dict[str, str] = field(default_factory=dict)  # management keys, by code
 
     def switch(self, fault_id: str, intensity: str | None) -> dict[str, object]:
         with self.service.operator_client() as debug:
@@ -186,8 +191,8 @@ class FaultLab:
         return body
 
     def new_links(self, n: int) -> list[str]:
-        """``n`` links made now: clicks the service has not seen."""
-        return new_links(self.service, n)
+        """``n`` links made now: clicks the service has not seen (their keys in ``keys``)."""
+        return new_links(self.service, n, self.keys)
 
     def all_off(self) -> None:
         with self.service.operator_client() as debug:
@@ -197,14 +202,15 @@ class FaultLab:
     def seeded(cls, service: LiveService, links: int = 20) -> FaultLab:
         """``service`` with ``links`` links to click, and its rate limit off: the load driver
         must measure the service, not the per-client rate limiter."""
-        codes = new_links(service, links)
+        keys: dict[str, str] = {}
+        codes = new_links(service, links, keys)
         before = scrape(service.metrics_url).get(APPLIED, 0.0)
         service.flags_file.write_text('{"rate_limit": {"enabled": false}}')
         eventually_sync(
             lambda: scrape(service.metrics_url).get(APPLIED, 0.0) > before,
             "rate limit switched off",
         )
-        return cls(service, codes)
+        return cls(service, codes, keys)
 
 
 @pytest.fixture(scope="session")

@@ -176,7 +176,13 @@ def created_links(version: str) -> dict[str, Any]:
         "links": {
             "GetLink": {"operationId": f"{version}_get_link", "parameters": code},
             "PreviewLink": {"operationId": "preview_link", "parameters": code},
-            "ClickExport": {"operationId": "v2_link_clicks_csv", "parameters": code},
+            "ClickExport": {
+                "operationId": "v2_link_clicks_csv",
+                "parameters": {
+                    **code,
+                    "header.Authorization": "Bearer {$response.body#/management_key}",
+                },
+            },
             "DeleteLink": {
                 "operationId": f"{version}_delete_link",
                 "parameters": {

@@ -7,7 +7,7 @@ the "where do clicks come from" panel and the marketing dashboard's clicks per c
     curl -s 'http://127.0.0.1:8000/api/v2/referrers?limit=5'
     curl -s 'http://127.0.0.1:8000/api/v2/campaigns'
     curl -s 'http://127.0.0.1:8000/api/v2/links/abc/activity'
-    curl -s 'http://127.0.0.1:8000/api/v2/links/abc/clicks.csv'
+    curl -s -H 'Authorization: Bearer KEY' 'http://127.0.0.1:8000/api/v2/links/abc/clicks.csv'
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from leaky_app.api.schemas import (
 )
 from leaky_app.links.activity import MinuteCount
 from leaky_app.links.campaigns import CampaignCount
-from leaky_app.links.ownership import bearer
+from leaky_app.links.ownership import bearer, check_key
 from leaky_app.links.referrers import MAX_TOP, TOP, ReferrerCount
 from leaky_app.links.store import Link
 from leaky_app.services import Services, get_services
@@ -115,7 +115,7 @@ async def link_activity(code: str, services: ServicesDep) -> LinkActivity:
     operation_id="v2_link_clicks_csv",
     response_class=Response,
     responses={
-        **READ_RESPONSES,
+        **CHANGE_RESPONSES,
         200: {
             "description": "a header, then a row per click: clicked_at (seconds since the epoch)"
             " and referrer (the page, as the referrer panel counts it), oldest first",
@@ -123,9 +123,13 @@ async def link_activity(code: str, services: ServicesDep) -> LinkActivity:
         },
     },
 )
-async def link_clicks_csv(code: str, services: ServicesDep) -> Response:
-    """The link's click export, for the owner's spreadsheet: every click since it was made."""
+async def link_clicks_csv(
+    code: str, services: ServicesDep, authorization: ManagementKey = None
+) -> Response:
+    """The link's click export, for its owner's spreadsheet: every click since it was made.
+    Only with the link's management key: the referring pages are the owner's business."""
     link = await services.links.get(code)  # LinkNotFound: 404
+    check_key(bearer(authorization), link.key_hash)  # KeyRequired (401) or WrongKey (403)
     # Read in a thread: a busy link's export is large, and the loop serves the redirects.
     body = await asyncio.to_thread(services.links.features.exports.read, link.code)
     disposition = f'attachment; filename="clicks-{link.code}.csv"'

@@ -13,6 +13,7 @@ import asyncio
 import collections
 import gc
 import shutil
+import sys
 import tempfile
 import types
 from collections.abc import Callable
@@ -68,7 +69,8 @@ class ObjectsView:
                 target, _owner_of(target), max_depth=max_depth, extra_ignore=ignore
             )
             if len(chain) > 1:
-                counts[_type_name(chain[0]), _attribute(chain)] += 1
+                kind = type(chain[0])
+                counts[f"{kind.__module__}.{kind.__qualname__}", _attribute(chain)] += 1
             del chain
         return [
             {"owner": owner, "via": via, "count": count}
@@ -118,20 +120,29 @@ def _owner_of(target: Any) -> Callable[[Any], bool]:
     return lambda obj: obj is not target and _is_owner(obj)
 
 
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
+
+
 def _is_owner(obj: Any) -> bool:
-    """An object of a class the program defines, which holds what it refers to on purpose;
-    not a container, a frame, a module, a function or a class."""
+    """An object of a class the program defines (a class statement outside the standard
+    library), which holds what it refers to on purpose; not a container, a frame, a module,
+    a function, a class, or an object of the standard library's (a file, a task handle)."""
     kind = type(obj)
-    return kind.__module__ not in ("builtins", "collections") and not isinstance(obj, _NOT_OWNERS)
+    if isinstance(obj, _NOT_OWNERS) or not kind.__flags__ & _HEAP_TYPE:
+        return False
+    return kind.__module__.partition(".")[0] not in sys.stdlib_module_names
 
 
 def _attribute(chain: list[Any]) -> str:
     """The first hop from the owner: its attribute, through its ``__dict__`` if the chain
     passes there (Python makes one once anything has asked for it)."""
     owner, held = chain[0], chain[1]
-    attributes = getattr(owner, "__dict__", None)
+    try:
+        attributes = getattr(owner, "__dict__", None)
+    except Exception:  # a proxy may raise anything; the edge says "?" then
+        attributes = None
     if isinstance(attributes, dict) and held is attributes and len(chain) > 2:
-        for name, value in attributes.items():
+        for name, value in list(attributes.items()):
             if value is chain[2]:
                 return f".{name}"
     return _edge(owner, held)
@@ -159,9 +170,12 @@ def _edge(parent: Any, child: Any) -> str:
         for i, value in enumerate(parent):
             if value is child:
                 return f"[{i}]"
-    attributes = getattr(parent, "__dict__", None)
+    try:
+        attributes = getattr(parent, "__dict__", None)
+    except Exception:  # a proxy may raise anything; other edges are tried
+        attributes = None
     if isinstance(attributes, dict):
-        for name, value in attributes.items():
+        for name, value in list(attributes.items()):
             if value is child:
                 return f".{name}"
     for name in dir(type(parent)):
@@ -210,7 +224,8 @@ def object_endpoints(objects: ObjectsView) -> list[Endpoint]:
         type_name = request.query_params.get("type")
         if not type_name or len(type_name) > 200:
             raise BadParam("type is required (a type name as /debug/objects lists it)")
-        sample = int_param(request, "sample", 50, 1, 500)
+        # Each chain runs a full collection and scans the heap (objgraph): a few will do.
+        sample = int_param(request, "sample", 10, 1, 100)
         depth = int_param(request, "max_depth", 6, 1, 20)
         rows = await asyncio.to_thread(objects.owners, type_name, sample, depth)
         if rows is None:

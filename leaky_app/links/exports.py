@@ -14,8 +14,12 @@ keep the files, chosen by the release flag, and write the same bytes::
 from __future__ import annotations
 
 import collections
+import logging
 from pathlib import Path
 from typing import Protocol, TextIO
+
+log = logging.getLogger(__name__)
+WRITERS = ("appends", "open")
 
 HEADER = "clicked_at,referrer\r\n"
 _NEEDS_QUOTES = frozenset(',"\r\n')
@@ -43,7 +47,7 @@ class Appends:
     """Opens the link's file, appends the row, closes it: a click costs an open and a close."""
 
     def write(self, path: Path, row: str) -> None:
-        with path.open("a", newline="") as out:
+        with path.open("a", encoding="utf-8", newline="") as out:
             if not out.tell():
                 out.write(HEADER)
             out.write(row)
@@ -71,7 +75,7 @@ class OpenFiles:
         if out is None:
             if len(self._files) >= self.max_open:
                 self._files.popitem(last=False)[1].close()  # the limit is the process's too
-            out = self._files[path] = path.open("a", newline="", buffering=1)
+            out = self._files[path] = path.open("a", encoding="utf-8", newline="", buffering=1)
             if not out.tell():
                 out.write(HEADER)
         out.write(row)
@@ -98,15 +102,30 @@ class ClickExports:
         self.writer_name = "appends"
         self._writer: Writer = Appends()
         self._folder_made = False
+        self.failed_rows = 0  # rows a full disk, a descriptor limit or a lost folder refused
 
     def path(self, code: str) -> Path:
         return self.folder / f"clicks-{code}.csv"
 
     def append(self, code: str, clicked_at: float, referrer: str) -> None:
+        """Add the click's row. An export that cannot be written is logged and counted, and
+        the click goes on: the redirect matters more than the spreadsheet."""
+        row = csv_row(clicked_at, referrer)
+        try:
+            try:
+                self._write(code, row)
+            except FileNotFoundError:  # the folder went away: make it again, once
+                self._folder_made = False
+                self._write(code, row)
+        except OSError as exc:
+            self.failed_rows += 1
+            log.warning("click export of %s not written: %s", code, exc)
+
+    def _write(self, code: str, row: str) -> None:
         if not self._folder_made:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._folder_made = True
-        self._writer.write(self.path(code), csv_row(clicked_at, referrer))
+        self._writer.write(self.path(code), row)
 
     def read(self, code: str) -> bytes:
         """The link's export: the header alone before its first click."""
@@ -116,13 +135,18 @@ class ClickExports:
             return HEADER.encode()
 
     def discard(self, code: str) -> None:
-        """The link is gone: so is its export."""
+        """The link is gone: so is its export (one that cannot be removed is logged)."""
         self._writer.forget(self.path(code))
-        self.path(code).unlink(missing_ok=True)
+        try:
+            self.path(code).unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("click export of %s not removed: %s", code, exc)
 
     def use_writer(self, name: str) -> None:
         """Switch writers (``"appends"`` or ``"open"``); the files stay as they are, so a
         download reads the same across the switch."""
+        if name not in WRITERS:
+            raise ValueError(f"no export writer {name!r}: appends or open")
         self._writer.close()
         self._writer = OpenFiles(self.max_open) if name == "open" else Appends()
         self.writer_name = name

@@ -37,11 +37,11 @@ def new_key() -> tuple[str, str]:
 def check_key(given: str | None, digest: str | None) -> None:
     if not given:
         raise KeyRequired(
-            "this change needs the link's management key (returned when it was created): "
+            "this needs the link's management key (returned when it was created): "
             "send 'Authorization: Bearer <key>'"
         )
     if digest is None:
-        raise WrongKey("this link was made before management keys existed; it cannot be changed")
+        raise WrongKey("this link was made before management keys existed; only its key opens this")
     if not hmac.compare_digest(hash_key(given), digest):
         raise WrongKey("that is not this link's management key")
 

@@ -399,7 +399,8 @@ def exported_clicks(lab: FaultLab, codes: list[str]) -> dict[str, tuple[int, lis
     with lab.service.client() as client:
         for code in codes:
             clicks = client.get(f"/api/v2/links/{code}").json()["stats"]["clicks"]
-            export = client.get(f"/api/v2/links/{code}/clicks.csv")
+            key = {"Authorization": f"Bearer {lab.keys[code]}"}
+            export = client.get(f"/api/v2/links/{code}/clicks.csv", headers=key)
             assert export.status_code == 200 and export.headers["content-type"].startswith(
                 "text/csv"
             )

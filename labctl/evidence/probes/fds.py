@@ -1,6 +1,6 @@
 """Open file descriptors of any process, grouped the way a leak shows in ``ls -l
 /proc/PID/fd``: by folder and by file-name shape (digits folded to ``*``), so a thousand
-``clicks-1796...csv`` segments are one row and the shape's fixed prefix is what to grep for.
+``segment-1796...csv`` files are one row and the shape's fixed prefix is what to grep for.
 Names that differ in letters too (``clicks-aB3xQ.csv``, ``clicks-Zq9Rt.csv``: one file per
 id) fold into one shape when a folder holds many: what they share at both ends, around ``*``.
 

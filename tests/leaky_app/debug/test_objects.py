@@ -60,13 +60,19 @@ async def test_owners_name_the_class_and_attribute_that_hold_a_types_objects(
     shelf.by_name.update((f"w{i}", Widget()) for i in range(30))
     type_name = f"{Widget.__module__}.Widget"
     try:
-        body = (await debug.client.get(f"/debug/objects/owners?type={type_name}")).json()
+        owners = f"/debug/objects/owners?type={type_name}&sample=30"
+        body = (await debug.client.get(owners)).json()
         top = body["owners"][0]
         assert top["owner"].endswith(".Shelf") and top["via"] == ".by_name"
         assert top["count"] == 30
     finally:
         shelf.by_name.clear()
-    for bad in ("", "type=" + "x" * 201, f"type={type_name}&sample=0"):
+    for bad in (
+        "",
+        "type=" + "x" * 201,
+        f"type={type_name}&sample=0",
+        f"type={type_name}&sample=101",
+    ):
         refused = await debug.client.get(f"/debug/objects/owners?{bad}")
         assert refused.status_code == 400 and refused.json()["message"]
     missing = await debug.client.get("/debug/objects/owners?type=NoSuchType")

@@ -2,10 +2,12 @@
 
 import csv
 import io
+import shutil
 import tempfile
 from pathlib import Path
 
 import psutil
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -84,3 +86,24 @@ def test_a_deleted_links_export_is_gone_and_an_unclicked_one_is_its_header(
     assert exports.open_files() == 0
     assert exports.read("abc") == HEADER.encode()
     assert list((tmp_path / "exports").iterdir()) == []
+
+
+def test_an_export_that_cannot_be_written_never_fails_the_click(tmp_path: Path) -> None:
+    for writer in ("appends", "open"):
+        folder = tmp_path / writer
+        exports = exports_of(folder, writer)
+        exports.append("abc", 1.0, "direct")
+        exports.use_writer(writer)  # the release's files closed, as switching does
+        shutil.rmtree(folder)  # someone cleaned the run folder: the next click makes it again
+        exports.append("abc", 2.0, "direct")
+        assert exports.read("abc") == (HEADER + "2.000,direct\r\n").encode()
+        exports.use_writer("appends")
+        shutil.rmtree(folder)
+        folder.write_text("not a folder")  # and now nothing can be written there
+        exports.append("abc", 3.0, "direct")
+        assert exports.failed_rows == 1
+
+
+def test_an_unknown_writer_is_refused() -> None:
+    with pytest.raises(ValueError, match="no export writer 'kept'"):
+        ClickExports(Path("unused")).use_writer("kept")
