@@ -147,13 +147,16 @@ class Evidence:
     def resend_site(self) -> Location | None:
         """The function that sends again and again: in the CPU samples that are in an
         outbound client library, the innermost application frame above it whose line runs
-        in a loop body (the loop that calls the send); else the send itself."""
+        in a loop body (the loop that calls the send); else the send itself. A loop found in
+        any sample wins: the client's protocol callbacks, run by the event loop with no
+        coroutine of the caller above them, would otherwise name the program's main."""
         if self.cpu is None:
             return None
         try:
             stacks = self.cpu.stacks()
         except (KeyError, OSError, ValueError):
             return None
+        loops: collections.Counter[Location] = collections.Counter()
         sites: collections.Counter[Location] = collections.Counter()
         lines: dict[Location, Location] = {}  # one sampled line of each function, to open
         for stack, count in stacks.counts.items():
@@ -164,9 +167,10 @@ class Evidence:
             looping = [f for f in above if in_loop(f.file, f.line)]
             site = looping[-1] if looping else above[-1] if above else None
             if site is not None:
-                sites[site.without_line()] += count
+                (loops if looping else sites)[site.without_line()] += count
                 lines.setdefault(site.without_line(), site)
-        return lines[sites.most_common(1)[0][0]] if sites else None
+        best = loops or sites
+        return lines[best.most_common(1)[0][0]] if best else None
 
     @property
     def cpu_cores(self) -> float:

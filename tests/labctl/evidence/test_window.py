@@ -1,7 +1,11 @@
 """The figures of one evidence window that several rules read: where tasks grew, the time
 older collections took, the stalls that are new, memory growth that lasts."""
 
+import json
+from pathlib import Path
+
 from labctl.evidence.window import TASK_GROWTH_FLOOR, Evidence, Sample
+from labctl.records.captures import CpuProfile
 from labctl.records.debug_views import (
     GcReport,
     GenerationPauses,
@@ -59,3 +63,34 @@ def test_memory_that_grew_then_levelled_off_is_not_growing() -> None:
     warm_up = rss([100, 130, 131, 131, 131])
     assert warm_up.rss_growth > 0.3 and not warm_up.memory_growing
     assert rss([100, 110, 120, 130, 140]).memory_growing
+
+
+def test_the_resend_site_is_the_loop_that_calls_the_client_not_the_programs_main(
+    tmp_path: Path,
+) -> None:
+    """Most samples in an SMTP client are its protocol callbacks, run by the event loop with
+    only the program's main above them; the few with the caller's coroutine name the loop."""
+    cli = tmp_path / "app" / "cli.py"
+    mailer = tmp_path / "app" / "mailer.py"
+    cli.parent.mkdir()
+    cli.write_text("def main():\n    server.run()\n")
+    mailer.write_text(
+        "class Mailer:\n    async def deliver(self):\n        while True:\n"
+        "            await self._send()\n"
+    )
+    client = "/srv/venv/lib/python3.11/site-packages/aiosmtplib/protocol.py"
+    frames = [
+        {"name": "main", "file": str(cli), "line": 2},
+        {"name": "data_received", "file": client, "line": 80},
+        {"name": "Mailer.deliver", "file": str(mailer), "line": 4},
+    ]
+    doc = {
+        "shared": {"frames": frames},
+        "profiles": [{"type": "sampled", "samples": [[0, 1]] * 70 + [[0, 2, 1]] * 30,
+                      "weights": [1] * 100}],
+    }  # fmt: skip
+    (tmp_path / "cpu.speedscope.json").write_text(json.dumps(doc))
+    cpu = CpuProfile(target="pid 1", seconds=4, samples=100, top=[],
+                     artefacts={"speedscope": str(tmp_path / "cpu.speedscope.json")})  # fmt: skip
+    site = Evidence(pid=1, seconds=4, cpu=cpu).resend_site
+    assert site is not None and (site.function, site.line) == ("Mailer.deliver", 4)
