@@ -103,6 +103,7 @@ bench: $(STAMP) system-deps ## benchmarks (wrk, valgrind); tables land in bench/
 	$(BIN)/python -m bench.gc_tuning
 	$(BIN)/python -m bench.websockets_memory
 	$(BIN)/python -m bench.reputation_cost
+	$(BIN)/python -m bench.export_writer_cost
 
 lock: ## re-pin requirements.lock from a fresh resolve (commit the result)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
