@@ -137,15 +137,21 @@ def _attribute(chain: list[Any]) -> str:
     """The first hop from the owner: its attribute, through its ``__dict__`` if the chain
     passes there (Python makes one once anything has asked for it)."""
     owner, held = chain[0], chain[1]
-    try:
-        attributes = getattr(owner, "__dict__", None)
-    except Exception:  # a proxy may raise anything; the edge says "?" then
-        attributes = None
-    if isinstance(attributes, dict) and held is attributes and len(chain) > 2:
+    attributes = _attributes(owner)
+    if attributes is not None and held is attributes and len(chain) > 2:
         for name, value in list(attributes.items()):
             if value is chain[2]:
                 return f".{name}"
     return _edge(owner, held)
+
+
+def _attributes(obj: Any) -> dict[str, Any] | None:
+    """``obj``'s instance dictionary, if it has one to read."""
+    try:
+        attributes = getattr(obj, "__dict__", None)
+    except Exception:  # a proxy may raise anything: then it has none to read
+        return None
+    return attributes if isinstance(attributes, dict) else None
 
 
 def _type_name(obj: Any) -> str:
@@ -170,14 +176,9 @@ def _edge(parent: Any, child: Any) -> str:
         for i, value in enumerate(parent):
             if value is child:
                 return f"[{i}]"
-    try:
-        attributes = getattr(parent, "__dict__", None)
-    except Exception:  # a proxy may raise anything; other edges are tried
-        attributes = None
-    if isinstance(attributes, dict):
-        for name, value in list(attributes.items()):
-            if value is child:
-                return f".{name}"
+    for name, value in list((_attributes(parent) or {}).items()):
+        if value is child:
+            return f".{name}"
     for name in dir(type(parent)):
         if name.startswith("__"):
             continue

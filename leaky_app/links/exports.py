@@ -99,7 +99,6 @@ class ClickExports:
     def __init__(self, folder: Path, max_open: int = 1000) -> None:
         self.folder = folder
         self.max_open = max_open
-        self.writer_name = "appends"
         self._writer: Writer = Appends()
         self._folder_made = False
         self.failed_rows = 0  # rows a full disk, a descriptor limit or a lost folder refused
@@ -149,7 +148,6 @@ class ClickExports:
             raise ValueError(f"no export writer {name!r}: appends or open")
         self._writer.close()
         self._writer = OpenFiles(self.max_open) if name == "open" else Appends()
-        self.writer_name = name
 
     def open_files(self) -> int:
         """Export files held open now."""
