@@ -88,6 +88,11 @@ class Delivery:
     attempts: int  # SMTP transactions tried; breaker short-circuits are not attempts
     error: str | None = None
 
+    @classmethod
+    def refused(cls, attempts: int, exc: SmtpRejected) -> Delivery:
+        """Given up after the server's last refusal: every policy ends a notice so."""
+        return cls(False, attempts, f"refused after {attempts} attempts: {exc}")
+
 
 def build_message(row: OutboxRow, sender: str) -> EmailMessage:
     subject, body = render(row.kind, dict(row.payload))
@@ -216,7 +221,7 @@ class Mailer:
                         refusals += 1
                         raise
         except SmtpRejected as exc:
-            return Delivery(False, sends, f"refused after {sends} attempts: {exc}")
+            return Delivery.refused(sends, exc)
         return Delivery(True, sends)
 
     async def deliver_promptly(self, message: EmailMessage) -> Delivery:
@@ -231,11 +236,11 @@ class Mailer:
             try:
                 await self._send(message)
             except PermanentRejection as exc:
-                return Delivery(False, sends, f"refused after {sends} attempts: {exc}")
+                return Delivery.refused(sends, exc)
             except SmtpRejected as exc:
                 refusals += 1
                 if refusals >= config.max_attempts:
-                    return Delivery(False, sends, f"refused after {sends} attempts: {exc}")
+                    return Delivery.refused(sends, exc)
             except SmtpUnreachable:
                 await asyncio.sleep(config.backoff_seconds)
             else:
